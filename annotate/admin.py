@@ -1,0 +1,96 @@
+from django.contrib import admin
+
+from annotate.models import (
+    ClassifierModel,
+    Dataset,
+    FlagChange,
+    Image,
+    Lease,
+    Prediction,
+    ProblematicFlag,
+    ReviewItem,
+    Slice,
+    VerdictChange,
+)
+
+
+class ReadOnlyHistory(admin.ModelAdmin):
+    """History rows are appended by the app and never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "dataset", "original_wnid", "position", "pending_items"]
+    list_filter = ["dataset"]
+    search_fields = ["file_name", "original_wnid"]
+    raw_id_fields = ["dataset"]
+    list_select_related = ["dataset"]
+
+
+@admin.register(Slice)
+class SliceAdmin(admin.ModelAdmin):
+    list_display = ["name", "dataset"]
+    raw_id_fields = ["images"]
+
+
+@admin.register(ClassifierModel)
+class ClassifierModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "simulated", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = ["model", "image", "top1_wnid"]
+    raw_id_fields = ["model", "image"]
+    list_select_related = ["model", "image"]
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(admin.ModelAdmin):
+    list_display = ["image", "wnid", "verdict", "verdict_by", "model_count", "is_original"]
+    list_filter = ["verdict", "dataset"]
+    search_fields = ["wnid", "image__file_name"]
+    raw_id_fields = ["image", "dataset", "verdict_by"]
+    readonly_fields = ["verdict", "verdict_by", "verdict_at"]
+    list_select_related = ["image", "image__dataset", "verdict_by"]
+
+
+@admin.register(VerdictChange)
+class VerdictChangeAdmin(ReadOnlyHistory):
+    list_display = ["item", "reviewer", "old", "new", "created_at"]
+    list_filter = ["new"]
+    list_select_related = ["item", "reviewer"]
+
+
+@admin.register(ProblematicFlag)
+class ProblematicFlagAdmin(admin.ModelAdmin):
+    list_display = ["image", "reason", "reviewer", "time_marked"]
+    list_filter = ["reason"]
+    raw_id_fields = ["image", "reviewer"]
+
+
+@admin.register(FlagChange)
+class FlagChangeAdmin(ReadOnlyHistory):
+    list_display = ["image", "reviewer", "reason", "created_at"]
+
+
+@admin.register(Lease)
+class LeaseAdmin(admin.ModelAdmin):
+    list_display = ["image", "reviewer", "expires_at"]
+    raw_id_fields = ["image", "reviewer"]

@@ -1,0 +1,312 @@
+"""REST API: thin views over selectors (reads) and services (writes)."""
+
+import tempfile
+from pathlib import Path
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate import importers, multilabel, selectors, services, taxonomy
+from annotate.errors import ImportFailed
+from annotate.models import ClassifierModel, Dataset, Image, ReviewItem
+from annotate.permissions import IsAdmin, IsReviewer
+from annotate.serializers import (
+    ClassifierModelSerializer,
+    DatasetSerializer,
+    ProblematicInput,
+    SynsetSerializer,
+    VerdictInput,
+    image_review_data,
+    item_data,
+    synset_data,
+)
+
+
+def dataset_or_404(name):
+    return get_object_or_404(Dataset, name=name)
+
+
+def review_image_or_404(image_id):
+    image = selectors.image_for_review(image_id)
+    if image is None:
+        raise_not_found(f"image {image_id}")
+    return image
+
+
+def raise_not_found(what):
+    raise NotFound(f"{what} does not exist")
+
+
+def class_filter(wnid):
+    """The classes at or under a hierarchy node, for queue filters; None for no filter."""
+    if not wnid:
+        return None
+    if not taxonomy.exists(wnid):
+        raise ValidationError({"wnid": f"{wnid!r} is not a WordNet synset of the class hierarchy"})
+    return sorted(taxonomy.descendant_classes(wnid))
+
+
+def saved_upload(upload, suffix):
+    """An uploaded file written to a temporary path, for importers that read paths."""
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return Path(handle.name)
+
+
+def run_import(function, **kwargs):
+    try:
+        return function(**kwargs)
+    except ImportFailed as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
+
+
+class DatasetList(ListAPIView):
+    serializer_class = DatasetSerializer
+    queryset = Dataset.objects.all()
+
+
+class DatasetDetail(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A dataset's status figures")
+    def get(self, request, name):
+        return Response(selectors.dataset_status(dataset_or_404(name)))
+
+
+class DatasetProgress(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The requesting reviewer's and the dataset's progress")
+    def get(self, request, name):
+        return Response(selectors.reviewer_progress(reviewer=request.user, dataset=dataset_or_404(name)))
+
+
+class ManifestUpload(APIView):
+    permission_classes = [IsAdmin]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        responses=OpenApiTypes.OBJECT,
+        summary="Register images from a CSV manifest (filename,wnid[,uri]); the dataset is created if new",
+    )
+    def post(self, request, name):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "attach the manifest CSV as 'file'"})
+        path = saved_upload(upload, ".csv")
+        try:
+            report = run_import(importers.register_manifest, dataset_name=name, manifest_file=path)
+        finally:
+            path.unlink()
+        return Response(report.as_dict(), status=status.HTTP_201_CREATED)
+
+
+class PredictionUpload(APIView):
+    permission_classes = [IsAdmin]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "dataset": {"type": "string"},
+                    "format": {"type": "string", "enum": ["csv", "json", "npy"]},
+                    "replace": {"type": "boolean"},
+                },
+            }
+        },
+        responses=OpenApiTypes.OBJECT,
+        summary="Import a model's predictions on a dataset; the model is created if new",
+    )
+    def post(self, request, name):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "attach the predictions file as 'file'"})
+        fmt = request.data.get("format") or Path(upload.name).suffix.lstrip(".").lower()
+        path = saved_upload(upload, f".{fmt}")
+        try:
+            result = run_import(
+                importers.import_predictions,
+                model_name=name,
+                dataset_name=request.data.get("dataset", ""),
+                path=path,
+                fmt=fmt,
+                replace=str(request.data.get("replace", "")).lower() in {"1", "true", "yes"},
+            )
+        finally:
+            path.unlink()
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class ModelList(ListAPIView):
+    serializer_class = ClassifierModelSerializer
+    queryset = ClassifierModel.objects.all()
+
+
+class NextImage(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dataset", str, required=True),
+            OpenApiParameter("wnid", str, description="only images with a candidate at or under this synset"),
+            OpenApiParameter("after", int, description="position of the current image; the queue goes on after it"),
+            OpenApiParameter("keep", int, many=True, description="image ids whose leases the reviewer keeps"),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 204: None},
+        summary="Lease the next image to review (204 when the queue is empty)",
+    )
+    def get(self, request):
+        dataset = dataset_or_404(request.query_params.get("dataset", ""))
+        try:
+            after = request.query_params.get("after")
+            after = int(after) if after not in (None, "") else None
+            keep = [int(value) for value in request.query_params.getlist("keep") if value]
+        except ValueError:
+            raise ValidationError({"detail": "'after' and 'keep' must be integers"}) from None
+        image = services.lease_next_image(
+            reviewer=request.user,
+            dataset=dataset,
+            wnids=class_filter(request.query_params.get("wnid")),
+            after_position=after,
+            keep=keep,
+        )
+        if image is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(image_review_data(review_image_or_404(image.pk)))
+
+
+class ImageReview(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="An image with its review items and problematic flag")
+    def get(self, request, pk):
+        return Response(image_review_data(review_image_or_404(pk)))
+
+
+class ImageHistory(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Every verdict and flag change of an image")
+    def get(self, request, pk):
+        image = get_object_or_404(Image, pk=pk)
+        return Response({"image": image.pk, "history": selectors.image_history(image)})
+
+
+class ItemVerdict(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=VerdictInput, responses=OpenApiTypes.OBJECT, summary="Set the verdict of a review item")
+    def post(self, request, pk):
+        data = VerdictInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        get_object_or_404(ReviewItem, pk=pk)
+        item = services.set_verdict(item_id=pk, reviewer=request.user, value=data.validated_data["verdict"])
+        item.verdict_by = request.user
+        return Response(item_data(item))
+
+
+class ImageProblematic(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=ProblematicInput, responses=OpenApiTypes.OBJECT, summary="Flag an image as problematic")
+    def put(self, request, pk):
+        data = ProblematicInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        get_object_or_404(Image, pk=pk)
+        try:
+            services.set_problematic(image_id=pk, reviewer=request.user, **data.validated_data)
+        except ValueError as exc:
+            raise ValidationError({"note": str(exc)}) from exc
+        return Response(image_review_data(review_image_or_404(pk))["problematic"])
+
+    @extend_schema(responses={204: None}, summary="Clear an image's problematic flag")
+    def delete(self, request, pk):
+        get_object_or_404(Image, pk=pk)
+        services.clear_problematic(image_id=pk, reviewer=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MultilabelExport(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(multilabel.FORMATS))],
+        responses=OpenApiTypes.OBJECT,
+        summary="Download the dataset's multi-label annotation",
+    )
+    def get(self, request, name):
+        fmt = request.query_params.get("format", "tfds")
+        if fmt not in multilabel.FORMATS:
+            raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(multilabel.FORMATS)}"})
+        dataset = dataset_or_404(name)
+        response = HttpResponse(multilabel.dumps(multilabel.export_tfds(dataset)), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{dataset.name}-multilabel-{fmt}.json"'
+        return response
+
+
+class MultilabelImport(APIView):
+    permission_classes = [IsAdmin]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        responses=OpenApiTypes.OBJECT,
+        summary="Import a TFDS multi-label JSON file into the dataset",
+    )
+    def post(self, request, name):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "attach the JSON file as 'file'"})
+        dataset = dataset_or_404(name)
+        try:
+            text = upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError({"file": "the file is not UTF-8 text"}) from None
+        document = run_import(multilabel.read_tfds, text=text, source=upload.name)
+        return Response(
+            run_import(multilabel.import_tfds, dataset=dataset, document=document, source=upload.name),
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SynsetSearch(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="wnid, synonym or gloss words"),
+            OpenApiParameter("classes_only", bool),
+            OpenApiParameter("limit", int),
+        ],
+        responses=SynsetSerializer(many=True),
+        summary="Ranked synset search",
+    )
+    def get(self, request):
+        try:
+            limit = min(int(request.query_params.get("limit", 20)), 100)
+        except ValueError:
+            raise ValidationError({"limit": "must be an integer"}) from None
+        classes_only = request.query_params.get("classes_only", "").lower() in {"1", "true", "yes"}
+        found = taxonomy.search(request.query_params.get("q", ""), limit=limit, classes_only=classes_only)
+        return Response([synset_data(synset.wnid) for synset in found])
+
+
+class SynsetDetail(APIView):
+    @extend_schema(responses=SynsetSerializer, summary="One synset of the class hierarchy")
+    def get(self, request, wnid):
+        if not taxonomy.exists(wnid):
+            raise_not_found(f"synset {wnid}")
+        return Response(synset_data(wnid))

@@ -1,0 +1,423 @@
+"""Bringing images, manifests and predictions into the platform, in bulk and all-or-nothing."""
+
+import csv
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Max
+
+from annotate import taxonomy
+from annotate.errors import ImportFailed
+from annotate.images import BadImage, check_image
+from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem
+
+WNID_PATTERN = re.compile(r"^n\d{8}$")
+LEADING_WNID = re.compile(r"^(n\d{8})_")
+DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+IMAGE_BATCH = 200
+MAX_TOP_K = 5
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    attached: int = 0
+    skipped: int = 0
+    failed: list = field(default_factory=list)
+
+    def as_dict(self):
+        return {
+            "added": self.added,
+            "attached": self.attached,
+            "skipped": self.skipped,
+            "failed": [{"path": path, "error": error} for path, error in self.failed],
+        }
+
+
+def dataset_named(name, create=False):
+    if not DATASET_NAME.match(name or ""):
+        raise ImportFailed(f"dataset name {name!r} must be letters, digits, '-' or '_' (at most 100)")
+    if create:
+        return Dataset.objects.get_or_create(name=name)[0]
+    try:
+        return Dataset.objects.get(name=name)
+    except Dataset.DoesNotExist:
+        raise ImportFailed(f"dataset {name!r} does not exist") from None
+
+
+def check_file_name(name, where):
+    if not name or name in {".", ".."} or any(c in name for c in "/\\\0") or not name.isprintable():
+        raise ImportFailed(f"{where}: file name {name!r} must be a bare file name without path separators")
+    if len(name) > 255:
+        raise ImportFailed(f"{where}: file name is longer than 255 characters")
+    return name
+
+
+def parse_label(value, where):
+    """A wnid or a class index (0-999) as the wnid of an ImageNet-1k class."""
+    value = str(value).strip()
+    if value.isdigit():
+        index = int(value)
+        if index >= len(taxonomy.class_wnids()):
+            raise ImportFailed(f"{where}: class index {index} is out of range 0-{len(taxonomy.class_wnids()) - 1}")
+        return taxonomy.wnid_for_index(index)
+    if not taxonomy.is_class(value):
+        raise ImportFailed(f"{where}: {value!r} is not the wnid or class index of an ImageNet-1k class")
+    return value
+
+
+def read_csv_rows(path):
+    """Rows of a CSV file with their line numbers, skipping a header that starts with 'filename'."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            for number, row in enumerate(csv.reader(handle), start=1):
+                if not row or (number == 1 and row[0].strip().lower() in {"filename", "file_name"}):
+                    continue
+                yield number, [cell.strip() for cell in row]
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(f"{path}: not UTF-8 text ({exc})") from exc
+    except csv.Error as exc:
+        raise ImportFailed(f"{path}: not a valid CSV file ({exc})") from exc
+
+
+def read_labels_file(path):
+    labels = {}
+    for number, row in read_csv_rows(path):
+        where = f"{path}:{number}"
+        if len(row) < 2:
+            raise ImportFailed(f"{where}: expected 'filename,wnid'")
+        name = check_file_name(row[0], where)
+        if name in labels:
+            raise ImportFailed(f"{where}: {name} is listed twice")
+        labels[name] = parse_label(row[1], where)
+    return labels
+
+
+def find_image_files(directory, labels=None):
+    """(path, file name, wnid or error) for a DIR/<wnid>/<file> tree or a flat folder."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ImportFailed(f"{directory} is not a directory")
+    class_dirs = sorted(p for p in directory.iterdir() if p.is_dir() and WNID_PATTERN.match(p.name))
+    if class_dirs and labels is None:
+        for class_dir in class_dirs:
+            for path in sorted(class_dir.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    yield path, path.name, class_dir.name
+        return
+    for path in sorted(directory.iterdir()):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if labels is not None:
+            yield path, path.name, labels.get(path.name)
+        else:
+            match = LEADING_WNID.match(path.name)
+            yield path, path.name, match.group(1) if match else None
+
+
+def import_image_folder(*, dataset_name, directory, labels_file=None, progress=lambda items, total: items):
+    """Import a folder of images; each bad file is reported with its path and skipped."""
+    dataset = dataset_named(dataset_name, create=True)
+    labels = read_labels_file(labels_file) if labels_file else None
+    files = list(find_image_files(directory, labels))
+    existing = {
+        name: (pk, bool(file), wnid)
+        for name, pk, file, wnid in Image.objects.filter(dataset=dataset).values_list(
+            "file_name", "pk", "file", "original_wnid"
+        )
+    }
+    report = ImportReport()
+    todo, seen = [], set()
+    for path, name, wnid in files:
+        if name in seen:
+            report.failed.append((str(path), f"another file in this import is also named {name}"))
+            continue
+        seen.add(name)
+        if name in existing and existing[name][1]:
+            report.skipped += 1
+        elif wnid is None:
+            report.failed.append((str(path), "no label: not under a wnid folder, not in the labels file"))
+        elif not taxonomy.is_class(wnid):
+            report.failed.append((str(path), f"unknown wnid {wnid}: not an ImageNet-1k class"))
+        elif name in existing and existing[name][2] != wnid:
+            report.failed.append((str(path), f"label {wnid} differs from the registered label {existing[name][2]}"))
+        else:
+            todo.append((path, name, wnid))
+
+    def check(entry):
+        path, _, _ = entry
+        try:
+            return entry, check_image(path.read_bytes(), settings.MAX_IMAGE_PIXELS), None
+        except (BadImage, OSError) as exc:
+            return entry, None, str(exc)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        batch = []
+        for entry, checked, error in progress(pool.map(check, todo), len(todo)):
+            if error:
+                report.failed.append((str(entry[0]), error))
+                continue
+            batch.append((entry[1], entry[2], checked))
+            if len(batch) >= IMAGE_BATCH:
+                _store_batch(dataset, batch, existing, report)
+                batch = []
+        _store_batch(dataset, batch, existing, report)
+    return report
+
+
+def _store_batch(dataset, batch, existing, report):
+    if not batch:
+        return
+    stored = []
+    for name, wnid, checked in batch:
+        storage_name = checked.storage_name(dataset.name)
+        if not default_storage.exists(storage_name):
+            storage_name = default_storage.save(storage_name, ContentFile(checked.data))
+        stored.append((name, wnid, checked, storage_name))
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        position = (Image.objects.filter(dataset=dataset).aggregate(m=Max("position"))["m"] or -1) + 1
+        new_images, attached = [], []
+        for name, wnid, checked, storage_name in stored:
+            fields = {
+                "file": storage_name,
+                "width": checked.width,
+                "height": checked.height,
+                "size_bytes": len(checked.data),
+                "sha256": checked.sha256,
+            }
+            if name in existing:
+                attached.append(Image(pk=existing[name][0], **fields))
+            else:
+                new_images.append(
+                    Image(
+                        dataset=dataset,
+                        position=position,
+                        file_name=name,
+                        original_wnid=wnid,
+                        pending_items=1,
+                        **fields,
+                    )
+                )
+                position += 1
+        Image.objects.bulk_update(attached, ["file", "width", "height", "size_bytes", "sha256"])
+        _create_images_with_items(dataset, new_images)
+    report.added += len(new_images)
+    report.attached += len(attached)
+
+
+def _create_images_with_items(dataset, images):
+    """Insert images and the review item of each original label."""
+    Image.objects.bulk_create(images, batch_size=5000)
+    ReviewItem.objects.bulk_create(
+        [ReviewItem(image_id=i.pk, dataset=dataset, wnid=i.original_wnid, is_original=True) for i in images],
+        batch_size=5000,
+    )
+
+
+def register_manifest(*, dataset_name, manifest_file):
+    """Register images whose files are elsewhere (CSV filename,wnid[,uri]); all rows or none."""
+    dataset = dataset_named(dataset_name, create=True)
+    rows, seen = [], set()
+    for number, row in read_csv_rows(manifest_file):
+        where = f"{manifest_file}:{number}"
+        if len(row) not in (2, 3):
+            raise ImportFailed(f"{where}: expected 'filename,wnid[,uri]', got {len(row)} columns")
+        name = check_file_name(row[0], where)
+        if name in seen:
+            raise ImportFailed(f"{where}: {name} is listed twice")
+        seen.add(name)
+        rows.append((name, parse_label(row[1], where), row[2] if len(row) == 3 else "", where))
+    report = ImportReport()
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        existing = dict(Image.objects.filter(dataset=dataset).values_list("file_name", "original_wnid"))
+        position = (Image.objects.filter(dataset=dataset).aggregate(m=Max("position"))["m"] or -1) + 1
+        new_images = []
+        for name, wnid, uri, where in rows:
+            if name in existing:
+                if existing[name] != wnid:
+                    raise ImportFailed(f"{where}: {name} is already registered with label {existing[name]}, not {wnid}")
+                report.skipped += 1
+                continue
+            new_images.append(
+                Image(
+                    dataset=dataset,
+                    position=position,
+                    file_name=name,
+                    original_wnid=wnid,
+                    source_uri=uri,
+                    pending_items=1,
+                )
+            )
+            position += 1
+        _create_images_with_items(dataset, new_images)
+    report.added = len(new_images)
+    return report
+
+
+def read_predictions(path, fmt, file_names):
+    """{file name: (wnids, scores or None)} from a CSV, JSON or .npy file, every row validated."""
+    path = Path(path)
+    fmt = fmt or path.suffix.lstrip(".").lower()
+    readers = {"csv": _predictions_from_csv, "json": _predictions_from_json, "npy": _predictions_from_npy}
+    if fmt not in readers:
+        raise ImportFailed(f"{path}: unknown predictions format {fmt!r}; use csv, json or npy")
+    if not path.is_file():
+        raise ImportFailed(f"{path}: no such file")
+    predictions = readers[fmt](path, file_names)
+    known = set(file_names)
+    for name, (_, _, where) in predictions.items():
+        if name not in known:
+            raise ImportFailed(f"{where}: {name} is not an image of this dataset")
+    return {name: (wnids, scores) for name, (wnids, scores, _) in predictions.items()}
+
+
+def _ranked(labels, where):
+    if not 1 <= len(labels) <= MAX_TOP_K:
+        raise ImportFailed(f"{where}: expected 1 to {MAX_TOP_K} ranked classes, got {len(labels)}")
+    wnids = [parse_label(label, where) for label in labels]
+    if len(set(wnids)) != len(wnids):
+        raise ImportFailed(f"{where}: a class is listed twice")
+    return wnids
+
+
+def _predictions_from_csv(path, file_names):
+    predictions = {}
+    for number, row in read_csv_rows(path):
+        where = f"{path}:{number}"
+        name = check_file_name(row[0], where)
+        if name in predictions:
+            raise ImportFailed(f"{where}: {name} has a second prediction")
+        predictions[name] = (_ranked([c for c in row[1:] if c], where), None, where)
+    return predictions
+
+
+def _predictions_from_json(path, file_names):
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportFailed(f"{path}: not valid JSON ({exc})") from exc
+    if isinstance(data, dict):
+        data = [{"file_name": name, "wnids": labels} for name, labels in data.items()]
+    if not isinstance(data, list):
+        raise ImportFailed(f"{path}: expected an object {{file_name: [wnid, ...]}} or a list of objects")
+    predictions = {}
+    for number, entry in enumerate(data):
+        where = f"{path}[{number}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("wnids"), list):
+            raise ImportFailed(f"{where}: expected {{'file_name': ..., 'wnids': [...], 'scores': [...]}}")
+        name = check_file_name(str(entry.get("file_name", "")), where)
+        if name in predictions:
+            raise ImportFailed(f"{where}: {name} has a second prediction")
+        wnids = _ranked(entry["wnids"], where)
+        scores = entry.get("scores")
+        if scores is not None and (
+            not isinstance(scores, list)
+            or len(scores) != len(wnids)
+            or not all(isinstance(s, int | float) for s in scores)
+        ):
+            raise ImportFailed(f"{where}: 'scores' must be a list of {len(wnids)} numbers")
+        predictions[name] = (wnids, scores, where)
+    return predictions
+
+
+def _predictions_from_npy(path, file_names):
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ImportFailed(f"{path}: not a NumPy .npy file ({exc})") from exc
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[0] != len(file_names):
+        raise ImportFailed(
+            f"{path}: expected one row per image in dataset order ({len(file_names)} rows), got shape {array.shape}"
+        )
+    wnids = np.array(taxonomy.class_wnids())
+    if np.issubdtype(array.dtype, np.floating) and array.shape[1] == len(wnids):
+        top = np.argsort(-array, axis=1, kind="stable")[:, :MAX_TOP_K]
+        scores = np.round(np.take_along_axis(array, top, axis=1), 6).tolist()
+    elif np.issubdtype(array.dtype, np.integer) and 1 <= array.shape[1] <= MAX_TOP_K:
+        bad = np.argwhere((array < 0) | (array >= len(wnids)))
+        if bad.size:
+            row, col = bad[0]
+            raise ImportFailed(f"{path}: row {row}, column {col}: class index {array[row, col]} is out of range 0-999")
+        top, scores = array, None
+    else:
+        raise ImportFailed(
+            f"{path}: expected integer class indices (N,) or (N, <=5), or float scores (N, 1000); "
+            f"got {array.dtype} {array.shape}"
+        )
+    names = wnids[top].tolist()
+    return {
+        name: (row, None if scores is None else scores[i], f"{path}: row {i}")
+        for i, (name, row) in enumerate(zip(file_names, names, strict=True))
+    }
+
+
+def import_predictions(*, model_name, dataset_name, path, fmt=None, replace=False, description=""):
+    """Store a model's top-k predictions and add its new unique (image, wnid) pairs to the review queue."""
+    dataset = dataset_named(dataset_name)
+    if not model_name or len(model_name) > 200:
+        raise ImportFailed("model name must be 1 to 200 characters")
+    images = list(Image.objects.filter(dataset=dataset).order_by("position").values_list("file_name", "pk"))
+    image_ids = dict(images)
+    predictions = read_predictions(path, fmt, [name for name, _ in images])
+    if not predictions:
+        raise ImportFailed(f"{path}: no predictions in the file")
+    with transaction.atomic():
+        model, _ = ClassifierModel.objects.get_or_create(name=model_name, defaults={"description": description})
+        already = Prediction.objects.filter(model=model, image__dataset=dataset)
+        if already.exists():
+            if not replace:
+                raise ImportFailed(
+                    f"model {model_name!r} already has {already.count()} predictions on dataset {dataset.name!r}; "
+                    "pass replace to overwrite them"
+                )
+            already.delete()
+        Prediction.objects.bulk_create(
+            (
+                Prediction(model=model, image_id=image_ids[name], top1_wnid=wnids[0], wnids=wnids, scores=scores)
+                for name, (wnids, scores) in predictions.items()
+            ),
+            batch_size=5000,
+        )
+        added = sync_review_items(dataset=dataset, model=model)
+    return {"model": model.name, "dataset": dataset.name, "predictions": len(predictions), "new_review_items": added}
+
+
+def sync_review_items(*, dataset, model):
+    """Add the model's new top-1 pairs as review items and recount models per item, in set-based SQL."""
+    item, prediction, image = ReviewItem._meta.db_table, Prediction._meta.db_table, Image._meta.db_table
+    model_images = f"SELECT image_id FROM {prediction} WHERE model_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {item} (image_id, dataset_id, wnid, is_original, model_count, verdict, created_at)
+            SELECT DISTINCT p.image_id, %s, p.top1_wnid, FALSE, 0, 'unreviewed', CURRENT_TIMESTAMP
+            FROM {prediction} p WHERE p.model_id = %s AND NOT EXISTS (
+                SELECT 1 FROM {item} r WHERE r.image_id = p.image_id AND r.wnid = p.top1_wnid)""",
+            [dataset.pk, model.pk],
+        )
+        added = cursor.rowcount
+        cursor.execute(
+            f"""UPDATE {item} SET model_count = (
+                SELECT COUNT(*) FROM {prediction} p WHERE p.image_id = {item}.image_id AND p.top1_wnid = {item}.wnid)
+            WHERE image_id IN ({model_images})""",
+            [model.pk],
+        )
+        if added:
+            cursor.execute(
+                f"""UPDATE {image} SET pending_items = (
+                    SELECT COUNT(*) FROM {item} r WHERE r.image_id = {image}.id AND r.verdict = 'unreviewed')
+                WHERE id IN ({model_images})""",
+                [model.pk],
+            )
+    return added

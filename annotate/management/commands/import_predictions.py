@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from annotate.errors import ImportFailed
+from annotate.importers import import_predictions
+
+
+class Command(BaseCommand):
+    help = "Import a model's ranked predictions (CSV, JSON or .npy in dataset order) into a dataset."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument("--model", required=True, help="classifier model name (created if new)")
+        parser.add_argument("--dataset", required=True)
+        parser.add_argument("--format", choices=["csv", "json", "npy"], help="default: from the file extension")
+        parser.add_argument("--replace", action="store_true", help="replace the model's earlier predictions")
+
+    def handle(self, *args, file, model, dataset, format=None, replace=False, **options):
+        try:
+            result = import_predictions(model_name=model, dataset_name=dataset, path=file, fmt=format, replace=replace)
+        except ImportFailed as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"{result['model']} on {result['dataset']}: {result['predictions']} predictions, "
+            f"{result['new_review_items']} new review items"
+        )

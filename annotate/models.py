@@ -1,0 +1,213 @@
+"""Datasets, images, classifier models and their predictions, review items and verdicts.
+
+Histories (verdicts, problematic flags) are append-only tables; the current state
+is kept beside them on the reviewed row so that pages and exports read one row.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+WNID_LENGTH = 9
+
+
+class Verdict(models.TextChoices):
+    CORRECT = "correct", "Correct"
+    WRONG = "wrong", "Wrong"
+    UNCLEAR = "unclear", "Unclear"
+    DONT_KNOW = "dont_know", "Don't know"
+    UNREVIEWED = "unreviewed", "Unreviewed"
+
+
+DECIDED_VERDICTS = (Verdict.CORRECT, Verdict.WRONG, Verdict.UNCLEAR)
+
+
+class ProblemReason(models.TextChoices):
+    LABEL = "label_wrong_or_unclear", "Original label wrong or unclear"
+    DRAWING = "drawing", "Drawing, painting, sketch, cartoon or render"
+    EDITED = "excessively_edited", "Excessively edited"
+    INAPPROPRIATE = "inappropriate", "Inappropriate"
+    OTHER = "other", "Other"
+
+
+class Dataset(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Image(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveIntegerField(help_text="Order of the image in its dataset (import order).")
+    file_name = models.CharField(max_length=255)
+    original_wnid = models.CharField(max_length=WNID_LENGTH)
+    file = models.FileField(max_length=300, blank=True)
+    source_uri = models.CharField(max_length=1000, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    pending_items = models.PositiveIntegerField(
+        default=0, help_text="Review items of this image without a decided verdict."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "file_name"], name="image_unique_file_name"),
+            models.UniqueConstraint(fields=["dataset", "position"], name="image_unique_position"),
+        ]
+        indexes = [
+            models.Index(fields=["dataset", "position"], condition=Q(pending_items__gt=0), name="image_pending_queue"),
+            models.Index(fields=["dataset", "original_wnid"], name="image_original_wnid"),
+        ]
+
+    def __str__(self):
+        return f"{self.dataset.name}/{self.file_name}"
+
+    @property
+    def available(self):
+        return bool(self.file)
+
+
+class Slice(models.Model):
+    """A named subset of a dataset's images (ImageNet-M, an evaluation sample)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="slices")
+    name = models.SlugField(max_length=100)
+    images = models.ManyToManyField(Image, related_name="slices", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="slice_unique_name")]
+
+    def __str__(self):
+        return f"{self.dataset.name}:{self.name}"
+
+
+class ClassifierModel(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    simulated = models.BooleanField(
+        default=False, help_text="Predictions were simulated (demo), not produced by a real model."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Prediction(models.Model):
+    model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="predictions")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="predictions")
+    top1_wnid = models.CharField(max_length=WNID_LENGTH)
+    wnids = models.JSONField(help_text="Ranked top-k wnids (k <= 5), best first.")
+    scores = models.JSONField(null=True, blank=True, help_text="Scores of `wnids`, where known.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model", "image"], name="prediction_unique")]
+        indexes = [models.Index(fields=["image", "top1_wnid"], name="prediction_image_top1")]
+
+    def __str__(self):
+        return f"{self.model_id}:{self.image_id}:{self.top1_wnid}"
+
+
+class ReviewItem(models.Model):
+    """One (image, wnid) pair that needs a verdict."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="review_items")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="review_items")
+    wnid = models.CharField(max_length=WNID_LENGTH)
+    is_original = models.BooleanField(default=False)
+    model_count = models.PositiveIntegerField(default=0, help_text="Models whose top-1 prediction this is.")
+    verdict = models.CharField(max_length=12, choices=Verdict.choices, default=Verdict.UNREVIEWED)
+    verdict_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verdict_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["image", "-is_original", "-model_count", "wnid"]
+        constraints = [models.UniqueConstraint(fields=["image", "wnid"], name="review_item_unique")]
+        indexes = [
+            models.Index(fields=["dataset", "verdict"], name="review_item_dataset_verdict"),
+            models.Index(fields=["dataset", "wnid"], name="review_item_dataset_wnid"),
+        ]
+
+    def __str__(self):
+        return f"{self.image_id}:{self.wnid}"
+
+
+class VerdictChange(models.Model):
+    """Append-only history: every verdict a reviewer gave, with the one it replaced."""
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="changes")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    old = models.CharField(max_length=12, choices=Verdict.choices)
+    new = models.CharField(max_length=12, choices=Verdict.choices)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["item", "created_at"], name="verdict_change_item"),
+            models.Index(fields=["reviewer", "item"], name="verdict_change_reviewer"),
+        ]
+
+    def __str__(self):
+        return f"{self.item_id}: {self.old} -> {self.new}"
+
+
+class ProblematicFlag(models.Model):
+    """The current problematic flag of an image; its changes are in FlagChange."""
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="problematic")
+    reason = models.CharField(max_length=40, choices=ProblemReason.choices)
+    note = models.TextField(blank=True)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    time_marked = models.DateTimeField()
+    time_reviewed = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.image_id}: {self.reason}"
+
+
+class FlagChange(models.Model):
+    """Append-only history of problematic flags: set (with a reason) or cleared (empty reason)."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="flag_changes")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=40, choices=ProblemReason.choices, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["image", "created_at"], name="flag_change_image")]
+
+    def __str__(self):
+        return f"{self.image_id}: {self.reason or 'cleared'}"
+
+
+class Lease(models.Model):
+    """An image handed to a reviewer; nobody else is given it until the lease expires."""
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="lease")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leases")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["reviewer"], name="lease_reviewer")]
+
+    def __str__(self):
+        return f"{self.image_id} -> {self.reviewer_id} until {self.expires_at}"

@@ -1,0 +1,26 @@
+"""Roles are Django groups; superusers count as admins."""
+
+ADMIN = "admin"
+REVIEWER = "reviewer"
+TRAINEE = "trainee"
+ROLES = (ADMIN, REVIEWER, TRAINEE)
+
+
+def has_role(user, *roles):
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    names = getattr(user, "_role_names", None)
+    if names is None:
+        names = set(user.groups.values_list("name", flat=True))
+        user._role_names = names
+    return bool(names.intersection(roles)) or (ADMIN in names)
+
+
+def is_admin(user):
+    return has_role(user, ADMIN)
+
+
+def can_review(user):
+    return has_role(user, REVIEWER, ADMIN)

@@ -1,0 +1,130 @@
+"""Reads of the review loop: the queue, an image's review state, progress and status."""
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from annotate import taxonomy
+from annotate.models import (
+    ClassifierModel,
+    FlagChange,
+    Image,
+    Lease,
+    Prediction,
+    ProblematicFlag,
+    ReviewItem,
+    Verdict,
+    VerdictChange,
+)
+
+
+def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
+    """Images of the dataset with unreviewed items, not leased to someone else, in dataset order."""
+    now = now or timezone.now()
+    leased_to_others = Lease.objects.filter(image=OuterRef("pk"), expires_at__gt=now).exclude(reviewer=reviewer)
+    images = Image.objects.filter(dataset=dataset, pending_items__gt=0).exclude(Exists(leased_to_others))
+    if exclude:
+        images = images.exclude(pk__in=exclude)
+    if wnids:
+        images = images.filter(Exists(ReviewItem.objects.filter(image=OuterRef("pk"), wnid__in=wnids)))
+    return images.order_by("position")
+
+
+def image_for_review(image_id):
+    """One image with its review items and problematic flag, in two queries."""
+    image = Image.objects.select_related("dataset", "problematic", "problematic__reviewer").filter(pk=image_id).first()
+    if image is None:
+        return None
+    image.items = list(
+        ReviewItem.objects.filter(image=image).select_related("verdict_by").order_by(*ReviewItem._meta.ordering[1:])
+    )
+    return image
+
+
+def problematic_flag(image):
+    try:
+        return image.problematic
+    except ProblematicFlag.DoesNotExist:
+        return None
+
+
+def reviewer_progress(*, reviewer, dataset):
+    """What this reviewer has done in the dataset and how far the dataset is."""
+    mine = VerdictChange.objects.filter(reviewer=reviewer, item__dataset=dataset).aggregate(
+        items=Count("item", distinct=True), images=Count("item__image", distinct=True)
+    )
+    items = ReviewItem.objects.filter(dataset=dataset).aggregate(
+        total=Count("pk"), reviewed=Count("pk", filter=~Q(verdict=Verdict.UNREVIEWED))
+    )
+    images = Image.objects.filter(dataset=dataset).aggregate(
+        total=Count("pk"), pending=Count("pk", filter=Q(pending_items__gt=0))
+    )
+    return {
+        "my_items": mine["items"],
+        "my_images": mine["images"],
+        "items": items["total"],
+        "reviewed_items": items["reviewed"],
+        "images": images["total"],
+        "done_images": images["total"] - images["pending"],
+    }
+
+
+def dataset_status(dataset):
+    """The figures of `dataset_status` and the dataset page, under the same keys."""
+    images = Image.objects.filter(dataset=dataset).aggregate(
+        images=Count("pk"), with_files=Count("pk", filter=~Q(file=""))
+    )
+    verdicts = dict(
+        ReviewItem.objects.filter(dataset=dataset).values_list("verdict").annotate(n=Count("pk")).order_by()
+    )
+    per_verdict = {value: verdicts.get(value, 0) for value in Verdict.values}
+    review_items = sum(per_verdict.values())
+    models = (
+        ClassifierModel.objects.filter(Exists(Prediction.objects.filter(model=OuterRef("pk"), image__dataset=dataset)))
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    return {
+        "dataset": dataset.name,
+        "images": images["images"],
+        "images_with_files": images["with_files"],
+        "images_without_files": images["images"] - images["with_files"],
+        "models": len(models),
+        "model_names": list(models),
+        "review_items": review_items,
+        "reviewed_items": review_items - per_verdict[Verdict.UNREVIEWED],
+        "unreviewed_items": per_verdict[Verdict.UNREVIEWED],
+        "items_per_verdict": per_verdict,
+        "problematic_images": ProblematicFlag.objects.filter(image__dataset=dataset).count(),
+        "slices": {s.name: s.images.count() for s in dataset.slices.order_by("name")},
+    }
+
+
+def image_history(image):
+    """Every verdict change and flag change of one image, oldest first."""
+    verdicts = [
+        {
+            "kind": "verdict",
+            "wnid": change.item.wnid,
+            "old": change.old,
+            "new": change.new,
+            "reviewer": change.reviewer.username,
+            "at": change.created_at,
+        }
+        for change in VerdictChange.objects.filter(item__image=image).select_related("item", "reviewer")
+    ]
+    flags = [
+        {
+            "kind": "problematic",
+            "reason": change.reason or None,
+            "note": change.note,
+            "reviewer": change.reviewer.username,
+            "at": change.created_at,
+        }
+        for change in FlagChange.objects.filter(image=image).select_related("reviewer")
+    ]
+    return sorted(verdicts + flags, key=lambda entry: entry["at"])
+
+
+def candidate_label(wnid):
+    synset = taxonomy.get(wnid)
+    return {"wnid": wnid, "words": list(synset.words), "gloss": synset.gloss}

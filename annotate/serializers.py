@@ -1,0 +1,93 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from annotate import taxonomy
+from annotate.models import ClassifierModel, Dataset, ProblemReason, Verdict
+from annotate.selectors import problematic_flag
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dataset
+        fields = ["name", "description", "created_at"]
+
+
+class ClassifierModelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClassifierModel
+        fields = ["name", "description", "simulated", "created_at"]
+
+
+class VerdictInput(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+
+
+class ProblematicInput(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ProblemReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class SynsetSerializer(serializers.Serializer):
+    wnid = serializers.CharField()
+    words = serializers.ListField(child=serializers.CharField())
+    gloss = serializers.CharField()
+    class_index = serializers.IntegerField(allow_null=True)
+    parents = serializers.ListField(child=serializers.CharField())
+    children = serializers.ListField(child=serializers.CharField())
+
+
+def synset_data(wnid):
+    synset = taxonomy.get(wnid)
+    return {
+        "wnid": wnid,
+        "words": list(synset.words),
+        "gloss": synset.gloss,
+        "class_index": synset.class_index,
+        "parents": list(synset.parents),
+        "children": list(synset.children),
+    }
+
+
+def item_data(item):
+    synset = taxonomy.get(item.wnid)
+    return {
+        "id": item.pk,
+        "wnid": item.wnid,
+        "words": list(synset.words),
+        "gloss": synset.gloss,
+        "is_original": item.is_original,
+        "model_count": item.model_count,
+        "verdict": item.verdict,
+        "verdict_by": item.verdict_by.username if item.verdict_by else None,
+        "verdict_at": item.verdict_at,
+    }
+
+
+def flag_data(flag):
+    if flag is None:
+        return None
+    return {
+        "reason": flag.reason,
+        "note": flag.note,
+        "reviewer": flag.reviewer.username,
+        "time_marked": flag.time_marked,
+        "time_reviewed": flag.time_reviewed,
+    }
+
+
+def image_review_data(image):
+    """What the review page needs of one image (from `selectors.image_for_review`)."""
+    return {
+        "id": image.pk,
+        "dataset": image.dataset.name,
+        "position": image.position,
+        "file_name": image.file_name,
+        "original_wnid": image.original_wnid,
+        "width": image.width,
+        "height": image.height,
+        "available": image.available,
+        "display_url": reverse("image-display", args=[image.pk]) if image.available else None,
+        "original_url": reverse("image-original", args=[image.pk]) if image.available else None,
+        "items": [item_data(item) for item in image.items],
+        "problematic": flag_data(problematic_flag(image)),
+    }

@@ -1,0 +1,29 @@
+from django.urls import path
+
+from annotate import api, views
+
+api_urlpatterns = [
+    path("datasets/", api.DatasetList.as_view(), name="api-datasets"),
+    path("datasets/<slug:name>/", api.DatasetDetail.as_view(), name="api-dataset"),
+    path("datasets/<slug:name>/progress/", api.DatasetProgress.as_view(), name="api-dataset-progress"),
+    path("datasets/<slug:name>/manifest/", api.ManifestUpload.as_view(), name="api-dataset-manifest"),
+    path("datasets/<slug:name>/export/", api.MultilabelExport.as_view(), name="api-dataset-export"),
+    path("datasets/<slug:name>/multilabel/", api.MultilabelImport.as_view(), name="api-dataset-multilabel"),
+    path("models/", api.ModelList.as_view(), name="api-models"),
+    path("models/<str:name>/predictions/", api.PredictionUpload.as_view(), name="api-model-predictions"),
+    path("review/next/", api.NextImage.as_view(), name="api-review-next"),
+    path("images/<int:pk>/", api.ImageReview.as_view(), name="api-image"),
+    path("images/<int:pk>/history/", api.ImageHistory.as_view(), name="api-image-history"),
+    path("images/<int:pk>/problematic/", api.ImageProblematic.as_view(), name="api-image-problematic"),
+    path("review-items/<int:pk>/verdict/", api.ItemVerdict.as_view(), name="api-item-verdict"),
+    path("synsets/", api.SynsetSearch.as_view(), name="api-synsets"),
+    path("synsets/<str:wnid>/", api.SynsetDetail.as_view(), name="api-synset"),
+]
+
+page_urlpatterns = [
+    path("", views.home, name="home"),
+    path("datasets/<slug:name>/", views.dataset_page, name="dataset"),
+    path("datasets/<slug:name>/review/", views.review_page, name="review"),
+    path("images/<int:pk>/display", views.image_display, name="image-display"),
+    path("images/<int:pk>/original", views.image_original, name="image-original"),
+]

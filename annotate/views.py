@@ -1,0 +1,95 @@
+"""Pages and image files for people in a browser; the pages talk to the API."""
+
+import mimetypes
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from annotate import selectors, taxonomy
+from annotate.images import resized_jpeg
+from annotate.models import ClassifierModel, Dataset, Image
+from annotate.roles import can_review, is_admin
+
+
+@login_required
+@require_GET
+def home(request):
+    datasets = [selectors.dataset_status(dataset) for dataset in Dataset.objects.all()]
+    return render(request, "frontend/home.html", {"datasets": datasets, "can_review": can_review(request.user)})
+
+
+@login_required
+@require_GET
+def dataset_page(request, name):
+    dataset = get_object_or_404(Dataset, name=name)
+    context = {
+        "dataset": dataset,
+        "status": selectors.dataset_status(dataset),
+        "models": ClassifierModel.objects.filter(predictions__image__dataset=dataset).distinct(),
+        "can_review": can_review(request.user),
+        "is_admin": is_admin(request.user),
+    }
+    if context["can_review"]:
+        context["progress"] = selectors.reviewer_progress(reviewer=request.user, dataset=dataset)
+    return render(request, "frontend/dataset.html", context)
+
+
+@login_required
+@require_GET
+def review_page(request, name):
+    if not can_review(request.user):
+        raise PermissionDenied("Reviewing needs the reviewer or admin role.")
+    dataset = get_object_or_404(Dataset, name=name)
+    wnid = request.GET.get("wnid", "")
+    class_filter = taxonomy.get(wnid) if wnid and taxonomy.exists(wnid) else None
+    return render(request, "frontend/review.html", {"dataset": dataset, "class_filter": class_filter})
+
+
+def _image_with_file(pk):
+    image = get_object_or_404(Image.objects.only("pk", "file", "file_name", "sha256"), pk=pk)
+    if not image.file:
+        raise Http404("This image is registered but its file has not arrived yet.")
+    return image
+
+
+def _image_response(data, content_type, filename=None):
+    response = HttpResponse(data, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=86400"
+    if filename:
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def image_display(request, pk):
+    """The image resized for the review page, cached in storage after the first request."""
+    image = _image_with_file(pk)
+    size = settings.DISPLAY_IMAGE_SIZE
+    cached = f"cache/{size}/{image.sha256[:2]}/{image.sha256}.jpg"
+    if default_storage.exists(cached):
+        with default_storage.open(cached) as handle:
+            data = handle.read()
+    else:
+        with image.file.open("rb") as handle:
+            data = resized_jpeg(handle.read(), size)
+        default_storage.save(cached, ContentFile(data))
+    return _image_response(data, "image/jpeg")
+
+
+@login_required
+@require_GET
+def image_original(request, pk):
+    image = _image_with_file(pk)
+    content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
+    with image.file.open("rb") as handle:
+        data = handle.read()
+    safe_name = "".join(c for c in image.file_name if c.isalnum() or c in "._-") or "image"
+    return _image_response(data, content_type, filename=safe_name)

@@ -1,0 +1,105 @@
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from PIL import Image as PILImage
+
+from annotate import roles
+
+SHARED_DATA = Path(os.environ.get("RELABEL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def shared_data(relative):
+    """A path under ../shared/data, or a skip when that real data is not on this machine."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+def jpeg_bytes(color=(200, 30, 30), size=(64, 48)):
+    out = io.BytesIO()
+    PILImage.new("RGB", size, color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def make_user(username, *role_names, password="pw-for-tests"):
+    user = User.objects.create_user(username=username, password=password)
+    user.groups.add(*Group.objects.filter(name__in=role_names))
+    return user
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("rita", roles.REVIEWER)
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("ada", roles.ADMIN)
+
+
+@pytest.fixture
+def trainee(db):
+    return make_user("tom", roles.TRAINEE)
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """A DIR/<wnid>/<file> folder of three small JPEGs in two classes."""
+
+    def build(files=None):
+        files = files or {
+            "n01440764": {"a.JPEG": (10, 120, 10), "b.JPEG": (10, 10, 120)},
+            "n02085620": {"c.JPEG": (120, 120, 10)},
+        }
+        root = tmp_path / "images"
+        for wnid, names in files.items():
+            (root / wnid).mkdir(parents=True, exist_ok=True)
+            for name, color in names.items():
+                (root / wnid / name).write_bytes(jpeg_bytes(color))
+        return root
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def logged_in_page(browser, live_server, client):
+    """A browser page whose session belongs to the given user."""
+    contexts = []
+
+    def open_as(user):
+        client.force_login(user)
+        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
