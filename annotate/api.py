@@ -212,8 +212,10 @@ class ItemVerdict(APIView):
     def post(self, request, pk):
         data = VerdictInput(data=request.data)
         data.is_valid(raise_exception=True)
-        get_object_or_404(ReviewItem, pk=pk)
-        item = services.set_verdict(item_id=pk, reviewer=request.user, value=data.validated_data["verdict"])
+        try:
+            item = services.set_verdict(item_id=pk, reviewer=request.user, value=data.validated_data["verdict"])
+        except ReviewItem.DoesNotExist:
+            raise_not_found(f"review item {pk}")
         item.verdict_by = request.user
         return Response(item_data(item))
 
@@ -225,17 +227,20 @@ class ImageProblematic(APIView):
     def put(self, request, pk):
         data = ProblematicInput(data=request.data)
         data.is_valid(raise_exception=True)
-        get_object_or_404(Image, pk=pk)
         try:
             services.set_problematic(image_id=pk, reviewer=request.user, **data.validated_data)
+        except Image.DoesNotExist:
+            raise_not_found(f"image {pk}")
         except ValueError as exc:
             raise ValidationError({"note": str(exc)}) from exc
         return Response(image_review_data(review_image_or_404(pk))["problematic"])
 
     @extend_schema(responses={204: None}, summary="Clear an image's problematic flag")
     def delete(self, request, pk):
-        get_object_or_404(Image, pk=pk)
-        services.clear_problematic(image_id=pk, reviewer=request.user)
+        try:
+            services.clear_problematic(image_id=pk, reviewer=request.user)
+        except Image.DoesNotExist:
+            raise_not_found(f"image {pk}")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

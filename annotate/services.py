@@ -75,8 +75,11 @@ def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep
             image = _first_unlocked(candidates)
         Lease.objects.filter(reviewer=reviewer).exclude(image_id__in=keep).delete()
         if image is not None:
-            Lease.objects.update_or_create(
-                image=image, defaults={"reviewer": reviewer, "expires_at": now + LEASE_DURATION}
+            Lease.objects.bulk_create(
+                [Lease(image=image, reviewer=reviewer, expires_at=now + LEASE_DURATION)],
+                update_conflicts=True,
+                unique_fields=["image"],
+                update_fields=["reviewer", "expires_at"],
             )
     return image
 

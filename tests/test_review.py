@@ -1,0 +1,197 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from annotate import services
+from annotate.importers import import_image_folder, import_predictions
+from annotate.models import Image, Lease, ProblematicFlag, ReviewItem, VerdictChange
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+TENCH, GOLDFISH, CHIHUAHUA = "n01440764", "n01443537", "n02085620"
+
+
+@pytest.fixture
+def dataset(image_folder, tmp_path):
+    import_image_folder(dataset_name="val", directory=image_folder())
+    predictions = tmp_path / "m.csv"
+    predictions.write_text(f"a.JPEG,{GOLDFISH}\nb.JPEG,{TENCH}\nc.JPEG,{TENCH}\n")
+    import_predictions(model_name="m", dataset_name="val", path=predictions)
+    return "val"
+
+
+def item(file_name, wnid):
+    return ReviewItem.objects.get(image__file_name=file_name, wnid=wnid)
+
+
+def next_image(client, **params):
+    return client.get("/api/review/next/", {"dataset": "val", **params})
+
+
+def test_next_hands_out_images_in_order_and_returns_candidates(client, reviewer, dataset):
+    client.force_login(reviewer)
+    response = next_image(client)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["file_name"] == "a.JPEG" and body["original_wnid"] == TENCH
+    assert [(i["wnid"], i["is_original"], i["model_count"]) for i in body["items"]] == [
+        (TENCH, True, 0),
+        (GOLDFISH, False, 1),
+    ]
+    assert body["items"][0]["words"] == ["tench", "Tinca tinca"] and body["items"][0]["gloss"]
+    assert body["display_url"] == f"/images/{body['id']}/display"
+    prefetch = next_image(client, after=body["position"], keep=body["id"]).json()
+    assert prefetch["file_name"] == "b.JPEG"
+    assert set(Lease.objects.filter(reviewer=reviewer).values_list("image__file_name", flat=True)) == {
+        "a.JPEG",
+        "b.JPEG",
+    }
+
+
+def test_two_reviewers_are_not_given_the_same_image(client, reviewer, dataset):
+    other = make_user("otto", "reviewer")
+    client.force_login(reviewer)
+    first = next_image(client).json()
+    client.force_login(other)
+    second = next_image(client).json()
+    assert first["file_name"] == "a.JPEG" and second["file_name"] == "b.JPEG"
+
+
+def test_an_expired_lease_frees_the_image(client, reviewer, dataset):
+    other = make_user("otto", "reviewer")
+    client.force_login(reviewer)
+    next_image(client)
+    Lease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    client.force_login(other)
+    assert next_image(client).json()["file_name"] == "a.JPEG"
+
+
+def test_queue_skips_done_images_wraps_around_and_ends_with_204(client, reviewer, dataset):
+    client.force_login(reviewer)
+    for file_name, wnid in [("a.JPEG", TENCH), ("a.JPEG", GOLDFISH), ("c.JPEG", CHIHUAHUA), ("c.JPEG", TENCH)]:
+        services.set_verdict(item_id=item(file_name, wnid).pk, reviewer=reviewer, value="correct")
+    assert Image.objects.get(file_name="a.JPEG").pending_items == 0
+    b = next_image(client, after=5).json()
+    assert b["file_name"] == "b.JPEG"
+    services.set_verdict(item_id=b["items"][0]["id"], reviewer=reviewer, value="wrong")
+    assert next_image(client, after=b["position"], keep=b["id"]).status_code == 204
+    assert not Lease.objects.exclude(image_id=b["id"]).exists()
+
+
+def test_class_filter_takes_a_hierarchy_node(client, reviewer, dataset):
+    client.force_login(reviewer)
+    dogs = next_image(client, wnid="n02084071").json()
+    assert dogs["file_name"] == "c.JPEG"
+    assert next_image(client, wnid="n99999999").status_code == 400
+
+
+def test_verdicts_are_appended_and_the_current_one_is_kept_on_the_item(client, reviewer, dataset):
+    client.force_login(reviewer)
+    target = item("a.JPEG", GOLDFISH)
+    url = f"/api/review-items/{target.pk}/verdict/"
+    assert client.post(url, {"verdict": "wrong"}, content_type="application/json").json()["verdict"] == "wrong"
+    client.post(url, {"verdict": "wrong"}, content_type="application/json")
+    response = client.post(url, {"verdict": "unclear"}, content_type="application/json")
+    assert response.json()["verdict_by"] == reviewer.username
+    assert list(VerdictChange.objects.filter(item=target).values_list("old", "new")) == [
+        ("unreviewed", "wrong"),
+        ("wrong", "unclear"),
+    ]
+    assert Image.objects.get(file_name="a.JPEG").pending_items == 1
+    client.post(url, {"verdict": "unreviewed"}, content_type="application/json")
+    assert Image.objects.get(file_name="a.JPEG").pending_items == 2
+    history = client.get(f"/api/images/{target.image_id}/history/").json()["history"]
+    assert [(h["old"], h["new"]) for h in history] == [
+        ("unreviewed", "wrong"),
+        ("wrong", "unclear"),
+        ("unclear", "unreviewed"),
+    ]
+
+
+def test_bad_verdict_is_refused_with_a_clear_error(client, reviewer, dataset):
+    client.force_login(reviewer)
+    target = item("a.JPEG", GOLDFISH)
+    response = client.post(f"/api/review-items/{target.pk}/verdict/", {"verdict": "maybe"}, content_type="application/json")
+    assert response.status_code == 400
+    assert "maybe" in response.json()["verdict"][0]
+    assert client.post("/api/review-items/999999/verdict/", {"verdict": "wrong"}).status_code == 404
+
+
+def test_problematic_flag_set_changed_cleared_and_kept_in_history(client, reviewer, dataset):
+    client.force_login(reviewer)
+    image = Image.objects.get(file_name="b.JPEG")
+    url = f"/api/images/{image.pk}/problematic/"
+    flag = client.put(url, {"reason": "drawing"}, content_type="application/json").json()
+    assert (flag["reason"], flag["reviewer"]) == ("drawing", "rita")
+    marked = ProblematicFlag.objects.get().time_marked
+    client.put(url, {"reason": "other", "note": "two images stitched"}, content_type="application/json")
+    current = ProblematicFlag.objects.get()
+    assert (current.reason, current.note, current.time_marked) == ("other", "two images stitched", marked)
+    assert current.time_reviewed > marked
+    response = client.put(url, {"reason": "other", "note": " "}, content_type="application/json")
+    assert response.status_code == 400 and "needs a note" in response.json()["note"]
+    assert client.delete(url).status_code == 204
+    assert not ProblematicFlag.objects.exists()
+    history = client.get(f"/api/images/{image.pk}/history/").json()["history"]
+    assert [h["reason"] for h in history] == ["drawing", "other", None]
+
+
+def test_review_endpoints_need_the_reviewer_role(client, trainee, dataset):
+    target = item("a.JPEG", GOLDFISH)
+    assert client.get("/api/review/next/", {"dataset": "val"}).status_code in (401, 403)
+    client.force_login(trainee)
+    assert next_image(client).status_code == 403
+    assert client.post(f"/api/review-items/{target.pk}/verdict/", {"verdict": "wrong"}).status_code == 403
+    assert client.get(f"/api/images/{target.image_id}/").status_code == 403
+
+
+def test_progress_counts_the_reviewer_and_the_dataset(client, reviewer, dataset):
+    client.force_login(reviewer)
+    services.set_verdict(item_id=item("a.JPEG", TENCH).pk, reviewer=reviewer, value="correct")
+    services.set_verdict(item_id=item("a.JPEG", GOLDFISH).pk, reviewer=reviewer, value="dont_know")
+    progress = client.get("/api/datasets/val/progress/").json()
+    assert progress == {
+        "my_items": 2,
+        "my_images": 1,
+        "items": 5,
+        "reviewed_items": 2,
+        "images": 3,
+        "done_images": 1,
+    }
+
+
+def test_page_query_paths_use_a_fixed_number_of_queries(client, reviewer, dataset, django_assert_max_num_queries):
+    client.force_login(reviewer)
+    first = next_image(client).json()
+    with django_assert_max_num_queries(12):
+        body = next_image(client, after=first["position"], keep=first["id"]).json()
+    with django_assert_max_num_queries(8):
+        client.get(f"/api/images/{body['id']}/")
+    with django_assert_max_num_queries(9):
+        client.post(f"/api/review-items/{body['items'][0]['id']}/verdict/", {"verdict": "correct"})
+    with django_assert_max_num_queries(8):
+        client.get("/api/datasets/val/progress/")
+
+
+def test_next_image_query_uses_the_pending_queue_index(reviewer, dataset):
+    if connection.vendor != "postgresql":
+        pytest.skip("EXPLAIN output is PostgreSQL's")
+    from annotate.selectors import pending_images
+
+    queryset = pending_images(dataset=Image.objects.first().dataset, reviewer=reviewer)
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        plan = queryset.explain()
+        cursor.execute("SET enable_seqscan = on")
+    assert "image_pending_queue" in plan
+
+
+def test_verdict_save_is_one_transaction_of_few_queries(reviewer, dataset):
+    target = item("a.JPEG", GOLDFISH)
+    with CaptureQueriesContext(connection) as queries:
+        services.set_verdict(item_id=target.pk, reviewer=reviewer, value="correct")
+    assert len(queries) <= 6
