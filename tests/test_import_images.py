@@ -86,7 +86,9 @@ def test_flat_folder_with_labels_file(tmp_path):
 
     assert report.added == 2
     assert dict(Image.objects.values_list("file_name", "original_wnid")) == {"x.png": "n01440764", "y.jpg": "n01514668"}
-    assert report.failed == [(str(folder / "unlabelled.jpg"), "no label: not under a wnid folder, not in the labels file")]
+    assert report.failed == [
+        (str(folder / "unlabelled.jpg"), "no label: not under a wnid folder, not in the labels file")
+    ]
 
 
 def test_labels_file_with_unknown_wnid_names_its_line(tmp_path):

@@ -115,7 +115,9 @@ def test_verdicts_are_appended_and_the_current_one_is_kept_on_the_item(client, r
 def test_bad_verdict_is_refused_with_a_clear_error(client, reviewer, dataset):
     client.force_login(reviewer)
     target = item("a.JPEG", GOLDFISH)
-    response = client.post(f"/api/review-items/{target.pk}/verdict/", {"verdict": "maybe"}, content_type="application/json")
+    response = client.post(
+        f"/api/review-items/{target.pk}/verdict/", {"verdict": "maybe"}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert "maybe" in response.json()["verdict"][0]
     assert client.post("/api/review-items/999999/verdict/", {"verdict": "wrong"}).status_code == 404

@@ -1,0 +1,145 @@
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from annotate import multilabel, services
+from annotate.errors import ImportFailed
+from annotate.importers import import_image_folder, import_predictions
+from annotate.models import Dataset, Image, ProblematicFlag, ReviewItem, Slice, VerdictChange
+
+pytestmark = pytest.mark.django_db
+
+TENCH, GOLDFISH, SHARK, CHIHUAHUA = "n01440764", "n01443537", "n01484850", "n02085620"
+
+
+@pytest.fixture
+def reviewed(image_folder, tmp_path, reviewer):
+    import_image_folder(dataset_name="val", directory=image_folder())
+    predictions = tmp_path / "m.csv"
+    predictions.write_text(f"a.JPEG,{GOLDFISH}\nb.JPEG,{SHARK}\nc.JPEG,{TENCH}\n")
+    import_predictions(model_name="m", dataset_name="val", path=predictions)
+    verdicts = {
+        ("a.JPEG", TENCH): "correct",
+        ("a.JPEG", GOLDFISH): "correct",
+        ("b.JPEG", TENCH): "unclear",
+        ("b.JPEG", SHARK): "wrong",
+        ("c.JPEG", CHIHUAHUA): "dont_know",
+    }
+    for (name, wnid), value in verdicts.items():
+        target = ReviewItem.objects.get(image__file_name=name, wnid=wnid)
+        services.set_verdict(item_id=target.pk, reviewer=reviewer, value=value)
+    services.set_problematic(image_id=Image.objects.get(file_name="c.JPEG").pk, reviewer=reviewer, reason="drawing")
+    m_slice = Slice.objects.create(dataset=Dataset.objects.get(name="val"), name="imagenet-m")
+    m_slice.images.add(Image.objects.get(file_name="b.JPEG"))
+    return Dataset.objects.get(name="val")
+
+
+def test_export_has_the_tfds_shape(reviewed):
+    document = multilabel.export_tfds(reviewed)
+    flag = ProblematicFlag.objects.get()
+    assert document == {
+        "initial_annots": {
+            "a.JPEG": {"correct": [TENCH, GOLDFISH]},
+            "b.JPEG": {"unclear": [TENCH], "wrong": [SHARK]},
+        },
+        "problematic_images": {
+            "c.JPEG": {
+                "reason": "drawing",
+                "reviewer": "rita",
+                "time_marked": flag.time_marked.isoformat(),
+                "time_reviewed": flag.time_reviewed.isoformat(),
+            }
+        },
+        "imagenet_m": ["b.JPEG"],
+    }
+
+
+def test_empty_dataset_exports_an_empty_object(image_folder):
+    import_image_folder(dataset_name="val", directory=image_folder())
+    assert multilabel.export_tfds(Dataset.objects.get()) == {}
+
+
+def test_export_import_into_empty_database_export_again_is_identical(reviewed, tmp_path, django_db_blocker):
+    out = tmp_path / "export.json"
+    call_command("export_multilabel", "--dataset", "val", "--format", "tfds", "--out", str(out))
+    first = out.read_text()
+
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("".join(f"{i.file_name},{i.original_wnid}\n" for i in Image.objects.order_by("position")))
+    for model in (VerdictChange, ProblematicFlag, Dataset):
+        model.objects.all().delete()
+    call_command("import_images", "--manifest", str(manifest), "--dataset", "val")
+    call_command("import_multilabel", str(out), "--format", "tfds", "--dataset", "val")
+    call_command("export_multilabel", "--dataset", "val", "--out", str(tmp_path / "again.json"))
+
+    assert (tmp_path / "again.json").read_text() == first
+    imported = ReviewItem.objects.get(image__file_name="a.JPEG", wnid=GOLDFISH)
+    assert imported.verdict_by.username == "imported"
+    assert ProblematicFlag.objects.get().reviewer.username == "rita"
+
+
+def test_import_is_all_or_nothing_and_names_the_problem(reviewed, tmp_path):
+    document = {"initial_annots": {"a.JPEG": {"correct": [SHARK]}, "zzz.JPEG": {"correct": [TENCH]}}}
+    with pytest.raises(ImportFailed, match=r"initial_annots\['zzz.JPEG'\]: no image of that name"):
+        multilabel.import_tfds(dataset=reviewed, document=document)
+    assert not ReviewItem.objects.filter(wnid=SHARK, image__file_name="a.JPEG").exists()
+
+    bad_wnid = {"initial_annots": {"a.JPEG": {"correct": ["n123"]}}}
+    with pytest.raises(ImportFailed, match=r"'n123' is not an ImageNet-1k wnid"):
+        multilabel.import_tfds(dataset=reviewed, document=bad_wnid)
+    bad_reason = {"problematic_images": {"a.JPEG": {"reason": "ugly", "time_marked": "2020-01-01T00:00:00"}}}
+    with pytest.raises(ImportFailed, match=r"'reason' must be one of"):
+        multilabel.import_tfds(dataset=reviewed, document=bad_reason)
+    with pytest.raises(ImportFailed, match="unknown keys"):
+        multilabel.read_tfds(json.dumps({"initial_annotations": {}}), "f.json")
+    with pytest.raises(ImportFailed, match="not valid JSON"):
+        multilabel.read_tfds("{", "f.json")
+
+
+def test_import_into_missing_dataset_says_what_to_do(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{}")
+    with pytest.raises(CommandError, match="register its images first"):
+        call_command("import_multilabel", str(path), "--dataset", "nope")
+
+
+def test_export_api_is_for_admins_only(client, reviewed, admin_user, reviewer):
+    client.force_login(reviewer)
+    assert client.get("/api/datasets/val/export/").status_code == 403
+    client.force_login(admin_user)
+    response = client.get("/api/datasets/val/export/", {"format": "tfds"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="val-multilabel-tfds.json"'
+    assert json.loads(response.content) == multilabel.export_tfds(reviewed)
+    assert client.get("/api/datasets/val/export/", {"format": "xml"}).status_code == 400
+
+
+def test_import_api_round_trips(client, reviewed, admin_user, tmp_path):
+    document = multilabel.export_tfds(reviewed)
+    ReviewItem.objects.update(verdict="unreviewed")
+    client.force_login(admin_user)
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(document))
+    with path.open("rb") as handle:
+        response = client.post("/api/datasets/val/multilabel/", {"file": handle})
+    assert response.status_code == 201, response.content
+    assert response.json() == {"verdicts": 4, "problematic_images": 1, "imagenet_m": 1}
+    assert multilabel.export_tfds(reviewed)["initial_annots"] == document["initial_annots"]
+
+
+def test_reviewer_names_in_file_become_accounts_without_passwords(reviewed):
+    document = {
+        "problematic_images": {
+            "a.JPEG": {
+                "reason": "other",
+                "reviewer": "vaishaal",
+                "time_marked": "2020-02-01T10:00:00+00:00",
+                "time_reviewed": "2020-02-02T10:00:00+00:00",
+            }
+        }
+    }
+    multilabel.import_tfds(dataset=reviewed, document=document)
+    user = User.objects.get(username="vaishaal")
+    assert not user.has_usable_password()
