@@ -28,10 +28,11 @@ def home(request):
 @require_GET
 def dataset_page(request, name):
     dataset = get_object_or_404(Dataset, name=name)
+    status = selectors.dataset_status(dataset)
     context = {
         "dataset": dataset,
-        "status": selectors.dataset_status(dataset),
-        "models": ClassifierModel.objects.filter(predictions__image__dataset=dataset).distinct(),
+        "status": status,
+        "models": ClassifierModel.objects.filter(name__in=status["model_names"]),
         "can_review": can_review(request.user),
         "is_admin": is_admin(request.user),
     }
