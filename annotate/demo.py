@@ -106,7 +106,7 @@ def create_demo_users():
             user.set_password(password)
             user.is_staff = user.is_superuser = role == roles.ADMIN
             user.save()
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
         created.append((username, password, role))
     return created
 

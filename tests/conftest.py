@@ -7,6 +7,8 @@ from django.contrib.auth.models import Group, User
 from PIL import Image as PILImage
 
 from annotate import roles
+from annotate.importers import import_image_folder, import_predictions
+from annotate.models import Dataset
 
 SHARED_DATA = Path(os.environ.get("RELABEL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 CHROMIUM = "/usr/bin/chromium"
@@ -36,7 +38,8 @@ def jpeg_bytes(color=(200, 30, 30), size=(64, 48)):
 
 def make_user(username, *role_names, password="pw-for-tests"):
     user = User.objects.create_user(username=username, password=password)
-    user.groups.add(*Group.objects.filter(name__in=role_names))
+    # get_or_create: a transactional test's flush removes the groups the data migration made.
+    user.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in role_names))
     return user
 
 
@@ -76,6 +79,9 @@ def image_folder(tmp_path):
 
 @pytest.fixture(scope="session")
 def browser():
+    # Playwright's sync API runs an event loop in the test thread, where the ORM calls of the tests
+    # and the flush after each transactional test are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
@@ -103,3 +109,24 @@ def logged_in_page(browser, live_server, client):
     yield open_as
     for context in contexts:
         context.close()
+
+
+BROWSER_DB = pytest.mark.django_db(transaction=True)
+DATASET = "review-set"
+
+# Original labels (from the folder): a, b = tench; c = Chihuahua. Top-1 predictions of two models:
+# a gets goldfish and tiger shark (3 candidates), b great white shark, c Japanese spaniel (2 each).
+MODEL_PREDICTIONS = {
+    "resnet-sim": "filename,top1\na.JPEG,n01443537\nb.JPEG,n01484850\nc.JPEG,n02085782\n",
+    "vit-sim": "filename,top1\na.JPEG,n01491361\nb.JPEG,n01484850\nc.JPEG,n02085782\n",
+}
+
+
+def build_dataset(image_folder, tmp_path, name=DATASET, predictions=MODEL_PREDICTIONS, files=None):
+    """A dataset imported from image_folder, with each model's predictions imported from a CSV."""
+    import_image_folder(dataset_name=name, directory=image_folder(files))
+    for model, rows in predictions.items():
+        path = tmp_path / f"{name}-{model}.csv"
+        path.write_text(rows)
+        import_predictions(model_name=model, dataset_name=name, path=path)
+    return Dataset.objects.get(name=name)
