@@ -97,6 +97,11 @@ class ClassifierModel(models.Model):
     simulated = models.BooleanField(
         default=False, help_text="Predictions were simulated (demo), not produced by a real model."
     )
+    architecture = models.CharField(max_length=100, blank=True, help_text="torchvision model name, if computed here.")
+    weights = models.CharField(
+        max_length=500, blank=True, help_text="torchvision weights enum, 'none' (random init) or a checkpoint path."
+    )
+    random_weights = models.BooleanField(default=False, help_text="Randomly initialised: for tests and benchmarks.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -211,3 +216,76 @@ class Lease(models.Model):
 
     def __str__(self):
         return f"{self.image_id} -> {self.reviewer_id} until {self.expires_at}"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_JOB_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+class PredictionJob(models.Model):
+    """Computing one classifier model's predictions on a dataset, split into shards for the workers."""
+
+    model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="jobs")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="prediction_jobs")
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.QUEUED)
+    batch_size = models.PositiveIntegerField(default=64)
+    shard_size = models.PositiveIntegerField(default=256)
+    images_total = models.PositiveIntegerField(default=0)
+    new_review_items = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["model", "dataset"], name="prediction_job_model_dataset")]
+
+    def __str__(self):
+        return f"{self.model.name} on {self.dataset.name} ({self.state})"
+
+
+class PredictionShard(models.Model):
+    job = models.ForeignKey(PredictionJob, on_delete=models.CASCADE, related_name="shards")
+    index = models.PositiveIntegerField()
+    image_ids = models.JSONField()
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    images_done = models.PositiveIntegerField(default=0)
+    images_failed = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="prediction_shard_unique")]
+        indexes = [models.Index(fields=["job", "state"], name="prediction_shard_state")]
+
+    def __str__(self):
+        return f"shard {self.index} of job {self.job_id} ({self.state})"
+
+
+class PredictionFailure(models.Model):
+    """An image a model could not be run on (corrupt file...), with the reason."""
+
+    model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="failures")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="prediction_failures")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model", "image"], name="prediction_failure_unique")]
+
+    def __str__(self):
+        return f"{self.model_id}:{self.image_id}: {self.reason[:40]}"

@@ -1,6 +1,6 @@
 """Reads of the review loop: the queue, an image's review state, progress and status."""
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from annotate import taxonomy
@@ -8,13 +8,18 @@ from annotate.models import (
     ClassifierModel,
     FlagChange,
     Image,
+    JobState,
     Lease,
     Prediction,
+    PredictionFailure,
+    PredictionJob,
     ProblematicFlag,
     ReviewItem,
     Verdict,
     VerdictChange,
 )
+
+DECIDED_OR_DONT_KNOW = [v for v in Verdict.values if v != Verdict.UNREVIEWED]
 
 
 def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
@@ -128,3 +133,47 @@ def image_history(image):
 def candidate_label(wnid):
     synset = taxonomy.get(wnid)
     return {"wnid": wnid, "words": list(synset.words), "gloss": synset.gloss}
+
+
+def model_summary(model):
+    """Per dataset: the model's predictions, how many of its top-1 are reviewed, how many items it added."""
+    reviewed_top1 = ReviewItem.objects.filter(
+        image=OuterRef("image"), wnid=OuterRef("top1_wnid"), verdict__in=DECIDED_OR_DONT_KNOW
+    )
+    only_this_model = ReviewItem.objects.filter(
+        image=OuterRef("image"), wnid=OuterRef("top1_wnid"), model_count=1, is_original=False
+    )
+    rows = (
+        Prediction.objects.filter(model=model)
+        .values("image__dataset__name")
+        .annotate(
+            predictions=Count("pk"),
+            top1_reviewed=Count("pk", filter=Q(Exists(reviewed_top1))),
+            items_only_from_this_model=Count("pk", filter=Q(Exists(only_this_model))),
+        )
+        .order_by("image__dataset__name")
+    )
+    added = dict(
+        PredictionJob.objects.filter(model=model, state=JobState.DONE)
+        .values("dataset__name")
+        .annotate(n=Sum("new_review_items"))
+        .values_list("dataset__name", "n")
+    )
+    failures = dict(
+        PredictionFailure.objects.filter(model=model)
+        .values("image__dataset__name")
+        .annotate(n=Count("pk"))
+        .values_list("image__dataset__name", "n")
+    )
+    return [
+        {
+            "dataset": row["image__dataset__name"],
+            "predictions": row["predictions"],
+            "top1_reviewed": row["top1_reviewed"],
+            "top1_unreviewed": row["predictions"] - row["top1_reviewed"],
+            "items_added_by_jobs": added.get(row["image__dataset__name"]),
+            "items_only_from_this_model": row["items_only_from_this_model"],
+            "failed_images": failures.get(row["image__dataset__name"], 0),
+        }
+        for row in rows
+    ]

@@ -15,7 +15,7 @@ class DatasetSerializer(serializers.ModelSerializer):
 class ClassifierModelSerializer(serializers.ModelSerializer):
     class Meta:
         model = ClassifierModel
-        fields = ["name", "description", "simulated", "created_at"]
+        fields = ["name", "description", "simulated", "architecture", "weights", "random_weights", "created_at"]
 
 
 class VerdictInput(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotate import api, views
+from annotate import api, prediction_api, views
 
 api_urlpatterns = [
     path("datasets/", api.DatasetList.as_view(), name="api-datasets"),
@@ -11,6 +11,14 @@ api_urlpatterns = [
     path("datasets/<slug:name>/multilabel/", api.MultilabelImport.as_view(), name="api-dataset-multilabel"),
     path("models/", api.ModelList.as_view(), name="api-models"),
     path("models/<str:name>/predictions/", api.PredictionUpload.as_view(), name="api-model-predictions"),
+    path("models/<str:name>/", prediction_api.ModelDetail.as_view(), name="api-model"),
+    path("prediction-jobs/", prediction_api.PredictionJobList.as_view(), name="api-prediction-jobs"),
+    path("prediction-jobs/<int:pk>/", prediction_api.PredictionJobDetail.as_view(), name="api-prediction-job"),
+    path(
+        "prediction-jobs/<int:pk>/cancel/",
+        prediction_api.PredictionJobCancel.as_view(),
+        name="api-prediction-job-cancel",
+    ),
     path("review/next/", api.NextImage.as_view(), name="api-review-next"),
     path("images/<int:pk>/", api.ImageReview.as_view(), name="api-image"),
     path("images/<int:pk>/history/", api.ImageHistory.as_view(), name="api-image-history"),

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("RELABEL_SHARED_DATA", REPO.parent / "shared" / "data"))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/relabel_bench"
+LOAD_AT_START = os.getloadavg()
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -37,6 +38,10 @@ def configure_environment(database_url=None):
         media = tempfile.mkdtemp(prefix="relabel-bench-media-")
         os.environ["MEDIA_ROOT"] = media
         atexit.register(shutil.rmtree, media, ignore_errors=True)
+    if "STATIC_ROOT" not in os.environ:
+        static = tempfile.mkdtemp(prefix="relabel-bench-static-")
+        os.environ["STATIC_ROOT"] = static
+        atexit.register(shutil.rmtree, static, ignore_errors=True)
     # A fixed key, so that a bench run never writes var/secret_key.
     os.environ.setdefault("SECRET_KEY", "relabel-bench-only-not-a-secret")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
@@ -117,9 +122,16 @@ def prepare_pg_database(database_url, reset):
 def setup_django(*, reset, database_url=None, migrate=True):
     """Configure, (re)create the bench database, django.setup() and migrate. Returns the DATABASE_URL."""
     url = configure_environment(database_url)
-    if _pg_parts(url) is not None:
-        prepare_pg_database(url, reset)
     import django
+
+    if _pg_parts(url) is not None:
+        from django.apps import apps
+
+        if apps.ready:
+            from django.db import connections
+
+            connections.close_all()
+        prepare_pg_database(url, reset)
 
     django.setup()
     if migrate:
@@ -197,6 +209,8 @@ def environment_info(database_url):
         "cpus": os.cpu_count(),
         "database_url": redacted(database_url),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "load_average_at_start": list(LOAD_AT_START),
+        "load_average_at_end": list(os.getloadavg()),
     }
     try:
         import django

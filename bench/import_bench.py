@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import benchlib
@@ -35,6 +36,9 @@ def parse_args():
     )
     parser.add_argument("--skip-images", action="store_true", help="skip (a), the image folder import")
     parser.add_argument("--skip-manifest", action="store_true", help="skip (b), manifest and predictions")
+    parser.add_argument(
+        "--profile", action="store_true", help="(b): split SQL from Python time and list the slowest statements"
+    )
     return parser.parse_args()
 
 
@@ -73,7 +77,27 @@ def write_manifest(paths, target):
             writer.writerow([parts[-1], parts[-2]])
 
 
-def bench_manifest(results, workdir):
+@contextmanager
+def sql_capture(profile, into, key):
+    """With `profile`, record the statements run in the block: their total seconds and the slowest five."""
+    if not profile:
+        yield
+        return
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        yield
+    queries = captured.captured_queries
+    slowest = sorted(queries, key=lambda q: -float(q["time"]))[:5]
+    into[key] = {
+        "statements": len(queries),
+        "sql_s": sum(float(q["time"]) for q in queries),
+        "slowest": [{"s": float(q["time"]), "sql": " ".join(q["sql"].split())[:160]} for q in slowest],
+    }
+
+
+def bench_manifest(results, workdir, profile=False):
     from annotate.importers import import_predictions, register_manifest
     from annotate.models import Image, Prediction, ReviewItem
 
@@ -84,9 +108,10 @@ def bench_manifest(results, workdir):
         paths = json.loads(index_file.read_text(encoding="utf-8"))
         manifest = Path(workdir) / "val-manifest.csv"
         write_manifest(paths, manifest)
-    with benchlib.timed(timings, "register_manifest_s"):
+    sql = {}
+    with sql_capture(profile, sql, "register_manifest"), benchlib.timed(timings, "register_manifest_s"):
         manifest_report = register_manifest(dataset_name=VAL_DATASET, manifest_file=manifest)
-    with benchlib.timed(timings, "import_predictions_s"):
+    with sql_capture(profile, sql, "import_predictions"), benchlib.timed(timings, "import_predictions_s"):
         prediction_report = import_predictions(model_name=VAL_MODEL, dataset_name=VAL_DATASET, path=predictions_file)
     timings["together_s"] = timings["register_manifest_s"] + timings["import_predictions_s"]
     images = Image.objects.filter(dataset__name=VAL_DATASET)
@@ -103,6 +128,8 @@ def bench_manifest(results, workdir):
         "register_images_per_s": manifest_report.added / timings["register_manifest_s"],
         "predictions_per_s": prediction_report["predictions"] / timings["import_predictions_s"],
     }
+    if sql:
+        results["manifest_and_predictions"]["sql_profile"] = sql
 
 
 def report(results):
@@ -140,6 +167,14 @@ def report(results):
             f"{manifest['review_items_in_db']} review items ({manifest['new_review_items']} from the model; "
             f"{manifest['images_with_two_items']} images with two candidates)"
         )
+        for step, profile in manifest.get("sql_profile", {}).items():
+            seconds = manifest[f"{step}_s"]
+            print(
+                f"\n{step}: {seconds:.2f} s = {profile['sql_s']:.2f} s in {profile['statements']} SQL statements "
+                f"+ {seconds - profile['sql_s']:.2f} s Python; slowest statements:"
+            )
+            for query in profile["slowest"]:
+                print(f"  {query['s']:6.3f} s  {query['sql']}")
         benchlib.print_table(
             "Goal",
             ["goal", "measured", "target", "status"],
@@ -161,7 +196,7 @@ def main():
         if not args.skip_images:
             bench_image_folder(results)
         if not args.skip_manifest:
-            bench_manifest(results, workdir)
+            bench_manifest(results, workdir, profile=args.profile)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(results)

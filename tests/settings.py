@@ -11,4 +11,5 @@ os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="relabel-test-stati
 from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
+# Tests run tasks in-process unless a test starts real workers (tests/test_workers.py).
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("RELABEL_CELERY_EAGER", "1") == "1"

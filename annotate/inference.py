@@ -1,0 +1,167 @@
+"""Batched image classification with torchvision models: no Django here.
+
+Decoding runs in threads (Pillow releases the GIL), inference in channels_last
+batches under `torch.inference_mode()`, with bf16 autocast on CUDA.
+"""
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torchvision
+from PIL import Image as PILImage
+
+RANDOM_WEIGHTS = "none"
+DEFAULT_WEIGHTS = "DEFAULT"
+TOP_K = 5
+NUM_CLASSES = 1000
+
+
+class InferenceError(ValueError):
+    """A model, weights or checkpoint that cannot be used; the message says what to do."""
+
+
+def classification_models():
+    return torchvision.models.list_models(module=torchvision.models)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    architecture: str
+    weights: str = DEFAULT_WEIGHTS
+
+    @property
+    def random(self):
+        return self.weights.lower() == RANDOM_WEIGHTS
+
+    @property
+    def checkpoint(self):
+        return not self.random and ("/" in self.weights or self.weights.endswith((".pth", ".pt")))
+
+    def validate(self):
+        """Check the names without loading anything; returns the weights enum member or None."""
+        if self.architecture not in classification_models():
+            examples = ", ".join(classification_models()[:6])
+            raise InferenceError(
+                f"{self.architecture!r} is not a torchvision classification model (e.g. {examples}; "
+                "see torchvision.models.list_models())"
+            )
+        if self.random:
+            return None
+        if self.checkpoint:
+            if not Path(self.weights).is_file():
+                raise InferenceError(f"checkpoint {self.weights} does not exist")
+            return None
+        enum = torchvision.models.get_model_weights(self.architecture)
+        member = self.weights.split(".")[-1]
+        if member == DEFAULT_WEIGHTS:
+            return enum.DEFAULT
+        if member not in enum.__members__:
+            raise InferenceError(
+                f"{self.weights!r} are not weights of {self.architecture}; choose one of "
+                f"{', '.join(enum.__members__)}, DEFAULT, none, or a checkpoint path"
+            )
+        return enum[member]
+
+    def label(self):
+        """The weights as shown to people: an enum name, 'random weights' or the checkpoint file."""
+        weights = self.validate()
+        if weights is not None:
+            return str(weights)
+        return "random weights" if self.random else f"checkpoint {Path(self.weights).name}"
+
+
+def hub_checkpoint(weights):
+    """Where torch.hub keeps the file of an enum's weights; this machine cannot download it."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+
+
+def _state_dict(spec, weights):
+    if weights is not None:
+        path = hub_checkpoint(weights)
+        if not path.is_file():
+            raise InferenceError(
+                f"weights {weights} are not in the local torch hub cache: download {weights.url} "
+                f"on a machine with internet access and put it at {path}"
+            )
+    else:
+        path = Path(spec.weights)
+    loaded = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(loaded, dict):
+        for key in ("state_dict", "model"):
+            if isinstance(loaded.get(key), dict):
+                return loaded[key]
+    return loaded
+
+
+def default_device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Classifier:
+    """A loaded model with its eval transforms, predicting top-5 classes for batches of image files."""
+
+    def __init__(self, spec, device=None, batch_size=32, decode_threads=2):
+        weights = spec.validate()
+        self.device = torch.device(device) if device else default_device()
+        self.batch_size = batch_size
+        self.decode_threads = decode_threads
+        model = torchvision.models.get_model(spec.architecture, weights=None, num_classes=NUM_CLASSES)
+        if not spec.random:
+            try:
+                model.load_state_dict(_state_dict(spec, weights))
+            except RuntimeError as exc:
+                raise InferenceError(f"{spec.weights} does not fit {spec.architecture}: {exc}") from exc
+        # The arch's reference weights define its eval transforms even when their file is absent.
+        self.transform = (weights or torchvision.models.get_model_weights(spec.architecture).DEFAULT).transforms()
+        self.on_cuda = self.device.type == "cuda"
+        # channels_last pays on oneDNN CPUs as well as on CUDA (measured 1.4x for resnet50 on 2 CPU cores).
+        self.model = model.eval().to(self.device, memory_format=torch.channels_last)
+
+    def _prepare(self, data):
+        with PILImage.open(io.BytesIO(data)) as image:
+            size = self.transform.resize_size[0]
+            image.draft("RGB", (size, size))
+            return self.transform(image.convert("RGB"))
+
+    def _decode(self, entry):
+        key, data = entry
+        try:
+            return key, self._prepare(data), None
+        except Exception as exc:  # noqa: BLE001 - any undecodable file is recorded as failed, not fatal
+            return key, None, f"{type(exc).__name__}: {exc}"
+
+    def predict(self, entries, on_batch=None):
+        """Yield (key, wnid indices, probabilities, error) for (key, file bytes) entries.
+
+        `on_batch` is called after each batch and may return False to stop early.
+        """
+        with ThreadPoolExecutor(self.decode_threads) as pool:
+            batch = []
+            for key, tensor, error in pool.map(self._decode, entries):
+                if error:
+                    yield key, None, None, error
+                    continue
+                batch.append((key, tensor))
+                if len(batch) == self.batch_size:
+                    yield from self._infer(batch)
+                    batch = []
+                    if on_batch and on_batch() is False:
+                        return
+            if batch:
+                yield from self._infer(batch)
+
+    def _infer(self, batch):
+        keys = [key for key, _ in batch]
+        inputs = torch.stack([tensor for _, tensor in batch])
+        with torch.inference_mode():
+            if self.on_cuda:
+                inputs = inputs.pin_memory().to(self.device, non_blocking=True)
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.on_cuda):
+                logits = self.model(inputs)
+            probabilities, indices = torch.softmax(logits.float(), dim=1).topk(TOP_K, dim=1)
+        for key, top, probs in zip(keys, indices.cpu().tolist(), probabilities.cpu().tolist(), strict=True):
+            yield key, top, probs, None

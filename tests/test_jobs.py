@@ -1,0 +1,160 @@
+"""Prediction jobs run in-process (no broker): sharding, failures, idempotence, errors, API."""
+
+import pytest
+import torch
+from django.core.files.base import ContentFile
+from django.core.management import CommandError, call_command
+
+from annotate import jobs
+from annotate.errors import ImportFailed
+from annotate.importers import import_image_folder
+from annotate.inference import Classifier, InferenceError, ModelSpec, hub_checkpoint
+from annotate.models import ClassifierModel, Image, JobState, Prediction, PredictionFailure, ReviewItem
+from annotate.selectors import model_summary
+from annotate.services import set_verdict
+from tests.conftest import jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    root = tmp_path / "images" / "n01440764"
+    root.mkdir(parents=True)
+    for i in range(10):
+        (root / f"img_{i}.jpg").write_bytes(jpeg_bytes(color=(20 * i, 100, 50), size=(120, 90)))
+    import_image_folder(dataset_name="gen", directory=root.parent)
+    return "gen"
+
+
+@pytest.fixture
+def run(django_capture_on_commit_callbacks):
+    """Start a job; its shards are queued on commit, which a test's transaction reaches only here."""
+
+    def start(**options):
+        defaults = {"architecture": "resnet18", "weights": "none", "dataset_name": "gen", "batch_size": 4}
+        with django_capture_on_commit_callbacks(execute=True):
+            return jobs.start_prediction_job(**{**defaults, "shard_size": 3, **options})
+
+    return start
+
+
+def test_job_predicts_every_image_in_shards_and_feeds_the_queue(dataset, run):
+    job = run()
+    job.refresh_from_db()
+    progress = jobs.job_progress(job)
+    assert (progress["state"], progress["shards_total"], progress["shards_done"]) == ("done", 4, 4)
+    assert (progress["images_total"], progress["images_done"], progress["images_failed"]) == (10, 10, 0)
+    assert progress["random_weights"] and job.model.name == "resnet18 (random weights)"
+    predictions = Prediction.objects.filter(model=job.model)
+    assert predictions.count() == 10
+    prediction = predictions.first()
+    assert len(prediction.wnids) == 5 and prediction.top1_wnid == prediction.wnids[0]
+    assert prediction.scores == sorted(prediction.scores, reverse=True) and 0 < sum(prediction.scores) <= 1.0001
+    new_items = ReviewItem.objects.filter(dataset__name="gen", is_original=False).count()
+    assert job.new_review_items == new_items
+    assert ReviewItem.objects.filter(dataset__name="gen", model_count__gt=0).count() >= 1
+
+
+def test_rerun_skips_done_images(dataset, run):
+    run()
+    again = run()
+    assert again.images_total == 0 and again.shards.count() == 0
+    again.refresh_from_db()
+    assert again.state == JobState.DONE and again.new_review_items == 0
+
+
+def test_corrupt_file_is_recorded_as_failed_without_failing_the_shard(dataset, run):
+    broken = Image.objects.get(file_name="img_3.jpg")
+    broken.file.save("broken/not-a-jpeg.jpg", ContentFile(b"not a jpeg any more"))
+    job = run()
+    failure = PredictionFailure.objects.get()
+    assert failure.image == broken and "UnidentifiedImageError" in failure.reason
+    assert Prediction.objects.filter(model=job.model).count() == 9
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and jobs.job_progress(job)["images_failed"] == 1
+    assert run().images_total == 0
+
+
+def test_missing_hub_weights_fail_the_job_with_where_to_put_them(dataset, run):
+    spec = ModelSpec("resnet18", "IMAGENET1K_V1")
+    if hub_checkpoint(spec.validate()).exists():
+        pytest.skip("this machine has the weights in its torch hub cache")
+    job = run(weights="IMAGENET1K_V1")
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert "not in the local torch hub cache" in job.error and str(hub_checkpoint(spec.validate())) in job.error
+    assert not Prediction.objects.exists()
+
+
+def test_local_checkpoint_is_loaded(dataset, tmp_path, run):
+    model = ModelSpec("resnet18", "none")
+    torch.manual_seed(1)
+    reference = Classifier(model, device="cpu").model
+    checkpoint = tmp_path / "ckpt.pth"
+    torch.save({"state_dict": reference.state_dict()}, checkpoint)
+    job = run(weights=str(checkpoint))
+    assert job.model.name == "resnet18 (checkpoint ckpt.pth)" and not job.model.random_weights
+    loaded = Classifier(ModelSpec("resnet18", str(checkpoint)), device="cpu").model
+    assert torch.equal(loaded.fc.weight, reference.fc.weight)
+    assert Prediction.objects.filter(model=job.model).count() == 10
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"architecture": "fasterrcnn_resnet50_fpn"}, "is not a torchvision classification model"),
+        ({"weights": "IMAGENET9K"}, "are not weights of resnet18; choose one of IMAGENET1K_V1"),
+        ({"weights": "/nowhere/ckpt.pth"}, "checkpoint /nowhere/ckpt.pth does not exist"),
+        ({"dataset_name": "missing"}, "dataset 'missing' does not exist"),
+        ({"batch_size": 0}, "batch size must be 1-4096"),
+    ],
+)
+def test_bad_job_requests_are_refused_clearly(dataset, options, message, run):
+    with pytest.raises((InferenceError, ImportFailed), match=message):
+        run(**options)
+    assert not ClassifierModel.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_predict_command_waits_and_reports(dataset, capsys):
+    call_command("predict", "--model", "resnet18", "--weights", "none", "--dataset", "gen", "--wait", verbosity=0)
+    out = capsys.readouterr().out
+    assert "10 images" in out and "done: 10 predicted, 0 failed" in out
+    with pytest.raises(CommandError, match="is not a torchvision classification model"):
+        call_command("predict", "--model", "nope", "--dataset", "gen")
+
+
+def test_model_summary_counts_reviewed_top1_and_added_items(dataset, reviewer, run):
+    job = run()
+    job.refresh_from_db()
+    top1 = Prediction.objects.filter(model=job.model).first()
+    item = ReviewItem.objects.get(image=top1.image, wnid=top1.top1_wnid)
+    set_verdict(item_id=item.pk, reviewer=reviewer, value="wrong")
+    reviewed_images = Prediction.objects.filter(model=job.model, top1_wnid=top1.top1_wnid).values("image")
+    reviewed = ReviewItem.objects.filter(image__in=reviewed_images, wnid=top1.top1_wnid, verdict="wrong").count()
+    [summary] = model_summary(job.model)
+    assert summary["dataset"] == "gen" and summary["predictions"] == 10
+    assert summary["top1_reviewed"] == reviewed == 1
+    assert summary["items_added_by_jobs"] == job.new_review_items
+
+
+def test_job_api(client, admin_user, reviewer, dataset, django_capture_on_commit_callbacks):
+    client.force_login(reviewer)
+    body = {"model": "resnet18", "weights": "none", "dataset": "gen", "shard_size": 5}
+    assert client.post("/api/prediction-jobs/", body, content_type="application/json").status_code == 403
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/prediction-jobs/", body, content_type="application/json")
+    assert response.status_code == 201
+    assert (response.json()["shards_total"], response.json()["images_total"]) == (2, 10)
+    client.force_login(reviewer)
+    job = client.get(f"/api/prediction-jobs/{response.json()['id']}/").json()
+    assert (job["state"], job["shards_done"], job["images_done"]) == ("done", 2, 10)
+    assert [j["id"] for j in client.get("/api/prediction-jobs/").json()] == [job["id"]]
+    model = client.get("/api/models/resnet18 (random weights)/").json()
+    assert model["random_weights"] is True and model["datasets"][0]["predictions"] == 10
+    assert client.post(f"/api/prediction-jobs/{job['id']}/cancel/").status_code == 403
+    client.force_login(admin_user)
+    bad = client.post("/api/prediction-jobs/", {**body, "model": "nope"}, content_type="application/json")
+    assert bad.status_code == 400 and "is not a torchvision classification model" in bad.json()["detail"]

@@ -1,0 +1,129 @@
+"""Prediction jobs on a real Celery worker process against the real Redis, including a SIGKILL mid-job."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+
+from annotate import jobs
+from annotate.importers import import_image_folder
+from annotate.models import JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
+from config import celery_app
+from tests.conftest import jpeg_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def celery_broker():
+    """Tasks go through the test settings' Redis to a worker, not in-process."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    celery_app.conf.task_always_eager = False
+    yield settings.CELERY_BROKER_URL
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def worker(celery_broker, tmp_path):
+    """Start and stop `celery -A config worker -Q gpu,default` processes on the test database."""
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "REDIS_URL": celery_broker,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "CELERY_VISIBILITY_TIMEOUT": "4",
+        "RELABEL_CELERY_EAGER": "0",
+        "OMP_NUM_THREADS": "1",
+    }
+    processes = []
+
+    def start(name):
+        log = (tmp_path / f"{name}.log").open("w")
+        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu,default"]
+        command += ["--concurrency", "1", "--loglevel", "INFO", "-n", f"{name}@%h", "--without-mingle"]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    root = tmp_path / "images" / "n01440764"
+    root.mkdir(parents=True)
+    for i in range(48):
+        (root / f"img_{i:03d}.jpg").write_bytes(jpeg_bytes(color=(i * 5 % 256, 80, 200 - i), size=(160, 120)))
+    import_image_folder(dataset_name="gen", directory=root.parent)
+    return "gen"
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker, dataset, tmp_path):
+    first = worker("first")
+    job = jobs.start_prediction_job(
+        architecture="resnet18", weights="none", dataset_name=dataset, batch_size=4, shard_size=8
+    )
+    assert job.images_total == 48 and job.shards.count() == 6
+
+    def one_done_one_running():
+        states = set(PredictionShard.objects.filter(job=job).values_list("state", flat=True))
+        return JobState.DONE in states and JobState.RUNNING in states
+
+    wait_until(one_done_one_running, 120, "a shard done and the next one running")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    interrupted = PredictionShard.objects.get(job=job, state=JobState.RUNNING)
+
+    worker("second")
+    wait_until(lambda: PredictionJob.objects.get(pk=job.pk).state == JobState.DONE, 180, "the job to finish")
+
+    predictions = Prediction.objects.filter(model=job.model)
+    assert predictions.count() == 48
+    assert not predictions.values("image").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    assert PredictionShard.objects.get(pk=interrupted.pk).attempts >= 2
+    job.refresh_from_db()
+    assert job.new_review_items == ReviewItem.objects.filter(dataset__name=dataset, is_original=False).count()
+    assert job.new_review_items > 0
+    assert all(len(p.wnids) == 5 and len(p.scores) == 5 for p in predictions)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_job_stops_its_shards(worker, dataset):
+    worker("only")
+    job = jobs.start_prediction_job(
+        architecture="resnet18", weights="none", dataset_name=dataset, batch_size=4, shard_size=8
+    )
+    wait_until(lambda: PredictionShard.objects.filter(job=job, state=JobState.DONE).exists(), 120, "the first shard")
+    assert jobs.cancel_job(job.pk)
+    time.sleep(3)
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED
+    done = PredictionShard.objects.filter(job=job, state=JobState.DONE)
+    assert 1 <= done.count() < 6
+    assert Prediction.objects.filter(model=job.model).count() == sum(len(s.image_ids) for s in done)
