@@ -13,8 +13,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from annotate import taxonomy
+from annotate.bulk import insert_rows
 from annotate.errors import ImportFailed
 from annotate.images import BadImage, check_image
 from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem
@@ -183,8 +185,7 @@ def _store_batch(dataset, batch, existing, report):
             storage_name = default_storage.save(storage_name, ContentFile(checked.data))
         stored.append((name, wnid, checked, storage_name))
     with transaction.atomic():
-        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
-        position = (Image.objects.filter(dataset=dataset).aggregate(m=Max("position"))["m"] or -1) + 1
+        position = _lock_next_position(dataset)
         new_images, attached = [], []
         for name, wnid, checked, storage_name in stored:
             fields = {
@@ -197,30 +198,45 @@ def _store_batch(dataset, batch, existing, report):
             if name in existing:
                 attached.append(Image(pk=existing[name][0], **fields))
             else:
-                new_images.append(
-                    Image(
-                        dataset=dataset,
-                        position=position,
-                        file_name=name,
-                        original_wnid=wnid,
-                        pending_items=1,
-                        **fields,
-                    )
-                )
-                position += 1
-        Image.objects.bulk_update(attached, ["file", "width", "height", "size_bytes", "sha256"])
-        _create_images_with_items(dataset, new_images)
+                new_images.append((name, wnid, "", fields))
+        Image.objects.bulk_update(attached, FILE_COLUMNS)
+        _insert_images(dataset, position, new_images)
     report.added += len(new_images)
     report.attached += len(attached)
 
 
-def _create_images_with_items(dataset, images):
-    """Insert images and the review item of each original label."""
-    Image.objects.bulk_create(images, batch_size=5000)
-    ReviewItem.objects.bulk_create(
-        [ReviewItem(image_id=i.pk, dataset=dataset, wnid=i.original_wnid, is_original=True) for i in images],
-        batch_size=5000,
+IMAGE_COLUMNS = ["dataset", "position", "file_name", "original_wnid", "source_uri", "pending_items", "created_at"]
+FILE_COLUMNS = ["file", "width", "height", "size_bytes", "sha256"]
+NO_FILE = {"file": "", "width": None, "height": None, "size_bytes": None, "sha256": ""}
+
+
+def _lock_next_position(dataset):
+    """Serialise imports into one dataset and return its next free position."""
+    Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+    return (Image.objects.filter(dataset=dataset).aggregate(m=Max("position"))["m"] or -1) + 1
+
+
+def _insert_images(dataset, first_position, images):
+    """Insert (name, wnid, uri, file fields or None) from `first_position` on, with their original-label items."""
+    if not images:
+        return
+    now = timezone.now()
+    insert_rows(
+        Image,
+        IMAGE_COLUMNS + FILE_COLUMNS,
+        (
+            (dataset.pk, first_position + i, name, wnid, uri, 1, now, *[(fields or NO_FILE)[c] for c in FILE_COLUMNS])
+            for i, (name, wnid, uri, fields) in enumerate(images)
+        ),
     )
+    item, image = ReviewItem._meta.db_table, Image._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {item} (image_id, dataset_id, wnid, is_original, model_count, verdict, created_at)
+            SELECT id, dataset_id, original_wnid, TRUE, 0, 'unreviewed', %s FROM {image}
+            WHERE dataset_id = %s AND position >= %s""",
+            [now, dataset.pk, first_position],
+        )
 
 
 def register_manifest(*, dataset_name, manifest_file):
@@ -238,28 +254,17 @@ def register_manifest(*, dataset_name, manifest_file):
         rows.append((name, parse_label(row[1], where), row[2] if len(row) == 3 else "", where))
     report = ImportReport()
     with transaction.atomic():
-        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        position = _lock_next_position(dataset)
         existing = dict(Image.objects.filter(dataset=dataset).values_list("file_name", "original_wnid"))
-        position = (Image.objects.filter(dataset=dataset).aggregate(m=Max("position"))["m"] or -1) + 1
         new_images = []
         for name, wnid, uri, where in rows:
-            if name in existing:
-                if existing[name] != wnid:
-                    raise ImportFailed(f"{where}: {name} is already registered with label {existing[name]}, not {wnid}")
+            if name not in existing:
+                new_images.append((name, wnid, uri, None))
+            elif existing[name] != wnid:
+                raise ImportFailed(f"{where}: {name} is already registered with label {existing[name]}, not {wnid}")
+            else:
                 report.skipped += 1
-                continue
-            new_images.append(
-                Image(
-                    dataset=dataset,
-                    position=position,
-                    file_name=name,
-                    original_wnid=wnid,
-                    source_uri=uri,
-                    pending_items=1,
-                )
-            )
-            position += 1
-        _create_images_with_items(dataset, new_images)
+        _insert_images(dataset, position, new_images)
     report.added = len(new_images)
     return report
 
@@ -376,48 +381,61 @@ def import_predictions(*, model_name, dataset_name, path, fmt=None, replace=Fals
     with transaction.atomic():
         model, _ = ClassifierModel.objects.get_or_create(name=model_name, defaults={"description": description})
         already = Prediction.objects.filter(model=model, image__dataset=dataset)
-        if already.exists():
+        replacing = already.exists()
+        if replacing:
             if not replace:
                 raise ImportFailed(
                     f"model {model_name!r} already has {already.count()} predictions on dataset {dataset.name!r}; "
                     "pass replace to overwrite them"
                 )
             already.delete()
-        Prediction.objects.bulk_create(
-            (
-                Prediction(model=model, image_id=image_ids[name], top1_wnid=wnids[0], wnids=wnids, scores=scores)
-                for name, (wnids, scores) in predictions.items()
-            ),
-            batch_size=5000,
+        insert_rows(
+            Prediction,
+            ["model", "image", "top1_wnid", "wnids", "scores"],
+            ((model.pk, image_ids[name], wnids[0], wnids, scores) for name, (wnids, scores) in predictions.items()),
         )
-        added = sync_review_items(dataset=dataset, model=model)
+        added = sync_review_items(dataset=dataset, model=model, removed_predictions=replacing)
     return {"model": model.name, "dataset": dataset.name, "predictions": len(predictions), "new_review_items": added}
 
 
-def sync_review_items(*, dataset, model):
-    """Add the model's new top-1 pairs as review items and recount models per item, in set-based SQL."""
+def sync_review_items(*, dataset, model, removed_predictions=False):
+    """Add the model's new top-1 pairs as review items, then recount the models of each item and the
+    pending items of each image over the dataset, writing only rows whose counts changed.
+
+    Returns how many review items were added.
+    """
     item, prediction, image = ReviewItem._meta.db_table, Prediction._meta.db_table, Image._meta.db_table
-    model_images = f"SELECT image_id FROM {prediction} WHERE model_id = %s"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {item} (image_id, dataset_id, wnid, is_original, model_count, verdict, created_at)
-            SELECT DISTINCT p.image_id, %s, p.top1_wnid, FALSE, 0, 'unreviewed', CURRENT_TIMESTAMP
-            FROM {prediction} p WHERE p.model_id = %s AND NOT EXISTS (
+            SELECT DISTINCT p.image_id, i.dataset_id, p.top1_wnid, FALSE, 0, 'unreviewed', %s
+            FROM {prediction} p JOIN {image} i ON i.id = p.image_id
+            WHERE p.model_id = %s AND i.dataset_id = %s AND NOT EXISTS (
                 SELECT 1 FROM {item} r WHERE r.image_id = p.image_id AND r.wnid = p.top1_wnid)""",
-            [dataset.pk, model.pk],
+            [timezone.now(), model.pk, dataset.pk],
         )
         added = cursor.rowcount
         cursor.execute(
-            f"""UPDATE {item} SET model_count = (
-                SELECT COUNT(*) FROM {prediction} p WHERE p.image_id = {item}.image_id AND p.top1_wnid = {item}.wnid)
-            WHERE image_id IN ({model_images})""",
-            [model.pk],
+            f"""UPDATE {item} SET model_count = counts.n FROM (
+                SELECT p.image_id, p.top1_wnid, COUNT(*) AS n
+                FROM {prediction} p JOIN {image} i ON i.id = p.image_id
+                WHERE i.dataset_id = %s GROUP BY p.image_id, p.top1_wnid) AS counts
+            WHERE {item}.image_id = counts.image_id AND {item}.wnid = counts.top1_wnid
+            AND {item}.model_count <> counts.n""",
+            [dataset.pk],
         )
+        if removed_predictions:
+            cursor.execute(
+                f"""UPDATE {item} SET model_count = 0 WHERE dataset_id = %s AND model_count > 0 AND NOT EXISTS (
+                    SELECT 1 FROM {prediction} p WHERE p.image_id = {item}.image_id AND p.top1_wnid = {item}.wnid)""",
+                [dataset.pk],
+            )
         if added:
             cursor.execute(
-                f"""UPDATE {image} SET pending_items = (
-                    SELECT COUNT(*) FROM {item} r WHERE r.image_id = {image}.id AND r.verdict = 'unreviewed')
-                WHERE id IN ({model_images})""",
-                [model.pk],
+                f"""UPDATE {image} SET pending_items = counts.n FROM (
+                    SELECT image_id, COUNT(*) AS n FROM {item}
+                    WHERE dataset_id = %s AND verdict = 'unreviewed' GROUP BY image_id) AS counts
+                WHERE {image}.id = counts.image_id AND {image}.pending_items <> counts.n""",
+                [dataset.pk],
             )
     return added

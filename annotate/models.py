@@ -147,6 +147,7 @@ class ReviewItem(models.Model):
         indexes = [
             models.Index(fields=["dataset", "verdict"], name="review_item_dataset_verdict"),
             models.Index(fields=["dataset", "wnid"], name="review_item_dataset_wnid"),
+            models.Index(fields=["dataset", "verdict_by"], name="review_item_dataset_reviewer"),
         ]
 
     def __str__(self):

@@ -53,19 +53,18 @@ def problematic_flag(image):
 
 
 def reviewer_progress(*, reviewer, dataset):
-    """What this reviewer has done in the dataset and how far the dataset is."""
-    mine = VerdictChange.objects.filter(reviewer=reviewer, item__dataset=dataset).aggregate(
-        items=Count("item", distinct=True), images=Count("item__image", distinct=True)
-    )
+    """How many items and images carry this reviewer's current verdict, and how far the dataset is."""
     items = ReviewItem.objects.filter(dataset=dataset).aggregate(
-        total=Count("pk"), reviewed=Count("pk", filter=~Q(verdict=Verdict.UNREVIEWED))
+        total=Count("pk"),
+        reviewed=Count("pk", filter=~Q(verdict=Verdict.UNREVIEWED)),
     )
+    mine = ReviewItem.objects.filter(dataset=dataset, verdict_by=reviewer).exclude(verdict=Verdict.UNREVIEWED)
     images = Image.objects.filter(dataset=dataset).aggregate(
         total=Count("pk"), pending=Count("pk", filter=Q(pending_items__gt=0))
     )
     return {
-        "my_items": mine["items"],
-        "my_images": mine["images"],
+        "my_items": mine.count(),
+        "my_images": mine.values("image").distinct().count(),
         "items": items["total"],
         "reviewed_items": items["reviewed"],
         "images": images["total"],
