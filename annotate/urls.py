@@ -32,6 +32,10 @@ page_urlpatterns = [
     path("", views.home, name="home"),
     path("datasets/<slug:name>/", views.dataset_page, name="dataset"),
     path("datasets/<slug:name>/review/", views.review_page, name="review"),
+    path("jobs/", views.jobs_page, name="jobs"),
+    path("jobs/<int:pk>/", views.job_page, name="job"),
+    path("models/", views.models_page, name="models"),
+    path("models/<str:name>/", views.model_page, name="model"),
     path("images/<int:pk>/display", views.image_display, name="image-display"),
     path("images/<int:pk>/original", views.image_original, name="image-original"),
 ]

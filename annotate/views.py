@@ -11,9 +11,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from annotate import selectors, taxonomy
+from annotate import jobs, selectors, taxonomy
 from annotate.images import resized_jpeg
-from annotate.models import ClassifierModel, Dataset, Image
+from annotate.inference import classification_models
+from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
 from annotate.roles import can_review, is_admin
 
 
@@ -50,6 +51,48 @@ def review_page(request, name):
     wnid = request.GET.get("wnid", "")
     class_filter = taxonomy.get(wnid) if wnid and taxonomy.exists(wnid) else None
     return render(request, "frontend/review.html", {"dataset": dataset, "class_filter": class_filter})
+
+
+@login_required
+@require_GET
+def jobs_page(request):
+    recent = PredictionJob.objects.select_related("model", "dataset")[:50]
+    return render(
+        request,
+        "frontend/jobs.html",
+        {
+            "jobs": [jobs.job_progress(job) for job in recent],
+            "is_admin": is_admin(request.user),
+            "datasets": Dataset.objects.all(),
+            "architectures": classification_models(),
+            "defaults": {"batch_size": jobs.DEFAULT_BATCH_SIZE, "shard_size": jobs.DEFAULT_SHARD_SIZE},
+        },
+    )
+
+
+@login_required
+@require_GET
+def job_page(request, pk):
+    job = get_object_or_404(PredictionJob.objects.select_related("model", "dataset"), pk=pk)
+    return render(request, "frontend/job.html", {"job": jobs.job_progress(job), "is_admin": is_admin(request.user)})
+
+
+@login_required
+@require_GET
+def models_page(request):
+    return render(request, "frontend/models.html", {"models": ClassifierModel.objects.all()})
+
+
+@login_required
+@require_GET
+def model_page(request, name):
+    model = get_object_or_404(ClassifierModel, name=name)
+    recent = model.jobs.select_related("model", "dataset")[:20]
+    return render(
+        request,
+        "frontend/model.html",
+        {"model": model, "datasets": selectors.model_summary(model), "jobs": [jobs.job_progress(j) for j in recent]},
+    )
 
 
 def _image_with_file(pk):

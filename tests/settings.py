@@ -6,6 +6,8 @@ import tempfile
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/relabel")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="relabel-test-media-"))
+# Compiling a model takes longer than the few images a test runs; test_inference.py compiles once.
+os.environ.setdefault("RELABEL_TORCH_COMPILE", "0")
 os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="relabel-test-static-"))
 
 from config.settings import *  # noqa: E402,F403
