@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from annotate import jobs
 from annotate.models import (
     ClassifierModel,
     Dataset,
@@ -7,6 +8,9 @@ from annotate.models import (
     Image,
     Lease,
     Prediction,
+    PredictionFailure,
+    PredictionJob,
+    PredictionShard,
     ProblematicFlag,
     ReviewItem,
     Slice,
@@ -50,8 +54,9 @@ class SliceAdmin(admin.ModelAdmin):
 
 @admin.register(ClassifierModel)
 class ClassifierModelAdmin(admin.ModelAdmin):
-    list_display = ["name", "simulated", "created_at"]
-    search_fields = ["name"]
+    list_display = ["name", "architecture", "weights", "random_weights", "simulated", "created_at"]
+    list_filter = ["random_weights", "simulated"]
+    search_fields = ["name", "architecture"]
 
 
 @admin.register(Prediction)
@@ -94,3 +99,30 @@ class FlagChangeAdmin(ReadOnlyHistory):
 class LeaseAdmin(admin.ModelAdmin):
     list_display = ["image", "reviewer", "expires_at"]
     raw_id_fields = ["image", "reviewer"]
+
+
+@admin.register(PredictionJob)
+class PredictionJobAdmin(admin.ModelAdmin):
+    list_display = ["pk", "model", "dataset", "state", "images_total", "new_review_items", "created_at"]
+    list_filter = ["state"]
+    list_select_related = ["model", "dataset"]
+    raw_id_fields = ["model", "dataset", "created_by"]
+    readonly_fields = ["state", "images_total", "new_review_items", "error", "started_at", "finished_at"]
+    actions = ["cancel"]
+
+    @admin.action(description="Cancel the selected jobs")
+    def cancel(self, request, queryset):
+        cancelled = sum(jobs.cancel_job(job.pk) for job in queryset)
+        self.message_user(request, f"Cancelled {cancelled} job(s).")
+
+
+@admin.register(PredictionShard)
+class PredictionShardAdmin(ReadOnlyHistory):
+    list_display = ["job", "index", "state", "attempts", "images_done", "images_failed", "worker"]
+    list_filter = ["state"]
+
+
+@admin.register(PredictionFailure)
+class PredictionFailureAdmin(ReadOnlyHistory):
+    list_display = ["model", "image", "reason", "created_at"]
+    list_select_related = ["model", "image"]

@@ -1,0 +1,38 @@
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from annotate import jobs
+from annotate.importers import import_image_folder
+from annotate.models import JobState, PredictionJob
+
+pytestmark = pytest.mark.django_db
+
+ANNOTATE_MODELS = [model for model in admin.site._registry if model._meta.app_label == "annotate"]
+
+
+def test_every_annotate_model_is_in_the_admin():
+    assert set(apps.get_app_config("annotate").get_models()) == set(ANNOTATE_MODELS)
+
+
+@pytest.mark.parametrize("model", ANNOTATE_MODELS, ids=lambda m: m.__name__)
+def test_admin_changelists_load(client, model, image_folder):
+    import_image_folder(dataset_name="val", directory=image_folder())
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    assert client.get(url).status_code == 200
+
+
+def test_admin_action_cancels_jobs(client, image_folder):
+    import_image_folder(dataset_name="val", directory=image_folder())
+    job = jobs.start_prediction_job(
+        architecture="resnet18", weights="none", dataset_name="val", enqueue=lambda job_id, shard_ids: None
+    )
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    response = client.post(
+        reverse("admin:annotate_predictionjob_changelist"), {"action": "cancel", "_selected_action": [job.pk]}
+    )
+    assert response.status_code == 302
+    assert PredictionJob.objects.get(pk=job.pk).state == JobState.CANCELLED
