@@ -1,9 +1,10 @@
 """Roles are Django groups; superusers count as admins."""
 
 ADMIN = "admin"
+GUIDE_EDITOR = "guide_editor"
 REVIEWER = "reviewer"
 TRAINEE = "trainee"
-ROLES = (ADMIN, REVIEWER, TRAINEE)
+ROLES = (ADMIN, GUIDE_EDITOR, REVIEWER, TRAINEE)
 
 
 def has_role(user, *roles):
@@ -24,3 +25,7 @@ def is_admin(user):
 
 def can_review(user):
     return has_role(user, REVIEWER, ADMIN)
+
+
+def can_edit_guide(user):
+    return has_role(user, GUIDE_EDITOR, ADMIN)

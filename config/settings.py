@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "annotate",
+    "labelguide",
+    "training",
     "frontend",
 ]
 

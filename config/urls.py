@@ -4,15 +4,21 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from annotate.urls import api_urlpatterns, page_urlpatterns
+from annotate import urls as annotate_urls
+from labelguide import urls as labelguide_urls
+from training import urls as training_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/", include(api_urlpatterns)),
+    path("api/", include(annotate_urls.api_urlpatterns)),
+    path("api/guide/", include(labelguide_urls.api_urlpatterns)),
+    path("api/training/", include(training_urls.api_urlpatterns)),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include(page_urlpatterns)),
+    path("guide/", include(labelguide_urls.page_urlpatterns)),
+    path("training/", include(training_urls.page_urlpatterns)),
+    path("", include(annotate_urls.page_urlpatterns)),
 ]

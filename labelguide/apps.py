@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LabelguideConfig(AppConfig):
+    name = "labelguide"
+    verbose_name = "Labeling guide"
