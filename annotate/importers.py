@@ -55,6 +55,13 @@ def dataset_named(name, create=False):
         raise ImportFailed(f"dataset {name!r} does not exist") from None
 
 
+def check_model_name(name):
+    """Model names appear in URLs: 1-200 printable characters without '/'."""
+    if not name or len(name) > 200 or "/" in name or not name.isprintable():
+        raise ImportFailed(f"model name {name!r} must be 1 to 200 printable characters without '/'")
+    return name
+
+
 def check_file_name(name, where):
     if not name or name in {".", ".."} or any(c in name for c in "/\\\0") or not name.isprintable():
         raise ImportFailed(f"{where}: file name {name!r} must be a bare file name without path separators")
@@ -371,8 +378,7 @@ def _predictions_from_npy(path, file_names):
 def import_predictions(*, model_name, dataset_name, path, fmt=None, replace=False, description=""):
     """Store a model's top-k predictions and add its new unique (image, wnid) pairs to the review queue."""
     dataset = dataset_named(dataset_name)
-    if not model_name or len(model_name) > 200:
-        raise ImportFailed("model name must be 1 to 200 characters")
+    check_model_name(model_name)
     images = list(Image.objects.filter(dataset=dataset).order_by("position").values_list("file_name", "pk"))
     image_ids = dict(images)
     predictions = read_predictions(path, fmt, [name for name, _ in images])

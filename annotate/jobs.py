@@ -13,7 +13,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from annotate import taxonomy
-from annotate.importers import dataset_named, sync_review_items
+from annotate.importers import check_model_name, dataset_named, sync_review_items
 from annotate.inference import Classifier, InferenceError, ModelSpec
 from annotate.models import (
     FINISHED_JOB_STATES,
@@ -55,9 +55,10 @@ def start_prediction_job(
     if not 1 <= batch_size <= 4096 or not 1 <= shard_size <= 100_000:
         raise InferenceError("batch size must be 1-4096 and shard size 1-100000")
     dataset = dataset_named(dataset_name)
+    name = check_model_name(name or model_name_for(spec))
     with transaction.atomic():
         model, _ = ClassifierModel.objects.get_or_create(
-            name=name or model_name_for(spec),
+            name=name,
             defaults={"architecture": architecture, "weights": weights, "random_weights": spec.random},
         )
         if (model.architecture, model.weights) != (architecture, weights):
@@ -211,7 +212,11 @@ def job_progress(job):
     return {
         "id": job.pk,
         "model": job.model.name,
+        "architecture": job.model.architecture,
+        "weights": job.model.weights,
         "random_weights": job.model.random_weights,
+        "batch_size": job.batch_size,
+        "shard_size": job.shard_size,
         "dataset": job.dataset.name,
         "state": job.state,
         "error": job.error,

@@ -91,7 +91,12 @@ def model_page(request, name):
     return render(
         request,
         "frontend/model.html",
-        {"model": model, "datasets": selectors.model_summary(model), "jobs": [jobs.job_progress(j) for j in recent]},
+        {
+            "model": model,
+            "datasets": selectors.model_summary(model),
+            "jobs": [jobs.job_progress(j) for j in recent],
+            "is_admin": is_admin(request.user),
+        },
     )
 
 

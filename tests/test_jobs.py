@@ -158,3 +158,8 @@ def test_job_api(client, admin_user, reviewer, dataset, django_capture_on_commit
     client.force_login(admin_user)
     bad = client.post("/api/prediction-jobs/", {**body, "model": "nope"}, content_type="application/json")
     assert bad.status_code == 400 and "is not a torchvision classification model" in bad.json()["detail"]
+
+
+def test_model_names_with_a_slash_are_refused(dataset, run):
+    with pytest.raises(ImportFailed, match="without '/'"):
+        run(name="team/resnet")
