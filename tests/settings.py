@@ -2,9 +2,12 @@
 
 import os
 import tempfile
+import zlib
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/relabel")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Runs against different databases (parallel checkouts) get different Redis databases, so that their
+# Celery workers never take each other's tasks.
+os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{1 + zlib.crc32(os.environ['DATABASE_URL'].encode()) % 15}")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="relabel-test-media-"))
 # Compiling a model takes longer than the few images a test runs; test_inference.py compiles once.
 os.environ.setdefault("RELABEL_TORCH_COMPILE", "0")
