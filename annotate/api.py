@@ -62,6 +62,18 @@ def saved_upload(upload, suffix):
     return Path(handle.name)
 
 
+ONE_FILE_UPLOAD = {
+    "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+}
+
+
+def required_upload(request, what):
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationError({"file": f"attach the {what} as 'file'"})
+    return upload
+
+
 def run_import(function, **kwargs):
     try:
         return function(**kwargs)
@@ -93,16 +105,12 @@ class ManifestUpload(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={
-            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-        },
+        request=ONE_FILE_UPLOAD,
         responses=OpenApiTypes.OBJECT,
         summary="Register images from a CSV manifest (filename,wnid[,uri]); the dataset is created if new",
     )
     def post(self, request, name):
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise ValidationError({"file": "attach the manifest CSV as 'file'"})
+        upload = required_upload(request, "manifest CSV")
         path = saved_upload(upload, ".csv")
         try:
             report = run_import(importers.register_manifest, dataset_name=name, manifest_file=path)
@@ -131,9 +139,7 @@ class PredictionUpload(APIView):
         summary="Import a model's predictions on a dataset; the model is created if new",
     )
     def post(self, request, name):
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise ValidationError({"file": "attach the predictions file as 'file'"})
+        upload = required_upload(request, "predictions file")
         fmt = request.data.get("format") or Path(upload.name).suffix.lstrip(".").lower()
         path = saved_upload(upload, f".{fmt}")
         try:
@@ -267,16 +273,12 @@ class MultilabelImport(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={
-            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-        },
+        request=ONE_FILE_UPLOAD,
         responses=OpenApiTypes.OBJECT,
         summary="Import a TFDS multi-label JSON file into the dataset",
     )
     def post(self, request, name):
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise ValidationError({"file": "attach the JSON file as 'file'"})
+        upload = required_upload(request, "JSON file")
         dataset = dataset_or_404(name)
         try:
             text = upload.read().decode("utf-8")
