@@ -14,6 +14,7 @@ from annotate.models import (
     ProblematicFlag,
     ReviewItem,
     Slice,
+    Suggestion,
     VerdictChange,
 )
 
@@ -93,6 +94,22 @@ class ProblematicFlagAdmin(admin.ModelAdmin):
 @admin.register(FlagChange)
 class FlagChangeAdmin(ReadOnlyHistory):
     list_display = ["image", "reviewer", "reason", "created_at"]
+
+
+@admin.register(Suggestion)
+class SuggestionAdmin(admin.ModelAdmin):
+    """Resolved through the review page, which keeps the image's pending count right; read-only here."""
+
+    list_display = ["image", "kind", "wnid", "reason", "suggested_by", "created_at", "resolution", "resolved_by"]
+    list_filter = ["kind", "resolution"]
+    search_fields = ["wnid", "image__file_name", "suggested_by__username"]
+    list_select_related = ["image", "image__dataset", "suggested_by", "resolved_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Lease)

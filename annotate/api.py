@@ -16,12 +16,13 @@ from rest_framework.views import APIView
 
 from annotate import importers, multilabel, selectors, services, taxonomy
 from annotate.errors import ImportFailed
-from annotate.models import ClassifierModel, Dataset, Image, ReviewItem
+from annotate.models import ClassifierModel, Dataset, Image, ReviewItem, Suggestion
 from annotate.permissions import IsAdmin, IsReviewer
 from annotate.serializers import (
     ClassifierModelSerializer,
     DatasetSerializer,
     ProblematicInput,
+    ResolutionInput,
     SynsetSerializer,
     VerdictInput,
     image_review_data,
@@ -248,6 +249,28 @@ class ImageProblematic(APIView):
         except Image.DoesNotExist:
             raise_not_found(f"image {pk}")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SuggestionResolve(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        request=ResolutionInput,
+        responses=OpenApiTypes.OBJECT,
+        summary="Accept or dismiss a suggestion; answers the image as the review page shows it",
+    )
+    def post(self, request, pk):
+        data = ResolutionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            suggestion = services.resolve_suggestion(
+                suggestion_id=pk, reviewer=request.user, resolution=data.validated_data["resolution"]
+            )
+        except Suggestion.DoesNotExist:
+            raise_not_found(f"suggestion {pk}")
+        except ValueError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response(image_review_data(review_image_or_404(suggestion.image_id)))
 
 
 class MultilabelExport(APIView):

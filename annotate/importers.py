@@ -19,7 +19,7 @@ from annotate import taxonomy
 from annotate.bulk import insert_rows
 from annotate.errors import ImportFailed
 from annotate.images import BadImage, check_image
-from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem
+from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem, Suggestion
 
 WNID_PATTERN = re.compile(r"^n\d{8}$")
 LEADING_WNID = re.compile(r"^(n\d{8})_")
@@ -411,6 +411,7 @@ def sync_review_items(*, dataset, model, removed_predictions=False):
     Returns how many review items were added.
     """
     item, prediction, image = ReviewItem._meta.db_table, Prediction._meta.db_table, Image._meta.db_table
+    suggestion = Suggestion._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {item} (image_id, dataset_id, wnid, is_original, model_count, verdict, created_at)
@@ -437,10 +438,13 @@ def sync_review_items(*, dataset, model, removed_predictions=False):
                 [dataset.pk],
             )
         if added:
+            # Open suggestions count as pending too (see Image.pending_items).
             cursor.execute(
                 f"""UPDATE {image} SET pending_items = counts.n FROM (
-                    SELECT image_id, COUNT(*) AS n FROM {item}
-                    WHERE dataset_id = %s AND verdict = 'unreviewed' GROUP BY image_id) AS counts
+                    SELECT r.image_id, COUNT(*) + (
+                        SELECT COUNT(*) FROM {suggestion} s WHERE s.image_id = r.image_id AND s.resolved_at IS NULL
+                    ) AS n FROM {item} r
+                    WHERE r.dataset_id = %s AND r.verdict = 'unreviewed' GROUP BY r.image_id) AS counts
                 WHERE {image}.id = counts.image_id AND {image}.pending_items <> counts.n""",
                 [dataset.pk],
             )

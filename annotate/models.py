@@ -54,7 +54,9 @@ class Image(models.Model):
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     pending_items = models.PositiveIntegerField(
-        default=0, help_text="Review items of this image without a decided verdict."
+        default=0,
+        help_text="Unreviewed review items of this image plus its open suggestions; the image is in the "
+        "reviewers' queue while this is above 0.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -290,3 +292,55 @@ class PredictionFailure(models.Model):
 
     def __str__(self):
         return f"{self.model_id}:{self.image_id}: {self.reason[:40]}"
+
+
+class SuggestionKind(models.TextChoices):
+    LABEL_CORRECT = "label_correct", "Label is correct"
+    PROBLEMATIC = "problematic", "Image is problematic"
+
+
+class SuggestionResolution(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Suggestion(models.Model):
+    """A hint from outside the review loop (a trainee's feedback) that puts its image back in the reviewers' queue.
+
+    While open it counts as one of the image's pending_items, so that even a fully reviewed image
+    is handed out again until a reviewer accepts or dismisses it.
+    """
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="suggestions")
+    kind = models.CharField(max_length=20, choices=SuggestionKind.choices)
+    wnid = models.CharField(max_length=WNID_LENGTH, blank=True, help_text="The suggested label; blank for problematic.")
+    reason = models.CharField(max_length=40, choices=ProblemReason.choices, blank=True)
+    note = models.TextField(blank=True)
+    # PROTECT: deleting the person would leave the image's pending count one too high.
+    suggested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="suggestions")
+    created_at = models.DateTimeField()
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=10, choices=SuggestionResolution.choices, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One open suggestion per person, image and suggested label: a second click is the same suggestion.
+            # Its index also finds an image's open suggestions.
+            models.UniqueConstraint(
+                fields=["image", "kind", "wnid", "suggested_by"],
+                condition=Q(resolved_at__isnull=True),
+                name="suggestion_unique_open",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="label_correct", reason="") & ~Q(wnid=""))
+                | (Q(kind="problematic", wnid="") & ~Q(reason="")),
+                name="suggestion_kind_fields",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.image_id}: {self.kind} {self.wnid or self.reason} by {self.suggested_by_id}"

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotate import taxonomy
@@ -19,6 +20,7 @@ from annotate.models import (
     ProblemReason,
     ReviewItem,
     Slice,
+    Suggestion,
     VerdictChange,
 )
 
@@ -174,13 +176,20 @@ def _apply_verdicts(dataset, verdicts):
 
 
 def _recount_pending(image_ids):
+    """Unreviewed items plus open suggestions (see Image.pending_items)."""
     pending = (
         ReviewItem.objects.filter(image=OuterRef("pk"))
         .values("image")
         .annotate(n=Count("pk", filter=Q(verdict="unreviewed")))
         .values("n")
     )
-    Image.objects.filter(pk__in=image_ids).update(pending_items=Subquery(pending))
+    suggestions = (
+        Suggestion.objects.filter(image=OuterRef("pk"), resolved_at__isnull=True)
+        .values("image")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    Image.objects.filter(pk__in=image_ids).update(pending_items=Subquery(pending) + Coalesce(Subquery(suggestions), 0))
 
 
 def _apply_flags(flags):

@@ -15,6 +15,7 @@ from annotate.models import (
     PredictionJob,
     ProblematicFlag,
     ReviewItem,
+    Suggestion,
     Verdict,
     VerdictChange,
 )
@@ -35,14 +36,19 @@ def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
 
 
 def image_for_review(image_id):
-    """One image with its review items and problematic flag, in two queries."""
+    """One image with its review items, problematic flag and open suggestions, in three queries."""
     image = Image.objects.select_related("dataset", "problematic", "problematic__reviewer").filter(pk=image_id).first()
     if image is None:
         return None
     image.items = list(
         ReviewItem.objects.filter(image=image).select_related("verdict_by").order_by(*ReviewItem._meta.ordering[1:])
     )
+    image.open_suggestions = list(open_suggestions(image))
     return image
+
+
+def open_suggestions(image):
+    return Suggestion.objects.filter(image=image, resolved_at__isnull=True).select_related("suggested_by")
 
 
 def problematic_flag(image):

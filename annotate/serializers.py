@@ -2,7 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from annotate import taxonomy
-from annotate.models import ClassifierModel, Dataset, ProblemReason, Verdict
+from annotate.models import ClassifierModel, Dataset, ProblemReason, SuggestionResolution, Verdict
 from annotate.selectors import problematic_flag
 
 
@@ -25,6 +25,10 @@ class VerdictInput(serializers.Serializer):
 class ProblematicInput(serializers.Serializer):
     reason = serializers.ChoiceField(choices=ProblemReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ResolutionInput(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=SuggestionResolution.choices)
 
 
 class SynsetSerializer(serializers.Serializer):
@@ -90,4 +94,22 @@ def image_review_data(image):
         "original_url": reverse("image-original", args=[image.pk]) if image.available else None,
         "items": [item_data(item) for item in image.items],
         "problematic": flag_data(problematic_flag(image)),
+        "suggestions": [suggestion_data(suggestion) for suggestion in image.open_suggestions],
+    }
+
+
+def suggestion_data(suggestion):
+    synset = taxonomy.get(suggestion.wnid) if suggestion.wnid else None
+    return {
+        "id": suggestion.pk,
+        "image": suggestion.image_id,
+        "kind": suggestion.kind,
+        "wnid": suggestion.wnid or None,
+        "words": list(synset.words) if synset else [],
+        "reason": suggestion.reason or None,
+        "note": suggestion.note,
+        "suggested_by": suggestion.suggested_by.username,
+        "created_at": suggestion.created_at,
+        "resolution": suggestion.resolution or None,
+        "resolved_at": suggestion.resolved_at,
     }

@@ -1,4 +1,4 @@
-"""Writes of the review loop: verdicts, problematic flags and queue leases."""
+"""Writes of the review loop: verdicts, problematic flags, suggestions and queue leases."""
 
 from datetime import timedelta
 
@@ -6,7 +6,20 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotate.models import FlagChange, Image, Lease, ProblematicFlag, ProblemReason, ReviewItem, Verdict, VerdictChange
+from annotate import taxonomy
+from annotate.models import (
+    FlagChange,
+    Image,
+    Lease,
+    ProblematicFlag,
+    ProblemReason,
+    ReviewItem,
+    Suggestion,
+    SuggestionKind,
+    SuggestionResolution,
+    Verdict,
+    VerdictChange,
+)
 from annotate.selectors import pending_images
 
 LEASE_DURATION = timedelta(minutes=10)
@@ -31,11 +44,15 @@ def set_verdict(*, item_id, reviewer, value, at=None):
     return item
 
 
-def set_problematic(*, image_id, reviewer, reason, note="", at=None):
+def check_problem_note(reason, note):
     if reason not in ProblemReason.values:
         raise ValueError(f"unknown problematic reason {reason!r}; expected one of {', '.join(ProblemReason.values)}")
     if reason == ProblemReason.OTHER and not note.strip():
         raise ValueError("reason 'other' needs a note that says what is wrong with the image")
+
+
+def set_problematic(*, image_id, reviewer, reason, note="", at=None):
+    check_problem_note(reason, note)
     at = at or timezone.now()
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image_id)
@@ -56,6 +73,93 @@ def clear_problematic(*, image_id, reviewer, at=None):
         deleted, _ = ProblematicFlag.objects.filter(image=image).delete()
         if deleted:
             FlagChange.objects.create(image=image, reviewer=reviewer, reason="", created_at=at or timezone.now())
+
+
+def suggest_label(*, image_id, wnid, user, note="", at=None):
+    """Suggest that wnid is a correct label of the image; the image goes back to the reviewers' queue.
+
+    The (image, wnid) review item is created if missing (unreviewed, so it is pending too). Suggesting
+    what one already suggested and nobody has resolved yet returns that open suggestion.
+    """
+    if not taxonomy.is_class(wnid):
+        raise ValueError(f"{wnid!r} is not an ImageNet class wnid")
+    at = at or timezone.now()
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image_id)
+        _, created = ReviewItem.objects.get_or_create(
+            image=image, wnid=wnid, defaults={"dataset_id": image.dataset_id, "verdict": Verdict.UNREVIEWED}
+        )
+        suggestion, opened = _open_suggestion(image, SuggestionKind.LABEL_CORRECT, user, at, wnid=wnid, note=note)
+        _add_pending(image.pk, int(created) + int(opened))
+    return suggestion
+
+
+def suggest_problematic(*, image_id, reason, user, note="", at=None):
+    """Suggest that the image is problematic (for the reason given); it goes back to the reviewers' queue."""
+    check_problem_note(reason, note)
+    at = at or timezone.now()
+    with transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image_id)
+        suggestion, opened = _open_suggestion(image, SuggestionKind.PROBLEMATIC, user, at, reason=reason, note=note)
+        _add_pending(image.pk, int(opened))
+    return suggestion
+
+
+def _open_suggestion(image, kind, user, at, wnid="", reason="", note=""):
+    """(suggestion, whether it is new). The caller holds the image's row lock, so that two clicks cannot
+    open two suggestions."""
+    existing = Suggestion.objects.filter(
+        image=image, kind=kind, wnid=wnid, suggested_by=user, resolved_at__isnull=True
+    ).first()
+    if existing is not None:
+        return existing, False
+    suggestion = Suggestion.objects.create(
+        image=image, kind=kind, wnid=wnid, reason=reason, note=note, suggested_by=user, created_at=at
+    )
+    return suggestion, True
+
+
+def resolve_suggestion(*, suggestion_id, reviewer, resolution, at=None):
+    """Accept (the label becomes correct / the image is flagged, by this reviewer) or dismiss a suggestion.
+
+    Either way it stops counting as pending. A suggestion is resolved once: resolving it again is an error.
+    """
+    if resolution not in SuggestionResolution.values:
+        raise ValueError(f"unknown resolution {resolution!r}; expected one of {', '.join(SuggestionResolution.values)}")
+    at = at or timezone.now()
+    with transaction.atomic():
+        suggestion = Suggestion.objects.select_for_update().get(pk=suggestion_id)
+        if suggestion.resolved_at is not None:
+            who = suggestion.resolved_by.username if suggestion.resolved_by else "someone"
+            raise ValueError(f"suggestion {suggestion.pk} was already {suggestion.resolution} by {who}")
+        if resolution == SuggestionResolution.ACCEPTED:
+            _accept(suggestion, reviewer, at)
+        suggestion.resolved_by, suggestion.resolved_at, suggestion.resolution = reviewer, at, resolution
+        suggestion.save(update_fields=["resolved_by", "resolved_at", "resolution"])
+        _add_pending(suggestion.image_id, -1)
+    return suggestion
+
+
+def _accept(suggestion, reviewer, at):
+    if suggestion.kind == SuggestionKind.PROBLEMATIC:
+        set_problematic(
+            image_id=suggestion.image_id, reviewer=reviewer, reason=suggestion.reason, note=suggestion.note, at=at
+        )
+        return
+    image = Image.objects.select_for_update().get(pk=suggestion.image_id)
+    item, created = ReviewItem.objects.get_or_create(
+        image=image, wnid=suggestion.wnid, defaults={"dataset_id": image.dataset_id, "verdict": Verdict.UNREVIEWED}
+    )
+    if created:
+        _add_pending(image.pk, 1)
+    set_verdict(item_id=item.pk, reviewer=reviewer, value=Verdict.CORRECT, at=at)
+
+
+def _add_pending(image_id, delta):
+    if not delta:
+        return
+    # Never below zero: a recount by an import may already have left a resolved suggestion out.
+    Image.objects.filter(pk=image_id, pending_items__gte=-delta).update(pending_items=F("pending_items") + delta)
 
 
 def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep=()):

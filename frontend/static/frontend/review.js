@@ -3,6 +3,7 @@
 // ordered SaveQueue of api.js, shown optimistically with a per-candidate save indicator.
 
 import { ApiError, SaveQueue, getJSON, request } from "./api.js";
+import { closeGuidePanel, guidePageUrl, guidePanelWnid, initGuidePanel, openGuidePanel } from "./guide-panel.js";
 
 const VERDICT_LABELS = {
   correct: "Correct",
@@ -48,6 +49,7 @@ const els = {
   prev: $("prev-button"),
   next: $("next-button"),
   candidates: $("candidates"),
+  suggestions: $("suggestions"),
   template: $("candidate-template"),
   flagBox: $("problematic"),
   flagCheck: $("problematic-check"),
@@ -79,6 +81,7 @@ const config = {
   imageUrl: (id) => fill(app.dataset.imageUrl, id),
   verdictUrl: (id) => fill(app.dataset.verdictUrl, id),
   problematicUrl: (id) => fill(app.dataset.problematicUrl, id),
+  resolveUrl: (id) => fill(app.dataset.resolveUrl, id),
   progressUrl: app.dataset.progressUrl,
   datasetUrl: app.dataset.datasetUrl,
   loginUrl: app.dataset.loginUrl,
@@ -150,7 +153,10 @@ function renderCandidates() {
     node.dataset.itemId = item.id;
     node.dataset.index = index;
     node.id = `candidate-${item.id}`;
-    node.querySelector(".candidate__wnid").textContent = item.wnid;
+    const wnidLink = node.querySelector(".candidate__wnid");
+    wnidLink.textContent = item.wnid;
+    wnidLink.href = guidePageUrl(item.wnid);
+    wnidLink.dataset.guideWnid = item.wnid;
     node.querySelector(".candidate__words").textContent = item.words.join(", ");
     node.querySelector(".candidate__gloss").textContent = item.gloss;
     const original = node.querySelector(".badge--original");
@@ -160,6 +166,13 @@ function renderCandidates() {
     models.textContent = item.model_count === 1 ? "1 model" : `${item.model_count} models`;
     models.title = `Top-1 prediction of ${item.model_count} model${item.model_count === 1 ? "" : "s"}`;
     if (item.model_count === 0) models.classList.add("badge--quiet");
+    const suggested = (image.suggestions || []).filter((s) => s.kind === "label_correct" && s.wnid === item.wnid);
+    if (suggested.length) {
+      const badge = document.createElement("span");
+      badge.className = "badge badge--suggested";
+      badge.textContent = `suggested by ${suggested.map((s) => s.suggested_by).join(", ")}`;
+      models.after(badge);
+    }
     node.querySelector("legend").textContent = `Verdict for ${item.wnid} ${item.words[0]}`;
     for (const input of node.querySelectorAll('input[type="radio"]')) {
       input.name = `verdict-${item.id}`;
@@ -175,6 +188,75 @@ function renderCandidates() {
   }
   els.candidates.replaceChildren(fragment);
   renderFocus(false);
+}
+
+// Suggestions from trainees (label is correct, image is problematic), shown above the candidates until
+// a reviewer accepts or dismisses them; either reloads the image as the server has it then.
+
+function renderSuggestions() {
+  const suggestions = state.image.suggestions || [];
+  els.suggestions.hidden = suggestions.length === 0;
+  els.suggestions.replaceChildren(
+    ...suggestions.map((suggestion) => {
+      const node = document.createElement("div");
+      node.className = "suggestion";
+      node.dataset.suggestionId = suggestion.id;
+      node.dataset.kind = suggestion.kind;
+      const text = document.createElement("div");
+      text.className = "suggestion__text";
+      const who = document.createElement("strong");
+      who.textContent = suggestion.suggested_by;
+      if (suggestion.kind === "label_correct") {
+        const link = document.createElement("a");
+        link.href = `/guide/wnid/${encodeURIComponent(suggestion.wnid)}/`;
+        link.dataset.guideWnid = suggestion.wnid;
+        link.textContent = suggestion.wnid;
+        const label = ` suggests “${suggestion.words.join(", ")}” (`;
+        text.append(who, document.createTextNode(label), link, document.createTextNode(") is correct"));
+      } else {
+        const reason = REASON_LABELS[suggestion.reason] || suggestion.reason;
+        text.append(who, document.createTextNode(` suggests the image is problematic: ${reason}`));
+      }
+      if (suggestion.note) {
+        const note = document.createElement("span");
+        note.className = "suggestion__note";
+        note.textContent = `“${suggestion.note}”`;
+        text.append(note);
+      }
+      const actions = document.createElement("div");
+      actions.className = "suggestion__actions";
+      for (const [resolution, label] of [
+        ["accepted", suggestion.kind === "label_correct" ? "Accept: correct" : "Accept: flag"],
+        ["dismissed", "Dismiss"],
+      ]) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = `btn btn--small ${resolution === "accepted" ? "btn--primary" : "btn--ghost"}`;
+        button.dataset.resolution = resolution;
+        button.textContent = label;
+        button.addEventListener("click", () => resolveSuggestion(suggestion, resolution));
+        actions.append(button);
+      }
+      node.append(text, actions);
+      return node;
+    }),
+  );
+}
+
+async function resolveSuggestion(suggestion, resolution) {
+  const image = state.image;
+  if (!image) return;
+  for (const button of els.suggestions.querySelectorAll("button")) button.disabled = true;
+  try {
+    await queue.idle(3000); // the verdicts already made on this image go first
+    const { data } = await request(config.resolveUrl(suggestion.id), { method: "POST", body: { resolution } });
+    if (state.image && state.image.id === image.id) await display(data);
+    toast(resolution === "accepted" ? "Suggestion accepted." : "Suggestion dismissed.");
+    refreshProgress();
+  } catch (error) {
+    showError(`Could not resolve the suggestion: ${error.message}.`);
+    for (const button of els.suggestions.querySelectorAll("button")) button.disabled = false;
+  }
 }
 
 function candidateNode(index) {
@@ -287,6 +369,7 @@ async function display(payload, preloaded = null) {
   els.original.hidden = !payload.original_url;
   if (payload.original_url) els.original.href = payload.original_url;
   renderCandidates();
+  renderSuggestions();
   renderFlag();
   renderName();
   setMode("ready");
@@ -810,6 +893,14 @@ function toggleName() {
   renderName();
 }
 
+/** g: the labeling guide of the highlighted candidate in the side panel; g again closes it. */
+function toggleGuide() {
+  const item = state.image && state.image.items[state.focus];
+  if (!item) return;
+  if (guidePanelWnid() === item.wnid) closeGuidePanel();
+  else openGuidePanel(item.wnid, { opener: candidateNode(state.focus) });
+}
+
 function openOriginal() {
   if (state.image && state.image.original_url) window.open(state.image.original_url, "_blank", "noopener");
 }
@@ -876,6 +967,7 @@ function onKeyDown(event) {
   else if (key === "P") clearFlag();
   else if (key === "t") toggleName();
   else if (key === "o") openOriginal();
+  else if (key === "g") toggleGuide();
   else if (key === "Escape") closePanel();
   else handled = false;
   if (handled) event.preventDefault();
@@ -981,4 +1073,5 @@ async function start() {
   }
 }
 
+initGuidePanel();
 start();

@@ -1,0 +1,275 @@
+"""REST API of training: thin views over training.selectors (reads) and training.services (writes)."""
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate.models import ProblemReason, SuggestionKind
+from annotate.permissions import IsAdmin
+from annotate.roles import is_admin
+from annotate.serializers import suggestion_data
+from training import hierarchy, selectors, services, stats
+from training.models import PART_SIZE, TaskSource, TrainingAnswer
+
+
+class TaskInput(serializers.Serializer):
+    name = serializers.CharField(max_length=services.MAX_NAME_LENGTH)
+    dataset = serializers.CharField()
+    source = serializers.ChoiceField(choices=TaskSource.choices)
+    offset_start = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    offset_end = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    node_wnid = serializers.CharField(required=False, allow_blank=True, default="")
+    wnids = serializers.JSONField(
+        required=False, default=list, help_text="a list of wnids, or one comma-separated text"
+    )
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    instructions = serializers.CharField(required=False, allow_blank=True, default="")
+    shuffle = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def validate_wnids(self, value):
+        if not isinstance(value, str | list) or (
+            isinstance(value, list) and not all(isinstance(w, str) for w in value)
+        ):
+            raise serializers.ValidationError("give a list of wnids or one comma-separated text")
+        return value
+
+
+class AnswerInput(serializers.Serializer):
+    image = serializers.IntegerField()
+    wnid = serializers.CharField(max_length=20)
+    seconds_taken = serializers.FloatField(
+        required=False, allow_null=True, default=None, help_text="how long the image was on screen"
+    )
+
+
+class SuggestionInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SuggestionKind.choices)
+    reason = serializers.ChoiceField(choices=ProblemReason.choices, required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class AdminWrites(IsAdmin):
+    """Everyone logged in reads; only admins create tasks."""
+
+    def has_permission(self, request, view):
+        if request.method in SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        return super().has_permission(request, view)
+
+
+def task_or_404(pk, with_images=True):
+    task = selectors.task_or_none(pk, with_images=with_images)
+    if task is None:
+        raise NotFound(f"training task {pk} does not exist")
+    return task
+
+
+def input_error(exc):
+    return ValidationError({exc.field: str(exc)})
+
+
+def trainee_for(request):
+    """The trainee named by ?trainee= (the requester when absent); only admins may name someone else."""
+    username = request.query_params.get("trainee", "")
+    if not username or username == request.user.get_username():
+        return request.user
+    if not is_admin(request.user):
+        raise PermissionDenied("only admins may read another trainee's answers and statistics")
+    trainee = get_user_model().objects.filter(username=username).first()
+    if trainee is None:
+        raise NotFound(f"user {username!r} does not exist")
+    return trainee
+
+
+def task_data(task, progress=None):
+    data = {
+        "id": task.pk,
+        "name": task.name,
+        "description": task.description,
+        "instructions": task.instructions,
+        "source": task.source,
+        "dataset": task.dataset.name,
+        "offset_start": task.offset_start,
+        "offset_end": task.offset_end,
+        "node_wnid": task.node_wnid or None,
+        "wnids": task.wnids,
+        "shuffled": task.shuffled,
+        "images": task.image_count,
+        "parts": task.part_count,
+        "part_size": PART_SIZE,
+        "created_at": task.created_at,
+    }
+    if progress is not None:
+        data["progress"] = progress
+    return data
+
+
+def answer_data(answer):
+    return {
+        "id": answer.pk,
+        "image": answer.image_id,
+        "position": answer.position,
+        "part": answer.part + 1,
+        "wnid": answer.wnid,
+        "correct": answer.correct,
+        "expected_wnid": answer.expected_wnid,
+        "answered_at": answer.answered_at,
+    }
+
+
+class TaskList(APIView):
+    permission_classes = [AdminWrites]
+
+    @extend_schema(
+        operation_id="training_tasks_list", responses=OpenApiTypes.OBJECT, summary="Training tasks with your progress"
+    )
+    def get(self, request):
+        return Response([task_data(task, task.progress) for task in selectors.tasks_with_progress(request.user)])
+
+    @extend_schema(request=TaskInput, responses=OpenApiTypes.OBJECT, summary="Create a training task (admins)")
+    def post(self, request):
+        data = TaskInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        try:
+            task = services.create_training_task(dataset_name=values.pop("dataset"), created_by=request.user, **values)
+        except services.TrainingInputError as exc:
+            raise input_error(exc) from exc
+        return Response(task_data(task, selectors.task_progress(task, request.user)), status=status.HTTP_201_CREATED)
+
+
+class TaskDetail(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A training task with the requester's progress")
+    def get(self, request, pk):
+        task = task_or_404(pk, with_images=False)
+        return Response(task_data(task, selectors.task_progress(task, request.user)))
+
+
+class TaskNext(APIView):
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 204: None},
+        summary="The requester's next image to label in the task (204 when every image is answered)",
+    )
+    def get(self, request, pk):
+        task = task_or_404(pk)
+        position = selectors.next_position(task, request.user)
+        if position is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        image = selectors.image_to_label(task, position)
+        progress = selectors.task_progress(task, request.user)
+        part = position // PART_SIZE
+        return Response(
+            {
+                "task": task.pk,
+                "position": position,
+                "part": {
+                    "number": part + 1,
+                    "of": task.part_count,
+                    "size": selectors.part_size(task, part),
+                    "image_number": position % PART_SIZE + 1,
+                },
+                # Only what the screen needs: file names and review data would give the label away.
+                "image": {
+                    "id": image.pk,
+                    "available": image.available,
+                    "display_url": reverse("image-display", args=[image.pk]) if image.available else None,
+                    "width": image.width,
+                    "height": image.height,
+                },
+                "progress": progress,
+            }
+        )
+
+
+class TaskAnswers(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("trainee", str, description="username; only admins may name someone else")],
+        responses=OpenApiTypes.OBJECT,
+        summary="A trainee's answers in the task, in task order",
+    )
+    def get(self, request, pk):
+        task = task_or_404(pk, with_images=False)
+        trainee = trainee_for(request)
+        return Response([answer_data(answer) for answer in selectors.answers_of(trainee, task)])
+
+    @extend_schema(
+        request=AnswerInput,
+        responses={201: OpenApiTypes.OBJECT},
+        summary="Answer one image of the task; returns the feedback (result, correct labels, part progress)",
+    )
+    def post(self, request, pk):
+        task = task_or_404(pk)
+        data = AnswerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            answer, labels = services.record_answer(
+                task=task,
+                trainee=request.user,
+                image_id=values["image"],
+                wnid=values["wnid"].strip(),
+                seconds_taken=values["seconds_taken"],
+            )
+        except services.TrainingInputError as exc:
+            raise input_error(exc) from exc
+        return Response(selectors.answer_feedback(answer, labels), status=status.HTTP_201_CREATED)
+
+
+class AnswerSuggestions(APIView):
+    @extend_schema(
+        request=SuggestionInput,
+        responses={201: OpenApiTypes.OBJECT},
+        summary="From the feedback: suggest your label as correct, or the image as problematic, to the reviewers",
+    )
+    def post(self, request, pk):
+        answer = TrainingAnswer.objects.filter(pk=pk, trainee=request.user).first()
+        if answer is None:
+            raise NotFound(f"you have no answer {pk}")
+        answer.trainee = request.user
+        data = SuggestionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            suggestion = services.suggest_from_answer(answer=answer, **data.validated_data)
+        except services.TrainingInputError as exc:
+            raise input_error(exc) from exc
+        return Response(suggestion_data(suggestion), status=status.HTTP_201_CREATED)
+
+
+class TraineeStats(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("trainee", str, description="username; only admins may name someone else"),
+            OpenApiParameter("task", int, description="one task; all tasks when absent"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="A trainee's accuracy over time (per part, per day) and most confused classes",
+    )
+    def get(self, request):
+        trainee = trainee_for(request)
+        task = None
+        if request.query_params.get("task"):
+            try:
+                task = task_or_404(int(request.query_params["task"]), with_images=False)
+            except ValueError:
+                raise ValidationError({"task": "must be a task id (an integer)"}) from None
+        return Response(stats.trainee_stats(trainee, task))
+
+
+class Hierarchy(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("node", str, description="a wnid; the root (entity) when absent")],
+        responses=OpenApiTypes.OBJECT,
+        summary="Children of a node of the class hierarchy, with the number of classes under each",
+    )
+    def get(self, request):
+        node = request.query_params.get("node", "").strip()
+        try:
+            return Response(hierarchy.children(node or None))
+        except KeyError:
+            raise NotFound(f"{node!r} is not a synset of the class hierarchy") from None
