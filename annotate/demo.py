@@ -34,6 +34,18 @@ REAL_PHOTOS = {
 }
 GENERATED_IMAGES = 18
 SIMULATED_MODELS = ("simulated-resnet", "simulated-vit", "simulated-convnext")
+DEMO_TRAINING_TASK = "Demo: the first 20 images"
+DEMO_GUIDE_TITLE = "Tabby vs tiger cat vs Egyptian cat"
+DEMO_GUIDE_BODY = """Three cat classes that models and people often mix up.
+
+Points to compare:
+
+- **Tabby** (n02123045): a domestic cat whose coat has stripes, swirls or spots, often with an "M" mark
+  on the forehead.
+- **Tiger cat** (n02123159): a domestic cat with narrow, regular stripes like a tiger's. Where the coat
+  would fit both tabby and tiger cat, mark the candidate Unclear rather than guessing.
+- **Egyptian cat** (n02124075): a slim cat with large ears and a short coat with spots or faint stripes.
+"""
 
 
 def _sample_photo_dir():
@@ -132,4 +144,30 @@ def build_demo(seed=2020):
         ClassifierModel.objects.filter(name__in=SIMULATED_MODELS).update(
             simulated=True, description="Simulated predictions for the demo, not a real model."
         )
+    _demo_guide_and_training(User.objects.get(username="admin"))
     return users
+
+
+def _demo_guide_and_training(admin):
+    from labelguide.models import GuidePage
+    from labelguide.services import create_page
+    from training.models import TaskSource, TrainingTask
+    from training.services import create_training_task
+
+    if not GuidePage.objects.filter(title=DEMO_GUIDE_TITLE).exists():
+        create_page(
+            author=admin,
+            title=DEMO_GUIDE_TITLE,
+            body=DEMO_GUIDE_BODY,
+            wnids=["n02123045", "n02123159", "n02124075"],
+        )
+    if not TrainingTask.objects.filter(name=DEMO_TRAINING_TASK).exists():
+        create_training_task(
+            name=DEMO_TRAINING_TASK,
+            dataset_name=DEMO_DATASET,
+            source=TaskSource.SLICE,
+            offset_start=0,
+            offset_end=20,
+            description="Label the demo images with feedback after each answer.",
+            created_by=admin,
+        )

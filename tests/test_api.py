@@ -7,10 +7,12 @@ from django.test import Client
 from PIL import Image as PILImage
 from rest_framework.authtoken.models import Token
 
-from annotate.demo import DEMO_DATASET, SIMULATED_MODELS
+from annotate.demo import DEMO_DATASET, DEMO_GUIDE_TITLE, DEMO_TRAINING_TASK, SIMULATED_MODELS
 from annotate.importers import import_image_folder
 from annotate.models import ClassifierModel, Image, Prediction
 from annotate.selectors import dataset_status
+from labelguide.models import GuidePage
+from training.models import TrainingTask
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +132,5 @@ def test_demo_builds_once_with_marked_simulated_models(capsys):
     assert status["images"] == status["images_with_files"] == 24
     assert status["models"] == 3 and status["review_items"] > status["images"]
     assert set(ClassifierModel.objects.filter(simulated=True).values_list("name", flat=True)) == set(SIMULATED_MODELS)
+    assert GuidePage.objects.get(title=DEMO_GUIDE_TITLE).classes.count() == 3
+    assert len(TrainingTask.objects.get(name=DEMO_TRAINING_TASK).image_ids) == 20

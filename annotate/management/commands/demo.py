@@ -12,5 +12,6 @@ class Command(BaseCommand):
     def handle(self, *args, url, **options):
         users = build_demo()
         self.stdout.write(f"Relabel demo is ready: {url}datasets/{DEMO_DATASET}/review/")
+        self.stdout.write(f"  training tasks {url}training/ · labeling guide {url}guide/ · API {url}api/docs/")
         for username, password, role in users:
             self.stdout.write(f"  {role:9} login {username!r} password {password!r}")
