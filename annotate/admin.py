@@ -111,6 +111,10 @@ class SuggestionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # An open suggestion is one of its image's pending_items: deleting it would leave the count too high.
+        return super().has_delete_permission(request, obj) and (obj is None or obj.resolved_at is not None)
+
 
 @admin.register(Lease)
 class LeaseAdmin(admin.ModelAdmin):

@@ -146,12 +146,16 @@ def _accept(suggestion, reviewer, at):
             image_id=suggestion.image_id, reviewer=reviewer, reason=suggestion.reason, note=suggestion.note, at=at
         )
         return
-    image = Image.objects.select_for_update().get(pk=suggestion.image_id)
-    item, created = ReviewItem.objects.get_or_create(
-        image=image, wnid=suggestion.wnid, defaults={"dataset_id": image.dataset_id, "verdict": Verdict.UNREVIEWED}
-    )
-    if created:
-        _add_pending(image.pk, 1)
+    # suggest_label made the item. Locking the image before set_verdict locks the item would take the two
+    # locks in the opposite order to set_verdict (item, then image) and deadlock with a concurrent verdict.
+    item = ReviewItem.objects.filter(image_id=suggestion.image_id, wnid=suggestion.wnid).first()
+    if item is None:
+        image = Image.objects.select_for_update().get(pk=suggestion.image_id)
+        item, created = ReviewItem.objects.get_or_create(
+            image=image, wnid=suggestion.wnid, defaults={"dataset_id": image.dataset_id, "verdict": Verdict.UNREVIEWED}
+        )
+        if created:
+            _add_pending(image.pk, 1)
     set_verdict(item_id=item.pk, reviewer=reviewer, value=Verdict.CORRECT, at=at)
 
 

@@ -28,6 +28,12 @@ class GuidePageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def get_deleted_objects(self, objs, request):
+        # A page's classes and revisions go with it, although none of them may be deleted on its own.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed -= {PageClass._meta.verbose_name, Revision._meta.verbose_name}
+        return deleted, counts, perms_needed, protected
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows the guide writes itself (with a revision for every change), never edited by hand."""

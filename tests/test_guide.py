@@ -581,3 +581,19 @@ def test_guide_admin_changelists_load(client, editor, model):
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     assert client.get(url).status_code == 200
     assert Dataset.objects.count() == 0
+
+
+def test_the_admin_deletes_a_page_with_its_classes_and_revisions(client, editor):
+    page = comparison(editor)
+    services.update_page(page=page, author=editor, body="- Stripes\n- Snout")
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    response = client.post(reverse("admin:labelguide_guidepage_delete", args=[page.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not GuidePage.objects.filter(pk=page.pk).exists()
+    assert not PageClass.objects.filter(page_id=page.pk).exists()
+    assert not Revision.objects.filter(page_id=page.pk).exists()
+    revision = services.update_page(page=GuidePage.objects.get(slug=TENCH), author=editor, body="Barbels.")
+    # On its own a revision stays read-only.
+    assert (
+        client.post(reverse("admin:labelguide_revision_delete", args=[revision.pk]), {"post": "yes"}).status_code == 403
+    )

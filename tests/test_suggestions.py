@@ -210,3 +210,59 @@ def test_review_page_query_count_with_suggestions(client, dataset, trainee, revi
     suggestion = Suggestion.objects.first()
     with django_assert_max_num_queries(20):
         client.post(f"/api/suggestions/{suggestion.pk}/resolve/", {"resolution": "accepted"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accepting_a_label_takes_the_locks_in_the_order_of_a_verdict(image_folder):
+    """A verdict locks the review item, then updates the image; accepting a label suggestion at the same
+    moment must not hold the image while it waits for the item (a deadlock, one of them fails)."""
+    import threading
+    import time
+
+    from django.db import connection
+    from django.db.models import F
+
+    import_image_folder(dataset_name="val", directory=image_folder())
+    reviewer, tom = make_user("rex", roles.REVIEWER), make_user("tom", roles.TRAINEE)
+    a = image("a.JPEG")
+    suggestion = services.suggest_label(image_id=a.pk, wnid=GOLDFISH, user=tom)
+    item = ReviewItem.objects.get(image=a, wnid=GOLDFISH)
+    locked, errors = threading.Event(), []
+
+    def verdict_like():
+        try:
+            with transaction.atomic():
+                ReviewItem.objects.select_for_update().get(pk=item.pk)
+                locked.set()
+                time.sleep(0.3)  # the accept below is waiting for a lock by now
+                Image.objects.filter(pk=a.pk).update(pending_items=F("pending_items"))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=verdict_like)
+    thread.start()
+    locked.wait(5)
+    services.resolve_suggestion(suggestion_id=suggestion.pk, reviewer=reviewer, resolution="accepted")
+    thread.join()
+    assert errors == []
+    item.refresh_from_db()
+    a.refresh_from_db()
+    assert (item.verdict, a.pending_items) == ("correct", 1)  # the tench item is still unreviewed
+
+
+def test_the_admin_deletes_only_resolved_suggestions(client, dataset, trainee, reviewer):
+    from django.contrib.auth.models import User
+
+    a = image("a.JPEG")
+    open_one = services.suggest_problematic(image_id=a.pk, reason="drawing", user=trainee)
+    resolved = services.suggest_label(image_id=a.pk, wnid=GOLDFISH, user=trainee)
+    services.resolve_suggestion(suggestion_id=resolved.pk, reviewer=reviewer, resolution="dismissed")
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    url = "/admin/annotate/suggestion/{}/delete/"
+    assert client.post(url.format(open_one.pk), {"post": "yes"}).status_code == 403
+    assert client.post(url.format(resolved.pk), {"post": "yes"}).status_code == 302
+    assert list(Suggestion.objects.all()) == [open_one]
+    a.refresh_from_db()
+    assert a.pending_items == 2  # the open suggestion and the goldfish item, still unreviewed
