@@ -93,8 +93,16 @@ class Slice(models.Model):
         return f"{self.dataset.name}:{self.name}"
 
 
+class PredictorKind(models.TextChoices):
+    MODEL = "model", "Model"
+    HUMAN = "human", "Human"
+
+
 class ClassifierModel(models.Model):
+    """A predictor whose top-k answers are Predictions: a model of the testbed or a human participant."""
+
     name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=PredictorKind.choices, default=PredictorKind.MODEL)
     description = models.TextField(blank=True)
     simulated = models.BooleanField(
         default=False, help_text="Predictions were simulated (demo), not produced by a real model."

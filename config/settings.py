@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "annotate",
     "labelguide",
     "training",
+    "evaluation",
     "frontend",
 ]
 

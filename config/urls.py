@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from annotate import urls as annotate_urls
+from evaluation import urls as evaluation_urls
 from labelguide import urls as labelguide_urls
 from training import urls as training_urls
 
@@ -15,10 +16,12 @@ urlpatterns = [
     path("api/", include(annotate_urls.api_urlpatterns)),
     path("api/guide/", include(labelguide_urls.api_urlpatterns)),
     path("api/training/", include(training_urls.api_urlpatterns)),
+    path("api/evaluation/", include(evaluation_urls.api_urlpatterns)),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("guide/", include(labelguide_urls.page_urlpatterns)),
     path("training/", include(training_urls.page_urlpatterns)),
+    path("evaluation/", include(evaluation_urls.page_urlpatterns)),
     path("", include(annotate_urls.page_urlpatterns)),
 ]

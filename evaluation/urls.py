@@ -1,0 +1,3 @@
+api_urlpatterns = []
+
+page_urlpatterns = []
