@@ -1,2 +1,6 @@
+class InferenceError(ValueError):
+    """A model, weights or checkpoint that cannot be used; the message says what to do."""
+
+
 class ImportFailed(Exception):
     """Input that cannot be imported; the message names the file, line or value at fault."""

@@ -17,14 +17,14 @@ import torch._inductor.config as inductor_config
 import torchvision
 from PIL import Image as PILImage
 
+from annotate.errors import InferenceError
+
+__all__ = ["Classifier", "InferenceError", "ModelSpec", "classification_models", "hub_checkpoint"]
+
 RANDOM_WEIGHTS = "none"
 DEFAULT_WEIGHTS = "DEFAULT"
 TOP_K = 5
 NUM_CLASSES = 1000
-
-
-class InferenceError(ValueError):
-    """A model, weights or checkpoint that cannot be used; the message says what to do."""
 
 
 def classification_models():

@@ -13,8 +13,8 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from annotate import taxonomy
+from annotate.errors import InferenceError
 from annotate.importers import check_model_name, dataset_named, sync_review_items
-from annotate.inference import Classifier, InferenceError, ModelSpec
 from annotate.models import (
     FINISHED_JOB_STATES,
     ClassifierModel,
@@ -50,6 +50,8 @@ def start_prediction_job(
     enqueue=None,
 ):
     """Create a job over the dataset's images that this model has not predicted yet, and queue its shards."""
+    from annotate.inference import ModelSpec  # torch loads only where models are used, not in every web process
+
     spec = ModelSpec(architecture, weights)
     spec.validate()
     if not 1 <= batch_size <= 4096 or not 1 <= shard_size <= 100_000:
@@ -95,6 +97,8 @@ def start_prediction_job(
 
 @functools.cache
 def _classifier(architecture, weights, batch_size):
+    from annotate.inference import Classifier, ModelSpec
+
     return Classifier(ModelSpec(architecture, weights), batch_size=batch_size)
 
 

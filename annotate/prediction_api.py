@@ -10,8 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import jobs, selectors
-from annotate.errors import ImportFailed
-from annotate.inference import InferenceError
+from annotate.errors import ImportFailed, InferenceError
 from annotate.models import ClassifierModel, PredictionJob
 from annotate.permissions import IsAdmin
 from annotate.serializers import ClassifierModelSerializer

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET
 
 from annotate import jobs, selectors, taxonomy
 from annotate.images import resized_jpeg
-from annotate.inference import classification_models
 from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
 from annotate.roles import can_review, is_admin
 
@@ -53,6 +52,12 @@ def review_page(request, name):
     return render(request, "frontend/review.html", {"dataset": dataset, "class_filter": class_filter})
 
 
+def torchvision_classifiers():
+    from annotate.inference import classification_models  # imports torch: only this page needs it
+
+    return classification_models()
+
+
 @login_required
 @require_GET
 def jobs_page(request):
@@ -64,7 +69,7 @@ def jobs_page(request):
             "jobs": [jobs.job_progress(job) for job in recent],
             "is_admin": is_admin(request.user),
             "datasets": Dataset.objects.all(),
-            "architectures": classification_models(),
+            "architectures": torchvision_classifiers(),
             "defaults": {"batch_size": jobs.DEFAULT_BATCH_SIZE, "shard_size": jobs.DEFAULT_SHARD_SIZE},
         },
     )
@@ -120,17 +125,25 @@ def _image_response(data, content_type, filename=None):
 @require_GET
 def image_display(request, pk):
     """The image resized for the review page, cached in storage after the first request."""
-    image = _image_with_file(pk)
+    return display_response(_image_with_file(pk))
+
+
+def display_jpeg(image):
+    """The display JPEG of an image with a file (its pk, file and sha256 loaded), cached in storage."""
     size = settings.DISPLAY_IMAGE_SIZE
     cached = f"cache/{size}/{image.sha256[:2]}/{image.sha256}.jpg"
     if default_storage.exists(cached):
         with default_storage.open(cached) as handle:
-            data = handle.read()
-    else:
-        with image.file.open("rb") as handle:
-            data = resized_jpeg(handle.read(), size)
-        default_storage.save(cached, ContentFile(data))
-    return _image_response(data, "image/jpeg")
+            return handle.read()
+    with image.file.open("rb") as handle:
+        data = resized_jpeg(handle.read(), size)
+    default_storage.save(cached, ContentFile(data))
+    return data
+
+
+def display_response(image):
+    """The display JPEG as a response, with no file name (shared by the evaluation phases' image view)."""
+    return _image_response(display_jpeg(image), "image/jpeg")
 
 
 @login_required

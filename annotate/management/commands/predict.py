@@ -2,8 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotate import jobs
-from annotate.errors import ImportFailed
-from annotate.inference import InferenceError
+from annotate.errors import ImportFailed, InferenceError
 from annotate.models import JobState
 
 
