@@ -1,0 +1,263 @@
+"""Score rows from the database: the arrays of the scoring engine (evaluation/scoring.py), loaded in five queries
+whatever the number of predictors and images, and the engine run on them.
+
+Used by ``manage.py score`` and GET /api/evaluation/scores/, so that both give the same rows. On PostgreSQL the
+three big reads (images, decided review items, predictions) are binary COPYs of fixed-size rows that numpy reads
+in place; elsewhere (SQLite), or with fast=False, the same queries are fetched in chunks through the cursor.
+Nothing builds model instances.
+
+Wnids travel as their 9 characters ("n" and 8 digits); numpy reads the 8 digits as a number (n01440764 ->
+1440764), and a table indexed by those numbers gives the class index of millions of them at once.
+"""
+
+import io
+from functools import cache
+
+import numpy as np
+from django.db import connection
+
+from annotate import taxonomy
+from annotate.models import (
+    ClassifierModel,
+    Dataset,
+    Image,
+    Prediction,
+    PredictorKind,
+    ProblematicFlag,
+    ReviewItem,
+    Verdict,
+)
+from evaluation import scoring
+
+TOP_K = 5
+FETCH_CHUNK = 50_000
+WNID_LENGTH = 9
+NO_WNID = "n00000000"  # stands for a missing rank; 0 is no class number
+VERDICT_CODES = {Verdict.CORRECT: scoring.CORRECT, Verdict.WRONG: scoring.WRONG, Verdict.UNCLEAR: scoring.UNCLEAR}
+KIND_ORDER = {PredictorKind.MODEL: 0, PredictorKind.HUMAN: 1}
+# Binary COPY: a signature, flags and a header extension, then per row a field count and, per field, its length
+# and bytes (big-endian); a -1 field count ends it (PostgreSQL documentation, COPY, "Binary Format").
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+FIELD_TYPES = {"int4": ">i4", "int8": ">i8", "wnid": f"S{WNID_LENGTH}"}
+HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+ASCII_ZEROS = np.uint64(0x3030303030303030)
+
+
+class ScoreError(ValueError):
+    """A request the scores cannot answer: an unknown dataset, split or metric."""
+
+
+@cache
+def _class_lookup():
+    """int16 [largest class wnid number + 1]: the class index at each class wnid number, -1 elsewhere (30 MB)."""
+    numbers = [int(wnid[1:]) for wnid in taxonomy.class_wnids()]
+    lookup = np.full(max(numbers) + 1, -1, dtype=np.int16)
+    lookup[numbers] = np.arange(len(numbers))
+    return lookup
+
+
+def class_indices(wnid_numbers):
+    """The class index of each wnid number; -1 for a number that is not a class (or a missing one, < 0)."""
+    lookup = _class_lookup()
+    wnid_numbers = np.asarray(wnid_numbers)
+    inside = (wnid_numbers >= 0) & (wnid_numbers < len(lookup))
+    return np.where(inside, lookup[np.where(inside, wnid_numbers, 0)], np.int16(-1))
+
+
+def wnid_numbers(letters, digits):
+    """The numbers of wnids given as their first character (uint8 [N]) and their 8 digits packed in one big-endian
+    integer (">u8" [N], "01440764" as 0x3031343430373634); -1 where they are not "n" and 8 digits.
+
+    Reads the 8 digits of each at once: pairs of digits, then groups of 4, then all 8 (SWAR).
+    """
+    digits = digits.astype(np.uint64)
+    valid = (letters == ord("n")) & ((digits & HIGH_NIBBLES) == ASCII_ZEROS)
+    valid &= ((digits + np.uint64(0x0606060606060606)) & HIGH_NIBBLES) == ASCII_ZEROS  # no byte above "9"
+    x = digits & np.uint64(0x0F0F0F0F0F0F0F0F)
+    x = ((x >> np.uint64(8)) & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(10) + (x & np.uint64(0x00FF00FF00FF00FF))
+    x = ((x >> np.uint64(16)) & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(100) + (x & np.uint64(0x0000FFFF0000FFFF))
+    x = (x >> np.uint64(32)) * np.uint64(10000) + (x & np.uint64(0xFFFFFFFF))
+    return np.where(valid, x.astype(np.int64), -1)
+
+
+def _wnid_fields(chars, offset, stride, count):
+    """(first characters, packed digits) of `count` wnids of 9 bytes each in a buffer, `stride` bytes apart."""
+    if not count:
+        return np.zeros(0, np.uint8), np.zeros(0, ">u8")
+    letters = np.ndarray((count,), np.uint8, chars, offset, (stride,))
+    digits = np.ndarray((count,), ">u8", chars, offset + 1, (stride,))
+    return letters, digits
+
+
+@cache
+def split_class_indices():
+    """{split name: its class indices}, for every split of the taxonomy."""
+    return {
+        name: np.array(sorted(taxonomy.class_index(wnid) for wnid in taxonomy.split_classes(name)))
+        for name in taxonomy.SPLITS
+    }
+
+
+def _datasets(names):
+    """[(pk, name)] of the named datasets, in the order given; all datasets by name when none is named."""
+    if not names:
+        return [(pk, name) for name, pk in Dataset.objects.order_by("name").values_list("name", "pk")]
+    found = dict(Dataset.objects.filter(name__in=names).values_list("name", "pk"))
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise ScoreError(f"dataset {missing[0]!r} does not exist")
+    return [(found[name], name) for name in dict.fromkeys(names)]
+
+
+def _columns(sql, params, kinds, fast):
+    """One array per column of a query whose values are never null: int64 for "int4" / "int8" columns, the wnid
+    numbers (wnid_numbers) for "wnid" columns (9 characters)."""
+    with connection.cursor() as cursor:
+        if fast and connection.vendor == "postgresql":
+            return _copy_columns(cursor, sql, params, kinds)
+        cursor.execute(sql, params)
+        chunks = []
+        while rows := cursor.fetchmany(FETCH_CHUNK):
+            chunks.append(rows)
+    rows = [row for chunk in chunks for row in chunk]
+    columns = []
+    for number, kind in enumerate(kinds):
+        values = [row[number] for row in rows]
+        if kind == "wnid":
+            chars = np.array(values, dtype=f"S{WNID_LENGTH}").tobytes()  # shorter ones padded with NULs: invalid
+            columns.append(wnid_numbers(*_wnid_fields(chars, 0, WNID_LENGTH, len(values))))
+        else:
+            columns.append(np.array(values, dtype=np.int64))
+    return columns
+
+
+def _copy_columns(cursor, sql, params, kinds):
+    """COPY (query) TO STDOUT in binary, read in place by numpy: every field has a fixed size, so every row too."""
+    query = cursor.mogrify(sql, params).decode()
+    buffer = io.BytesIO()
+    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+    data = buffer.getbuffer()
+    if bytes(data[: len(COPY_SIGNATURE)]) != COPY_SIGNATURE:
+        raise RuntimeError("unexpected COPY output: no binary signature")
+    extension = int.from_bytes(data[len(COPY_SIGNATURE) + 4 : len(COPY_SIGNATURE) + 8], "big")
+    body = data[len(COPY_SIGNATURE) + 8 + extension : len(data) - 2]
+    fields = [("count", ">i2")]
+    for number, kind in enumerate(kinds):
+        fields += [(f"length{number}", ">i4"), (f"value{number}", FIELD_TYPES[kind])]
+    record = np.dtype(fields)
+    if len(body) % record.itemsize:
+        raise RuntimeError("unexpected COPY output: rows of varying size (a null, or a wnid not of 9 characters)")
+    rows = np.frombuffer(body, dtype=record)
+    sizes_ok = (rows["count"] == len(kinds)).all() and all(
+        (rows[f"length{n}"] == np.dtype(FIELD_TYPES[kind]).itemsize).all() for n, kind in enumerate(kinds)
+    )
+    if not sizes_ok:
+        raise RuntimeError("unexpected COPY output: a null, or a column of another type")
+    columns = []
+    for number, kind in enumerate(kinds):
+        if kind == "wnid":
+            offset = record.fields[f"value{number}"][1]
+            columns.append(wnid_numbers(*_wnid_fields(body, offset, record.itemsize, len(rows))))
+        else:
+            columns.append(rows[f"value{number}"].astype(np.int64))
+    return columns
+
+
+def load_inputs(dataset_names=(), *, fast=True):
+    """The engine's inputs for the named datasets (all datasets when none is named), in five queries.
+
+    Predictors without predictions on these datasets are left out. fast=False fetches through the cursor even
+    on PostgreSQL (the path SQLite takes), for tests and the bench.
+    """
+    datasets = _datasets(list(dataset_names))
+    dataset_ids = [pk for pk, _ in datasets]
+    predictors = sorted(
+        ClassifierModel.objects.values_list("pk", "name", "kind"), key=lambda p: (KIND_ORDER.get(p[2], 2), p[1])
+    )
+    image, item, prediction, flag = (model._meta.db_table for model in (Image, ReviewItem, Prediction, ProblematicFlag))
+    in_datasets = ", ".join(["%s"] * len(dataset_ids)) or "NULL"
+
+    image_ids, image_datasets, originals, flagged = _columns(
+        f"""SELECT i.id, i.dataset_id, i.original_wnid, CASE WHEN f.id IS NULL THEN 0 ELSE 1 END
+            FROM {image} i LEFT JOIN {flag} f ON f.image_id = i.id
+            WHERE i.dataset_id IN ({in_datasets}) ORDER BY i.id""",
+        dataset_ids,
+        ["int8", "int8", "wnid", "int4"],
+        fast,
+    )
+    verdict_case = " ".join("WHEN %s THEN %s" for _ in VERDICT_CODES)
+    item_images, item_wnids, item_codes = _columns(
+        f"""SELECT r.image_id, r.wnid, CASE r.verdict {verdict_case} END
+            FROM {item} r WHERE r.dataset_id IN ({in_datasets}) AND r.verdict IN ({", ".join(["%s"] * 3)})""",
+        [value for verdict, code in VERDICT_CODES.items() for value in (str(verdict), code)]
+        + dataset_ids
+        + [str(verdict) for verdict in VERDICT_CODES],
+        ["int8", "wnid", "int4"],
+        fast,
+    )
+    ranks = ", ".join(["p.top1_wnid"] + [f"COALESCE(p.wnids ->> {rank}, '{NO_WNID}')" for rank in range(1, TOP_K)])
+    model_ids, predicted_images, *ranked = _columns(
+        f"""SELECT p.model_id, p.image_id, {ranks} FROM {prediction} p
+            WHERE p.image_id IN (SELECT id FROM {image} WHERE dataset_id IN ({in_datasets}))""",
+        dataset_ids,
+        ["int8", "int8"] + ["wnid"] * TOP_K,
+        fast,
+    )
+
+    # The image index of an image is its position in image_ids (ascending); pairs of no class are left out.
+    item_keys = scoring.pair_keys(np.searchsorted(image_ids, item_images), class_indices(item_wnids))
+    order = np.argsort(item_keys, kind="stable")
+    item_keys, item_verdicts = item_keys[order], item_codes[order].astype(np.int8)
+    decided = item_keys >= 0
+    present = set(np.unique(model_ids).tolist())
+    predictors = [p for p in predictors if p[0] in present]
+    top5 = np.full((len(predictors), len(image_ids), TOP_K), scoring.NO_PREDICTION, dtype=np.int16)
+    rows, columns = _positions([pk for pk, _, _ in predictors], model_ids), np.searchsorted(image_ids, predicted_images)
+    for rank, numbers in enumerate(ranked):
+        top5[rows, columns, rank] = class_indices(numbers)
+    return scoring.Inputs(
+        predictors=[name for _, name, _ in predictors],
+        kinds=[str(kind) for _, _, kind in predictors],
+        top1=np.ascontiguousarray(top5[:, :, 0]),
+        top5=top5,
+        original=class_indices(originals),
+        problematic=flagged.astype(bool),
+        dataset=_positions(dataset_ids, image_datasets),
+        datasets=[name for _, name in datasets],
+        item_keys=item_keys[decided],
+        item_verdicts=item_verdicts[decided],
+        splits=split_class_indices(),
+    )
+
+
+def _positions(keys, values):
+    """The position in keys (distinct) of each of values (each one of keys)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if not len(keys):
+        return np.zeros(len(values), dtype=np.int64)
+    sorter = np.argsort(keys)
+    return sorter[np.searchsorted(keys, values, sorter=sorter)]
+
+
+def _check(value, allowed, what):
+    if value is not None and value not in allowed:
+        raise ScoreError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+
+
+def score_rows(dataset_names=(), *, split=None, metric=None, fast=True):
+    """The score rows (evaluation.scoring.ROW_KEYS) of the named datasets (all when none is named), optionally
+    only those of one split or metric."""
+    _check(split, taxonomy.SPLITS, "split")
+    _check(metric, scoring.METRICS, "metric")
+    inputs = load_inputs(dataset_names, fast=fast)
+    if split is not None:
+        inputs.splits = {split: inputs.splits[split]}
+    return scoring.score(inputs, metrics=scoring.METRICS if metric is None else [metric])
+
+
+def drop_rows(dataset_names, *, split=None, metric=None, fast=True):
+    """The drops (evaluation.scoring.DROP_KEYS) from the first named dataset to each of the others."""
+    names = list(dict.fromkeys(dataset_names))
+    if len(names) < 2:
+        raise ScoreError("drops need at least two datasets: the reference first, then the others")
+    return scoring.drops(score_rows(names, split=split, metric=metric, fast=fast), names[0])

@@ -1,0 +1,370 @@
+"""The multi-label scoring engine: accuracy figures of predictors as flat rows, from arrays, vectorised.
+
+Plain numpy and scipy, no Django: evaluation/scores.py loads the arrays from the database. The words are
+those of the glossary (shared/docs/GLOSSARY.md).
+
+Inputs (P predictors, I images, C = 1,000 classes, each class by its class index):
+
+- ``top1`` int16 [P, I]: the class each predictor predicts for each image; -1 where it has no prediction
+  (humans answer only a sample). ``top5`` int16 [P, I, 5] or None: the ranked top-5 of each prediction,
+  -1 padded; top-5 figures are given for models only.
+- ``original`` [I]: the class index of each image's original label; ``problematic`` bool [I];
+  ``dataset`` [I]: the index of each image's dataset in ``datasets``.
+- The multi-label annotation as decided review items: ``item_keys`` int64 [R], sorted, the pair key
+  ``image index * PAIR_BASE + class index`` of each item, and ``item_verdicts`` int8 [R], its verdict code
+  (CORRECT, WRONG or UNCLEAR). A pair without a decided item (unreviewed, don't know, or no item at all)
+  is UNDECIDED.
+- ``splits``: {split name: class indices}; a split holds the images whose original label is one of them.
+
+Figures, each for one predictor, dataset and split, over the non-problematic images the predictor answered:
+
+- ``multilabel``: share of images whose predicted class is correct in the multi-label annotation;
+  ``multilabel_lenient``: correct or unclear. Where some predictions are undecided, ``value`` is null and
+  ``lower`` / ``upper`` count them as wrong / right; otherwise lower = upper = value.
+- ``top1`` / ``top5`` (models only): the original label is the predicted class / among the top 5 (a
+  prediction with fewer than 5 ranked classes counts the ones it has). Problematic images are left out
+  here too, so that every figure of a predictor, dataset and split stands on the same images.
+- ``averaging`` "image": over images; "class": the TFDS recipe, the mean over classes (by original label)
+  of each class's accuracy, skipping classes where the predictor has no image (lower / upper are the means
+  of the classes' bounds).
+- ``ci_low`` / ``ci_high``: for "image" figures, the 95% Clopper-Pearson interval of scipy's
+  ``binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")``; with bounds, the low end of the
+  interval of the lower bound and the high end of that of the upper bound (it covers every way the undecided
+  ones may go). Null for "class" figures: a class average is not one binomial proportion, and no exact
+  interval is given. Each distinct (k, n) costs one scipy call (a few ms, cached): by far the slowest part.
+- ``n``: the images behind the figure (for "class" too: the images of the classes averaged). A figure
+  over no image is null, with n = 0.
+
+Ensembles, predictors of kind "ensemble", when a kind has at least two predictors: "human majority vote"
+and "model majority vote" predict, on each image, the class most of their members predict (members without
+a prediction on the image do not vote; none voting, no prediction). Ties go to the smallest class index: a
+fixed rule that does not look at any label, so it favours no answer. Top-1 and top-5 are given for models
+only, not for ensembles.
+
+Rows come for each dataset, then each predictor that has predictions on that dataset (ensembles last),
+split, metric and averaging; see ROW_KEYS. ``drops`` compares datasets.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.stats import binomtest
+
+CLASS_COUNT = 1000
+PAIR_BASE = 1000  # the pair key of (image index, class index) is image index * PAIR_BASE + class index
+NO_PREDICTION = -1
+
+# Verdict codes of a (image, class) pair; NOT_PREDICTED marks the cells of a verdict matrix without prediction.
+NOT_PREDICTED = -1
+UNDECIDED = 0
+CORRECT = 1
+WRONG = 2
+UNCLEAR = 3
+
+MODEL, HUMAN, ENSEMBLE = "model", "human", "ensemble"
+KINDS = (MODEL, HUMAN, ENSEMBLE)
+ENSEMBLE_NAMES = {MODEL: "model majority vote", HUMAN: "human majority vote"}
+METRICS = ("multilabel", "multilabel_lenient", "top1", "top5")
+MODEL_ONLY_METRICS = ("top1", "top5")
+AVERAGINGS = ("image", "class")
+CONFIDENCE_LEVEL = 0.95
+ROW_KEYS = (
+    "predictor",
+    "kind",
+    "dataset",
+    "split",
+    "metric",
+    "averaging",
+    "value",
+    "lower",
+    "upper",
+    "ci_low",
+    "ci_high",
+    "n",
+)
+DROP_KEYS = (
+    "predictor",
+    "kind",
+    "reference",
+    "dataset",
+    "split",
+    "metric",
+    "averaging",
+    "value",
+    "lower",
+    "upper",
+    "n_reference",
+    "n",
+)
+
+
+@dataclass
+class Inputs:
+    """The arrays the engine scores (see the module docstring)."""
+
+    predictors: list
+    kinds: list
+    top1: np.ndarray
+    top5: np.ndarray | None
+    original: np.ndarray
+    problematic: np.ndarray
+    dataset: np.ndarray
+    datasets: list
+    item_keys: np.ndarray
+    item_verdicts: np.ndarray
+    splits: dict
+
+
+def pair_keys(image_index, class_index):
+    """The pair key of (image index, class index) pairs; negative where the class index is negative."""
+    image_index = np.asarray(image_index, dtype=np.int64)
+    class_index = np.asarray(class_index, dtype=np.int64)
+    return np.where(class_index >= 0, image_index * PAIR_BASE + class_index, -1)
+
+
+def verdict_matrix(top1, image_index, item_keys, item_verdicts):
+    """The verdict code of each predicted class: int8 like top1 [P, I], NOT_PREDICTED where top1 is -1.
+
+    image_index [I] is the image index of each column of top1 (columns may be reordered). Found with
+    np.searchsorted over the sorted pair keys of the decided items.
+    """
+    keys = np.asarray(image_index, dtype=np.int64)[None, :] * PAIR_BASE + top1
+    if len(item_keys):
+        found_at = np.searchsorted(item_keys, keys)
+        np.minimum(found_at, len(item_keys) - 1, out=found_at)
+        verdicts = np.where(item_keys[found_at] == keys, item_verdicts[found_at], np.int8(UNDECIDED))
+    else:
+        verdicts = np.full(top1.shape, UNDECIDED, dtype=np.int8)
+    return np.where(top1 < 0, np.int8(NOT_PREDICTED), verdicts).astype(np.int8, copy=False)
+
+
+def majority_vote(top1):
+    """The class most rows of top1 [M, I] predict on each image (-1 rows do not vote; ties: smallest class).
+
+    Sorts each image's votes, then measures the run of equal votes ending at each position: the first
+    position where the longest run ends is the winner, so among equally long runs the smallest class wins.
+    """
+    votes = np.sort(top1.T, axis=1)  # [I, M], each image's votes in a contiguous row
+    images, members = votes.shape
+    if members == 0:
+        return np.full(images, NO_PREDICTION, dtype=top1.dtype)
+    position = np.arange(members, dtype=np.int32)[None, :]
+    starts = np.ones(votes.shape, dtype=bool)
+    starts[:, 1:] = votes[:, 1:] != votes[:, :-1]
+    run_start = np.maximum.accumulate(np.where(starts, position, 0), axis=1)
+    run_length = position - run_start + 1
+    run_length[votes < 0] = 0
+    best = run_length.argmax(axis=1)
+    winner = votes[np.arange(images), best]
+    winner[run_length[np.arange(images), best] == 0] = NO_PREDICTION
+    return winner
+
+
+@lru_cache(maxsize=65536)
+def clopper_pearson(k, n):
+    """The 95% Clopper-Pearson interval of k successes in n trials, from scipy: (low, high)."""
+    interval = binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE_LEVEL, method="exact")
+    return float(interval.low), float(interval.high)
+
+
+def _with_ensembles(inputs):
+    """(names, kinds, top1 with a row per ensemble added below the predictors')."""
+    names, kinds, rows = list(inputs.predictors), list(inputs.kinds), [inputs.top1]
+    for kind in (HUMAN, MODEL):
+        members = [i for i, k in enumerate(inputs.kinds) if k == kind]
+        if len(members) >= 2:
+            rows.append(majority_vote(inputs.top1[members])[None, :])
+            names.append(ENSEMBLE_NAMES[kind])
+            kinds.append(ENSEMBLE)
+    top1 = np.concatenate(rows) if len(rows) > 1 else inputs.top1
+    return names, kinds, top1
+
+
+def _class_counts(hits, starts, groups, shape):
+    """Per predictor, dataset and class: how many cells of hits [Q, I] (columns sorted by group) are true."""
+    counts = np.zeros(shape, dtype=np.int64)
+    if len(starts) and shape[0]:
+        # Summed as int8 into int32: a bool sum would be a logical or; a class never has 2**31 images.
+        summed = np.add.reduceat(hits.view(np.int8), starts, axis=1, dtype=np.int32)
+        counts.reshape(shape[0], shape[1] * shape[2])[:, groups] = summed
+    return counts
+
+
+def count(inputs):
+    """The counts behind every figure, per predictor (ensembles added), dataset and class.
+
+    Returns a dict: names, kinds, and int64 arrays [Q, D, C]: "predicted" (predictions, problematic images
+    included), "n" (non-problematic images predicted) and, per metric, "<metric>_lower" / "<metric>_upper"
+    (images right when undecided ones count as wrong / right; equal for top1 and top5).
+    """
+    names, kinds, top1 = _with_ensembles(inputs)
+    datasets = len(inputs.datasets)
+    # Columns sorted by (dataset, original class), so that each class's images are one run.
+    order = np.lexsort((inputs.original, inputs.dataset))
+    group = inputs.dataset[order].astype(np.int64) * CLASS_COUNT + inputs.original[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else np.zeros(0, dtype=np.int64)
+    groups = group[starts]
+    shape = (len(names), datasets, CLASS_COUNT)
+
+    # The verdicts are looked up in image order (each row's pair keys ascending), then reordered.
+    verdicts = np.take(verdict_matrix(top1, np.arange(len(order)), inputs.item_keys, inputs.item_verdicts), order, 1)
+    top1 = np.take(top1, order, axis=1)
+    original = inputs.original[order]
+    predicted = top1 >= 0
+    valid = predicted & ~inputs.problematic[order][None, :]
+    undecided = valid & (verdicts == UNDECIDED)
+    correct = valid & (verdicts == CORRECT)
+    correct_or_unclear = correct | (valid & (verdicts == UNCLEAR))
+    top1_hit = valid & (top1 == original[None, :])
+
+    counts = {"names": names, "kinds": kinds}
+    for key, hits in (
+        ("predicted", predicted),
+        ("n", valid),
+        ("multilabel_lower", correct),
+        ("multilabel_upper", correct | undecided),
+        ("multilabel_lenient_lower", correct_or_unclear),
+        ("multilabel_lenient_upper", correct_or_unclear | undecided),
+        ("top1_lower", top1_hit),
+    ):
+        counts[key] = _class_counts(hits, starts, groups, shape)
+    counts["top1_upper"] = counts["top1_lower"]
+
+    # Top-5 of the predictors (not the ensembles); only the rows of models become figures.
+    predictors = len(inputs.predictors)
+    top5 = np.zeros(shape, dtype=np.int64)
+    if inputs.top5 is not None and predictors:
+        in_top5 = np.zeros((predictors, len(order)), dtype=bool)
+        for rank in range(inputs.top5.shape[2]):
+            in_top5 |= inputs.top5[:, :, rank] == inputs.original[None, :]
+        top5_hit = valid[:predictors] & np.take(in_top5, order, axis=1)
+        top5[:predictors] = _class_counts(top5_hit, starts, groups, (predictors, datasets, CLASS_COUNT))
+    counts["top5_lower"] = counts["top5_upper"] = top5
+    return counts
+
+
+def _split_matrix(splits):
+    """[C, S], 1 where a split holds a class, else 0."""
+    matrix = np.zeros((CLASS_COUNT, len(splits)), dtype=np.int64)
+    for column, classes in enumerate(splits.values()):
+        matrix[np.asarray(list(classes), dtype=np.int64), column] = 1
+    return matrix
+
+
+def _image_figures(counts, key, members):
+    """Per-image counts [Q, D, S] of counts[key]: the sums over each split's classes."""
+    return counts[key] @ members
+
+
+def _class_figures(counts, key, members):
+    """Per-class averages [Q, D, S] of counts[key] / counts["n"], over classes with images; nan if none."""
+    n = counts["n"]
+    has = n > 0
+    accuracy = np.divide(counts[key], n, out=np.zeros(n.shape), where=has)
+    classes = has.astype(np.int64) @ members
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(classes > 0, (accuracy @ members) / classes, np.nan)
+
+
+def _number(value):
+    return None if value is None or np.isnan(value) else float(value)
+
+
+def figures(inputs, confidence_intervals=True, metrics=METRICS):
+    """The score rows (dicts with ROW_KEYS) of the inputs, for the given metrics (all by default) and the splits
+    of the inputs; ci_low / ci_high null unless confidence_intervals."""
+    counts = count(inputs)
+    members = _split_matrix(inputs.splits)
+    split_names = list(inputs.splits)
+    n_image = _image_figures(counts, "n", members)
+    predicted = counts["predicted"].sum(axis=2)
+    metrics = [metric for metric in METRICS if metric in metrics]
+    per_metric = {}
+    for metric in metrics:
+        lower, upper = f"{metric}_lower", f"{metric}_upper"
+        per_metric[metric] = (
+            _image_figures(counts, lower, members),
+            _image_figures(counts, upper, members),
+            _class_figures(counts, lower, members),
+            _class_figures(counts, upper, members),
+        )
+    rows = []
+    for d, dataset in enumerate(inputs.datasets):
+        for q, (name, kind) in enumerate(zip(counts["names"], counts["kinds"], strict=True)):
+            if not predicted[q, d]:
+                continue
+            for s, split in enumerate(split_names):
+                n = int(n_image[q, d, s])
+                for metric in metrics:
+                    if metric in MODEL_ONLY_METRICS and kind != MODEL:
+                        continue
+                    k_lower, k_upper, class_lower, class_upper = per_metric[metric]
+                    base = {"predictor": name, "kind": kind, "dataset": dataset, "split": split, "metric": metric}
+                    rows.append(_image_row(base, int(k_lower[q, d, s]), int(k_upper[q, d, s]), n, confidence_intervals))
+                    rows.append(_class_row(base, class_lower[q, d, s], class_upper[q, d, s], n))
+    return rows
+
+
+def _image_row(base, k_lower, k_upper, n, confidence_intervals):
+    row = {**base, "averaging": "image", "value": None, "lower": None, "upper": None}
+    row.update(ci_low=None, ci_high=None, n=n)
+    if n == 0:
+        return row
+    row["lower"], row["upper"] = k_lower / n, k_upper / n
+    if k_lower == k_upper:
+        row["value"] = row["lower"]
+    if confidence_intervals:
+        row["ci_low"] = clopper_pearson(k_lower, n)[0]
+        row["ci_high"] = clopper_pearson(k_upper, n)[1]
+    return row
+
+
+def _class_row(base, lower, upper, n):
+    lower, upper = _number(lower), _number(upper)
+    value = lower if lower is not None and lower == upper else None
+    row = {**base, "averaging": "class", "value": value, "lower": lower, "upper": upper}
+    row.update(ci_low=None, ci_high=None, n=n)
+    return row
+
+
+def score(inputs, metrics=METRICS):
+    """The score rows of the inputs, confidence intervals included."""
+    return figures(inputs, confidence_intervals=True, metrics=metrics)
+
+
+def drops(rows, reference):
+    """Per score row of another dataset, the drop from the same figure on the reference dataset (DROP_KEYS).
+
+    value = reference value - other value (positive: the predictor does worse on the other dataset), null
+    where either is; lower / upper = the least / greatest drop the bounds allow. n_reference and n are the
+    images behind each figure.
+    """
+
+    def key(row):
+        return row["predictor"], row["kind"], row["split"], row["metric"], row["averaging"]
+
+    on_reference = {key(row): row for row in rows if row["dataset"] == reference}
+    result = []
+    for row in rows:
+        ref = on_reference.get(key(row))
+        if row["dataset"] == reference or ref is None:
+            continue
+        known = ref["lower"] is not None and row["lower"] is not None
+        result.append(
+            {
+                "predictor": row["predictor"],
+                "kind": row["kind"],
+                "reference": reference,
+                "dataset": row["dataset"],
+                "split": row["split"],
+                "metric": row["metric"],
+                "averaging": row["averaging"],
+                "value": ref["value"] - row["value"] if ref["value"] is not None and row["value"] is not None else None,
+                "lower": ref["lower"] - row["upper"] if known else None,
+                "upper": ref["upper"] - row["lower"] if known else None,
+                "n_reference": ref["n"],
+                "n": row["n"],
+            }
+        )
+    return result

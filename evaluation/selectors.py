@@ -1,0 +1,101 @@
+"""Reads of evaluation phases: lists with progress, a phase's sample and participants, who saw what."""
+
+from django.db.models import Count, Sum
+
+from annotate.roles import is_admin
+from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage
+
+
+def phase_or_none(pk):
+    return Phase.objects.filter(pk=pk).first()
+
+
+def participant_of(phase, user):
+    """The user's participation in the phase, or None."""
+    if not user.is_authenticated:
+        return None
+    return Participant.objects.filter(phase=phase, user=user).first()
+
+
+def progress(participant):
+    """The figures of "Completed 12 of 100"."""
+    images, answered = participant.image_count, participant.answered
+    return {
+        "images": images,
+        "answered": answered,
+        "finished": answered >= images,
+        "text": f"{answered} of {images}",
+    }
+
+
+def phases_for(user):
+    """Admins: every phase with its participants' progress totals. Others: the phases they take part in,
+    each with their own progress (`phase.mine`). Two queries."""
+    if is_admin(user):
+        phases = list(
+            Phase.objects.annotate(
+                participant_count=Count("participants"),
+                answered=Sum("participants__answered"),
+                assigned=Sum("participants__image_count"),
+            )
+        )
+        mine = {p.phase_id: p for p in Participant.objects.filter(user=user)}
+    else:
+        mine = {p.phase_id: p for p in Participant.objects.filter(user=user)}
+        phases = list(Phase.objects.filter(pk__in=mine))
+    for phase in phases:
+        participant = mine.get(phase.pk)
+        phase.mine = progress(participant) if participant else None
+    return phases
+
+
+def sample_summary(phase):
+    """Images of the sample per dataset and split: [{"dataset", "split", "images"}]."""
+    rows = (
+        PhaseImage.objects.filter(phase=phase)
+        .values("dataset__name", "split")
+        .annotate(images=Count("pk"))
+        .order_by("dataset__name", "split")
+    )
+    return [{"dataset": row["dataset__name"], "split": row["split"], "images": row["images"]} for row in rows]
+
+
+def participants_summary(phase):
+    """Each participant with their progress and how many of their images they had seen before. Two queries."""
+    participants = list(phase.participants.select_related("user", "model").order_by("user__username"))
+    seen = dict(
+        ParticipantImage.objects.filter(participant__phase=phase, seen=True)
+        .values_list("participant_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    excluded = phase.image_count
+    for participant in participants:
+        participant.progress = progress(participant)
+        participant.seen_count = seen.get(participant.pk, 0)
+        participant.excluded = excluded - participant.image_count
+    return participants
+
+
+def participant_images(phase):
+    """(participant user, image, seen) for every image of every participant's list, in list order."""
+    rows = (
+        ParticipantImage.objects.filter(participant__phase=phase)
+        .select_related("participant__user", "phase_image__image")
+        .order_by("participant__user__username", "position")
+    )
+    return [(row.participant.user, row.phase_image.image, row.seen) for row in rows]
+
+
+def answers_of(participant):
+    """The participant's answered images, in list order (tokens, not image ids)."""
+    return (
+        ParticipantImage.objects.filter(participant=participant, answered_at__isnull=False)
+        .select_related("phase_image")
+        .order_by("position")
+    )
+
+
+def phase_progress_totals(phase):
+    totals = phase.participants.aggregate(answered=Sum("answered"), images=Sum("image_count"))
+    return {"answered": totals["answered"] or 0, "images": totals["images"] or 0}

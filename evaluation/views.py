@@ -1,0 +1,156 @@
+"""Evaluation pages: the phases list with the admins' new-phase form, the admins' phase page, the
+participants' labeling screen, and the phase-scoped image view that serves participants' images."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotate.models import Dataset
+from annotate.roles import is_admin
+from annotate.views import display_response
+from evaluation import selectors, services
+from evaluation.models import DEFAULT_INSTRUCTIONS, ParticipantImage, PhaseImage, PhaseState
+
+
+def _phase_or_404(pk):
+    phase = selectors.phase_or_none(pk)
+    if phase is None:
+        raise Http404("No such evaluation phase.")
+    return phase
+
+
+def _require_admin(request):
+    if not is_admin(request.user):
+        raise PermissionDenied("Only admins manage evaluation phases.")
+
+
+def _form_input(post, datasets):
+    """The service arguments from the new-phase form's fields."""
+    return {
+        "name": post.get("name", ""),
+        "instructions": post.get("instructions", ""),
+        "datasets": {dataset.name: post.get(f"count-{dataset.name}", "").strip() or 0 for dataset in datasets},
+        "splits": post.getlist("splits"),
+        "seed": post.get("seed", "").strip() or 0,
+        "participants": post.getlist("participants"),
+        "exclude_seen": post.get("exclude_seen") == "on",
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def phase_list(request):
+    admin = is_admin(request.user)
+    context = {"is_admin": admin, "phases": selectors.phases_for(request.user)}
+    if admin:
+        datasets = list(Dataset.objects.all())
+        values = {"instructions": DEFAULT_INSTRUCTIONS, "seed": 0, "datasets": {}, "splits": [], "participants": []}
+        error = None
+        if request.method == "POST":
+            values = _form_input(request.POST, datasets)
+            try:
+                phase = services.create_phase(created_by=request.user, **values)
+            except services.PhaseInputError as exc:
+                error = exc
+            else:
+                messages.success(request, f"Created the draft phase “{phase.name}” with {phase.image_count} images.")
+                return redirect("evaluation-phase", phase.pk)
+        context.update(
+            datasets=[(dataset, values["datasets"].get(dataset.name, "")) for dataset in datasets],
+            splits=services.SPLIT_CHOICES,
+            users=get_user_model().objects.order_by("username").only("pk", "username"),
+            values=values,
+            error=error,
+        )
+    elif request.method == "POST":
+        raise PermissionDenied("Only admins create evaluation phases.")
+    return render(request, "evaluation/phases.html", context)
+
+
+@login_required
+@require_GET
+def phase_page(request, pk):
+    phase = _phase_or_404(pk)
+    if not is_admin(request.user):
+        if selectors.participant_of(phase, request.user) is None:
+            raise PermissionDenied("You are not a participant of this phase.")
+        return redirect("evaluation-label", phase.pk)
+    return render(
+        request,
+        "evaluation/phase.html",
+        {
+            "phase": phase,
+            "sample": selectors.sample_summary(phase),
+            "participants": selectors.participants_summary(phase),
+            "totals": selectors.phase_progress_totals(phase),
+        },
+    )
+
+
+def _transition(request, pk, action, done):
+    _require_admin(request)
+    phase = _phase_or_404(pk)
+    try:
+        result = action(phase)
+    except services.PhaseInputError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done(result))
+    return redirect("evaluation-phase", phase.pk)
+
+
+@login_required
+@require_POST
+def phase_open(request, pk):
+    return _transition(request, pk, services.open_phase, lambda phase: f"“{phase.name}” is open to its participants.")
+
+
+@login_required
+@require_POST
+def phase_close(request, pk):
+    return _transition(
+        request,
+        pk,
+        services.close_phase,
+        lambda added: f"Closed. The answers are human predictions now; {added} new review items went to the queue.",
+    )
+
+
+@login_required
+@require_GET
+def label_page(request, pk):
+    phase = _phase_or_404(pk)
+    participant = selectors.participant_of(phase, request.user)
+    if participant is None:
+        raise PermissionDenied("You are not a participant of this phase.")
+    return render(
+        request,
+        "evaluation/label.html",
+        {"phase": phase, "progress": selectors.progress(participant), "is_open": phase.state == PhaseState.OPEN},
+    )
+
+
+@login_required
+@require_GET
+def phase_image(request, pk, token):
+    """A phase image's display JPEG by its token: for a participant whose list holds it while the phase is
+    open, and for admins. No file name goes with it."""
+    phase_image = (
+        PhaseImage.objects.select_related("phase", "image")
+        .only("pk", "phase__id", "phase__state", "image__id", "image__file", "image__sha256")
+        .filter(phase_id=pk, token=token)
+        .first()
+    )
+    if phase_image is None:
+        raise Http404("No such image in this phase.")
+    if not is_admin(request.user):
+        mine = ParticipantImage.objects.filter(phase_image=phase_image, participant__user=request.user).exists()
+        if not mine or phase_image.phase.state != PhaseState.OPEN:
+            raise PermissionDenied("This image is not in your open phase.")
+    if not phase_image.image.file:
+        raise Http404("This image's file has not arrived yet.")
+    return display_response(phase_image.image)
