@@ -6,6 +6,7 @@
 
 import { ApiError, request, withRetry } from "./api.js";
 import { createClassPicker } from "./class-picker.js";
+import { bannerFor, isTyping, renderChosenClass } from "./labeling.js";
 
 const DECODE_WAIT_MS = 2000;
 
@@ -25,6 +26,7 @@ const els = {
   chosenGloss: $("chosen-gloss"),
   submit: $("submit-answer"),
 };
+const banner = bannerFor(els.banner);
 const config = { nextUrl: app.dataset.nextUrl, answerUrl: app.dataset.answerUrl };
 
 const state = {
@@ -70,7 +72,7 @@ async function showImage(url) {
 
 async function goNext() {
   setMode("loading");
-  hideBanner();
+  banner.hide();
   try {
     const { status, data } = await withRetry(() => request(config.nextUrl, { method: "POST" }));
     if (status === 204 || !data) {
@@ -83,7 +85,7 @@ async function goNext() {
     state.current = data;
     state.chosen = null;
     picker.reset();
-    renderChosen();
+    renderChosenClass(els, state.chosen);
     renderProgress(data.progress);
     setMode("labeling");
     requestAnimationFrame(() => {
@@ -92,31 +94,22 @@ async function goNext() {
     });
   } catch (error) {
     setMode("error");
-    showBanner(`Could not load the next image: ${error.message}.`, goNext);
+    banner.show(`Could not load the next image: ${error.message}.`, goNext);
   }
 }
 
 function choose(synset) {
   if (state.mode !== "labeling") return;
   state.chosen = synset;
-  renderChosen();
+  renderChosenClass(els, state.chosen);
   setMode("labeling");
   els.submit.focus({ preventScroll: true });
-}
-
-function renderChosen() {
-  const synset = state.chosen;
-  els.chosen.dataset.empty = String(!synset);
-  els.chosen.dataset.wnid = synset ? synset.wnid : "";
-  els.chosenLabel.textContent = synset ? synset.words.join(", ") : "No class chosen yet";
-  els.chosenWnid.textContent = synset ? synset.wnid : "";
-  els.chosenGloss.textContent = synset ? synset.gloss : "Pick the most specific class in the hierarchy or by search.";
 }
 
 async function submit() {
   if (state.mode !== "labeling" || !state.chosen || !state.current) return;
   setMode("submitting");
-  hideBanner();
+  banner.hide();
   const body = { image: state.current.image.token, wnid: state.chosen.wnid };
   try {
     const { data } = await withRetry(() => request(config.answerUrl, { method: "POST", body }));
@@ -128,30 +121,8 @@ async function submit() {
       return;
     }
     setMode("labeling");
-    showBanner(`Your answer was not saved: ${error.message}.`, submit);
+    banner.show(`Your answer was not saved: ${error.message}.`, submit);
   }
-}
-
-function showBanner(message, retry) {
-  els.banner.hidden = false;
-  els.banner.dataset.mode = "error";
-  els.banner.querySelector(".banner__text").textContent = message;
-  const action = els.banner.querySelector(".banner__action");
-  action.hidden = !retry;
-  action.onclick = () => {
-    hideBanner();
-    retry();
-  };
-}
-
-function hideBanner() {
-  els.banner.hidden = true;
-}
-
-function isTyping(target) {
-  if (!(target instanceof Element)) return false;
-  if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") return true;
-  return target.tagName === "INPUT" && !["radio", "checkbox", "button", "submit"].includes(target.type);
 }
 
 document.addEventListener("keydown", (event) => {

@@ -5,6 +5,7 @@
 
 import { ApiError, getJSON, request } from "./api.js";
 import { createClassPicker } from "./class-picker.js";
+import { bannerFor, isTyping, renderChosenClass } from "./labeling.js";
 import { initGuidePanel } from "./guide-panel.js";
 
 const DECODE_WAIT_MS = 2000;
@@ -46,6 +47,7 @@ const els = {
   continue: $("continue"),
   toast: $("toast"),
 };
+const banner = bannerFor(els.banner);
 const config = {
   nextUrl: app.dataset.nextUrl,
   answerUrl: app.dataset.answerUrl,
@@ -129,7 +131,7 @@ async function display(payload, preloaded = null) {
   state.chosen = null;
   state.feedback = null;
   picker.reset();
-  renderChosen();
+  renderChosenClass(els, state.chosen);
   renderPart(payload.part);
   renderProgress(payload.progress);
   setMode("labeling");
@@ -169,7 +171,7 @@ function prefetchNext() {
 
 async function goNext() {
   setMode("loading");
-  hideBanner();
+  banner.hide();
   try {
     let next = state.prefetch ? await state.prefetch : undefined;
     state.prefetch = null;
@@ -185,7 +187,7 @@ async function goNext() {
     await display(next.payload, next.img);
   } catch (error) {
     setMode("error");
-    showBanner(`Could not load the next image: ${error.message}.`, goNext);
+    banner.show(`Could not load the next image: ${error.message}.`, goNext);
   }
 }
 
@@ -195,24 +197,15 @@ async function goNext() {
 function choose(synset) {
   if (state.mode !== "labeling") return;
   state.chosen = synset;
-  renderChosen();
+  renderChosenClass(els, state.chosen);
   setMode("labeling");
   els.submit.focus({ preventScroll: true });
-}
-
-function renderChosen() {
-  const synset = state.chosen;
-  els.chosen.dataset.empty = String(!synset);
-  els.chosen.dataset.wnid = synset ? synset.wnid : "";
-  els.chosenLabel.textContent = synset ? synset.words.join(", ") : "No class chosen yet";
-  els.chosenWnid.textContent = synset ? synset.wnid : "";
-  els.chosenGloss.textContent = synset ? synset.gloss : "Pick the most specific class in the hierarchy or by search.";
 }
 
 async function submit() {
   if (state.mode !== "labeling" || !state.chosen || !state.current) return;
   setMode("submitting");
-  hideBanner();
+  banner.hide();
   const body = {
     image: state.current.image.id,
     wnid: state.chosen.wnid,
@@ -229,7 +222,7 @@ async function submit() {
       goNext();
       return;
     }
-    showBanner(`Your answer was not saved: ${error.message}.`, submit);
+    banner.show(`Your answer was not saved: ${error.message}.`, submit);
   }
 }
 
@@ -382,22 +375,6 @@ function sendProblematic(event) {
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-function showBanner(message, retry) {
-  els.banner.hidden = false;
-  els.banner.dataset.mode = "error";
-  els.banner.querySelector(".banner__text").textContent = message;
-  const action = els.banner.querySelector(".banner__action");
-  action.hidden = !retry;
-  action.onclick = () => {
-    hideBanner();
-    retry();
-  };
-}
-
-function hideBanner() {
-  els.banner.hidden = true;
-}
-
 let toastTimer = null;
 function toast(message) {
   els.toast.textContent = message;
@@ -408,12 +385,6 @@ function toast(message) {
 
 // ---------------------------------------------------------------------------------------------
 // Keyboard and mouse
-
-function isTyping(target) {
-  if (!(target instanceof Element)) return false;
-  if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") return true;
-  return target.tagName === "INPUT" && !["radio", "checkbox", "button", "submit"].includes(target.type);
-}
 
 document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
