@@ -56,6 +56,14 @@ def test_editor_writes_a_comparison_page_with_an_uploaded_sketch(logged_in_page)
     chips.nth(1).wait_for()
     assert chips.evaluate_all("nodes => nodes.map(n => n.dataset.wnid)") == [GREAT_WHITE, TIGER_SHARK]
     assert "tiger shark" in chips.nth(1).inner_text()
+    page.locator("#class-input").press_sequentially("hammerhead")
+    page.locator('#class-options [role=option][data-wnid="n01494475"]').wait_for()
+    page.press("#class-input", "Enter")
+    chips.nth(2).wait_for()
+    assert chips.nth(2).get_attribute("data-wnid") == "n01494475"
+    assert page.input_value("#class-input") == ""
+    page.press("#class-input", "Backspace")
+    chips.nth(2).wait_for(state="detached")
     page.fill(
         "#page-body",
         "Potentially confused with tiger shark and hammerhead.\n\n"

@@ -3,10 +3,10 @@
 // paste or drop), saving with Ctrl+S, and a warning when someone else saved the page meanwhile.
 
 import { ApiError, csrfToken, request } from "./api.js";
+import { createClassSearch } from "./class-search.js";
 import { initGuidePanel } from "./guide-panel.js";
 
 const PREVIEW_DEBOUNCE_MS = 250;
-const SEARCH_DEBOUNCE_MS = 150;
 const WNIDS_IN_TEXT = /n\d{8}/g;
 const HAS_WNID = /n\d{8}/;
 
@@ -115,89 +115,29 @@ function addClass(wnid, label) {
 
 function setUpClassPicker() {
   const input = els.classInput;
-  const list = els.options;
-  let results = [];
-  let active = -1;
-  let timer = null;
-  let generation = 0;
-
-  function open(isOpen) {
-    list.hidden = !isOpen;
-    input.setAttribute("aria-expanded", String(isOpen));
-  }
-
-  function render() {
-    list.replaceChildren(
-      ...results.map((synset, index) => {
-        const option = document.createElement("li");
-        option.id = `class-option-${index}`;
-        option.className = "picker__option";
-        option.setAttribute("role", "option");
-        option.setAttribute("aria-selected", String(index === active));
-        const head = document.createElement("div");
-        const code = document.createElement("span");
-        code.className = "picker__wnid";
-        code.textContent = synset.wnid;
-        const words = document.createElement("span");
-        words.className = "picker__words";
-        words.textContent = synset.words.join(", ");
-        head.append(code, words);
-        const gloss = document.createElement("div");
-        gloss.className = "picker__gloss";
-        gloss.textContent = synset.gloss;
-        option.append(head, gloss);
-        option.addEventListener("mousedown", (event) => {
-          event.preventDefault();
-          choose(index);
-        });
-        return option;
-      }),
-    );
-    if (!results.length) {
-      const none = document.createElement("li");
-      none.className = "picker__none";
-      none.textContent = "No matching class";
-      list.append(none);
-    }
-    if (active >= 0) input.setAttribute("aria-activedescendant", `class-option-${active}`);
-    else input.removeAttribute("aria-activedescendant");
-    open(Boolean(input.value.trim()));
-  }
-
-  async function search() {
-    const q = input.value.trim();
-    const mine = ++generation;
-    if (!q) {
-      results = [];
-      open(false);
-      return;
-    }
-    try {
-      const { data } = await request(`${config.synsetsUrl}?${new URLSearchParams({ q, classes_only: "1", limit: "8" })}`);
-      if (mine !== generation) return;
-      results = data;
-      active = results.length ? 0 : -1;
-      render();
-    } catch {
-      if (mine === generation) open(false);
-    }
-  }
-
-  function choose(index) {
-    const synset = results[index];
-    if (!synset) return;
-    addClass(synset.wnid, synset.words[0]);
-    input.value = "";
-    results = [];
-    open(false);
-  }
+  const classSearch = createClassSearch({
+    input,
+    list: els.options,
+    searchUrl: config.synsetsUrl,
+    limit: 8,
+    query: () => ({ classes_only: "1" }),
+    onChoose(synset) {
+      addClass(synset.wnid, synset.words[0]);
+      classSearch.clear();
+    },
+    onEnter(event) {
+      // Enter never submits the form from this field; typed wnids win over the highlighted result.
+      event.preventDefault();
+      if (!HAS_WNID.test(input.value)) return false;
+      addTypedWnids();
+      return true;
+    },
+  });
 
   /** Typed or pasted wnids ("n01484850, n01491361") are added as they are; the server checks them. */
   async function addTypedWnids() {
     const wnids = input.value.match(WNIDS_IN_TEXT) || [];
-    if (!wnids.length) return false;
-    input.value = "";
-    open(false);
+    classSearch.clear();
     for (const wnid of wnids) {
       let label = wnid;
       try {
@@ -208,37 +148,15 @@ function setUpClassPicker() {
       }
       addClass(wnid, label);
     }
-    return true;
   }
 
-  input.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(search, SEARCH_DEBOUNCE_MS);
-  });
-  input.addEventListener("keydown", async (event) => {
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      if (!results.length) return;
-      event.preventDefault();
-      active = (active + (event.key === "ArrowDown" ? 1 : -1) + results.length) % results.length;
-      render();
-    } else if (event.key === "Enter") {
-      event.preventDefault();
-      if (HAS_WNID.test(input.value)) {
-        await addTypedWnids();
-      } else if (active >= 0) {
-        choose(active);
-      }
-    } else if (event.key === "Escape" && !list.hidden) {
-      event.preventDefault();
-      event.stopPropagation();
-      open(false);
-    } else if (event.key === "Backspace" && !input.value && state.classes.length) {
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Backspace" && !input.value && state.classes.length) {
       state.classes.pop();
       renderChips();
       markDirty();
     }
   });
-  input.addEventListener("blur", () => setTimeout(() => open(false), 100));
 }
 
 // ---------------------------------------------------------------------------------------------
