@@ -35,8 +35,8 @@ def dataset_or_404(name):
     return get_object_or_404(Dataset, name=name)
 
 
-def review_image_or_404(image_id):
-    image = selectors.image_for_review(image_id)
+def review_image_or_404(image_id, reviewer):
+    image = selectors.image_for_review(image_id, reviewer)
     if image is None:
         raise_not_found(f"image {image_id}")
     return image
@@ -192,7 +192,7 @@ class NextImage(APIView):
         )
         if image is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(image_review_data(review_image_or_404(image.pk)))
+        return Response(image_review_data(review_image_or_404(image.pk, request.user)))
 
 
 class ImageReview(APIView):
@@ -200,7 +200,7 @@ class ImageReview(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="An image with its review items and problematic flag")
     def get(self, request, pk):
-        return Response(image_review_data(review_image_or_404(pk)))
+        return Response(image_review_data(review_image_or_404(pk, request.user)))
 
 
 class ImageHistory(APIView):
@@ -223,8 +223,8 @@ class ItemVerdict(APIView):
             item = services.set_verdict(item_id=pk, reviewer=request.user, value=data.validated_data["verdict"])
         except ReviewItem.DoesNotExist:
             raise_not_found(f"review item {pk}")
-        item.verdict_by = request.user
-        return Response(item_data(item))
+        own = data.validated_data["verdict"] if selectors.answers_blind(item) else None
+        return Response(item_data(item, own))
 
 
 class ImageProblematic(APIView):
@@ -240,7 +240,7 @@ class ImageProblematic(APIView):
             raise_not_found(f"image {pk}")
         except ValueError as exc:
             raise ValidationError({"note": str(exc)}) from exc
-        return Response(image_review_data(review_image_or_404(pk))["problematic"])
+        return Response(image_review_data(review_image_or_404(pk, request.user))["problematic"])
 
     @extend_schema(responses={204: None}, summary="Clear an image's problematic flag")
     def delete(self, request, pk):
@@ -270,7 +270,7 @@ class SuggestionResolve(APIView):
             raise_not_found(f"suggestion {pk}")
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(image_review_data(review_image_or_404(suggestion.image_id)))
+        return Response(image_review_data(review_image_or_404(suggestion.image_id, request.user)))
 
 
 class MultilabelExport(APIView):

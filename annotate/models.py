@@ -136,8 +136,20 @@ class Prediction(models.Model):
         return f"{self.model_id}:{self.image_id}:{self.top1_wnid}"
 
 
+class LabelSource(models.TextChoices):
+    REVIEW = "review", "A reviewer's verdict"
+    CONSENSUS = "consensus", "Consensus of several reviewers"
+    ADJUDICATION = "adjudication", "A senior reviewer's adjudication"
+    GOLDEN = "golden", "The known answer of a golden item"
+
+
 class ReviewItem(models.Model):
-    """One (image, wnid) pair that needs a verdict."""
+    """One (image, wnid) pair that needs a verdict.
+
+    `verdict` is the item's label: the verdict of its reviewer where one reviewer decides, else the consensus of
+    its reviewers' verdicts (ReviewerVerdict) under the dataset's rule, an adjudication, or a golden answer.
+    It stays "unreviewed" (and the item pending) until enough reviewers have decided.
+    """
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="review_items")
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="review_items")
@@ -149,12 +161,25 @@ class ReviewItem(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     verdict_at = models.DateTimeField(null=True, blank=True)
+    # Database defaults too: the importers insert review items with SQL.
+    source = models.CharField(
+        max_length=12, choices=LabelSource.choices, default=LabelSource.REVIEW, db_default=LabelSource.REVIEW
+    )
+    p_correct = models.FloatField(null=True, blank=True, help_text="Consensus posterior of correct.")
+    p_wrong = models.FloatField(null=True, blank=True, help_text="Consensus posterior of wrong.")
+    p_unclear = models.FloatField(null=True, blank=True, help_text="Consensus posterior of unclear.")
+    needs_adjudication = models.BooleanField(
+        default=False, db_default=False, help_text="Enough reviewers decided but they reached no consensus."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["image", "-is_original", "-model_count", "wnid"]
         constraints = [models.UniqueConstraint(fields=["image", "wnid"], name="review_item_unique")]
         indexes = [
+            models.Index(
+                fields=["dataset", "image"], condition=Q(needs_adjudication=True), name="review_item_adjudication"
+            ),
             models.Index(fields=["dataset", "verdict"], name="review_item_dataset_verdict"),
             models.Index(fields=["dataset", "wnid"], name="review_item_dataset_wnid"),
             models.Index(fields=["dataset", "verdict_by"], name="review_item_dataset_reviewer"),
@@ -182,6 +207,22 @@ class VerdictChange(models.Model):
 
     def __str__(self):
         return f"{self.item_id}: {self.old} -> {self.new}"
+
+
+class ReviewerVerdict(models.Model):
+    """One reviewer's current verdict on a review item: their latest VerdictChange of it."""
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="reviewer_verdicts")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    value = models.CharField(max_length=12, choices=Verdict.choices)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "reviewer"], name="reviewer_verdict_unique")]
+        indexes = [models.Index(fields=["reviewer", "updated_at"], name="reviewer_verdict_reviewer")]
+
+    def __str__(self):
+        return f"{self.item_id} by {self.reviewer_id}: {self.value}"
 
 
 class ProblematicFlag(models.Model):

@@ -9,25 +9,54 @@ from annotate.models import (
     FlagChange,
     Image,
     JobState,
+    LabelSource,
     Lease,
     Prediction,
     PredictionFailure,
     PredictionJob,
     ProblematicFlag,
+    ReviewerVerdict,
     ReviewItem,
     Suggestion,
     Verdict,
     VerdictChange,
 )
+from consensus.selectors import policy_of
 
 DECIDED_OR_DONT_KNOW = [v for v in Verdict.values if v != Verdict.UNREVIEWED]
 
 
-def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
-    """Images of the dataset with unreviewed items, not leased to someone else, in dataset order."""
-    now = now or timezone.now()
-    leased_to_others = Lease.objects.filter(image=OuterRef("pk"), expires_at__gt=now).exclude(reviewer=reviewer)
-    images = Image.objects.filter(dataset=dataset, pending_items__gt=0).exclude(Exists(leased_to_others))
+def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=(), several_reviewers=False):
+    """Images of the dataset with unreviewed items, not leased to someone else, in dataset order.
+
+    Where several reviewers decide each item, a reviewer is only given images with unreviewed items they have
+    not answered yet (or open suggestions).
+    """
+    images = Image.objects.filter(dataset=dataset, pending_items__gt=0).exclude(_leased_to_others(reviewer, now))
+    if several_reviewers:
+        mine = ReviewerVerdict.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
+        unanswered = ReviewItem.objects.filter(image=OuterRef("pk"), verdict=Verdict.UNREVIEWED).exclude(Exists(mine))
+        suggested = Suggestion.objects.filter(image=OuterRef("pk"), resolved_at__isnull=True)
+        images = images.filter(Exists(unanswered) | Exists(suggested))
+    return _narrowed(images, wnids, exclude)
+
+
+def golden_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
+    """Images of the dataset with golden items the reviewer has not answered, not leased to someone else."""
+    golden = ReviewItem.objects.filter(image=OuterRef("pk"), golden__isnull=False).exclude(
+        Exists(ReviewerVerdict.objects.filter(item=OuterRef("pk"), reviewer=reviewer))
+    )
+    images = Image.objects.filter(dataset=dataset).filter(Exists(golden)).exclude(_leased_to_others(reviewer, now))
+    return _narrowed(images, wnids, exclude)
+
+
+def _leased_to_others(reviewer, now):
+    return Exists(
+        Lease.objects.filter(image=OuterRef("pk"), expires_at__gt=now or timezone.now()).exclude(reviewer=reviewer)
+    )
+
+
+def _narrowed(images, wnids, exclude):
     if exclude:
         images = images.exclude(pk__in=exclude)
     if wnids:
@@ -35,16 +64,38 @@ def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
     return images.order_by("position")
 
 
-def image_for_review(image_id):
-    """One image with its review items, problematic flag and open suggestions, in three queries."""
-    image = Image.objects.select_related("dataset", "problematic", "problematic__reviewer").filter(pk=image_id).first()
+def image_for_review(image_id, reviewer):
+    """One image with its review items, problematic flag and open suggestions, in four queries.
+
+    Where several reviewers decide each item, and on golden items, reviewers answer blind: those items carry
+    `own_verdict`, the reviewer's own verdict (None elsewhere).
+    """
+    image = (
+        Image.objects.select_related("dataset", "dataset__consensus_policy", "problematic", "problematic__reviewer")
+        .filter(pk=image_id)
+        .first()
+    )
     if image is None:
         return None
     image.items = list(
-        ReviewItem.objects.filter(image=image).select_related("verdict_by").order_by(*ReviewItem._meta.ordering[1:])
+        ReviewItem.objects.filter(image=image)
+        .select_related("verdict_by", "golden")
+        .order_by(*ReviewItem._meta.ordering[1:])
     )
+    several = policy_of(image.dataset).several_reviewers
+    blind = [item for item in image.items if several or hasattr(item, "golden")]
+    own = dict(ReviewerVerdict.objects.filter(item__in=blind, reviewer=reviewer).values_list("item_id", "value"))
+    for item in image.items:
+        item.own_verdict = None
+    for item in blind:
+        item.own_verdict = own.get(item.pk, Verdict.UNREVIEWED)
     image.open_suggestions = list(open_suggestions(image))
     return image
+
+
+def answers_blind(item):
+    """Whether reviewers answer this item blind: several reviewers decide its dataset's items, or it is golden."""
+    return item.source == LabelSource.GOLDEN or policy_of(item.dataset).several_reviewers
 
 
 def open_suggestions(image):
@@ -64,13 +115,13 @@ def reviewer_progress(*, reviewer, dataset):
         total=Count("pk"),
         reviewed=Count("pk", filter=~Q(verdict=Verdict.UNREVIEWED)),
     )
-    mine = ReviewItem.objects.filter(dataset=dataset, verdict_by=reviewer).exclude(verdict=Verdict.UNREVIEWED)
+    mine = ReviewerVerdict.objects.filter(item__dataset=dataset, reviewer=reviewer)
     images = Image.objects.filter(dataset=dataset).aggregate(
         total=Count("pk"), pending=Count("pk", filter=Q(pending_items__gt=0))
     )
     return {
         "my_items": mine.count(),
-        "my_images": mine.values("image").distinct().count(),
+        "my_images": mine.values("item__image").distinct().count(),
         "items": items["total"],
         "reviewed_items": items["reviewed"],
         "images": images["total"],

@@ -52,8 +52,11 @@ def synset_data(wnid):
     }
 
 
-def item_data(item):
+def item_data(item, own_verdict=None):
+    """One review item; where the reviewer answers blind (see selectors.image_for_review), with their own verdict
+    in place of the item's label and nobody's name."""
     synset = taxonomy.get(item.wnid)
+    blind = own_verdict is not None
     return {
         "id": item.pk,
         "wnid": item.wnid,
@@ -61,9 +64,10 @@ def item_data(item):
         "gloss": synset.gloss,
         "is_original": item.is_original,
         "model_count": item.model_count,
-        "verdict": item.verdict,
-        "verdict_by": item.verdict_by.username if item.verdict_by else None,
-        "verdict_at": item.verdict_at,
+        "verdict": own_verdict if blind else item.verdict,
+        "verdict_by": None if blind or not item.verdict_by else item.verdict_by.username,
+        "verdict_at": None if blind else item.verdict_at,
+        "blind": blind,
     }
 
 
@@ -92,7 +96,7 @@ def image_review_data(image):
         "available": image.available,
         "display_url": reverse("image-display", args=[image.pk]) if image.available else None,
         "original_url": reverse("image-original", args=[image.pk]) if image.available else None,
-        "items": [item_data(item) for item in image.items],
+        "items": [item_data(item, item.own_verdict) for item in image.items],
         "problematic": flag_data(problematic_flag(image)),
         "suggestions": [suggestion_data(suggestion) for suggestion in image.open_suggestions],
     }

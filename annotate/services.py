@@ -1,5 +1,6 @@
 """Writes of the review loop: verdicts, problematic flags, suggestions and queue leases."""
 
+import random
 from datetime import timedelta
 
 from django.db import transaction
@@ -10,9 +11,11 @@ from annotate import taxonomy
 from annotate.models import (
     FlagChange,
     Image,
+    LabelSource,
     Lease,
     ProblematicFlag,
     ProblemReason,
+    ReviewerVerdict,
     ReviewItem,
     Suggestion,
     SuggestionKind,
@@ -20,28 +23,63 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
-from annotate.selectors import pending_images
+from annotate.selectors import golden_images, pending_images
+from consensus.labels import LABEL_FIELDS, relabel_item
+from consensus.selectors import policy_of
 
 LEASE_DURATION = timedelta(minutes=10)
 
 
 def set_verdict(*, item_id, reviewer, value, at=None):
-    """Record one reviewer's verdict on a review item; a repeat of the current verdict is a no-op."""
+    """Record one reviewer's verdict on a review item and relabel the item; repeating one's verdict is a no-op.
+
+    Where one reviewer decides, the item takes the verdict (and the change records the item's verdict it
+    replaced); where several do, the item's label is their consensus (and the change records the reviewer's own
+    verdict it replaced). Golden and adjudicated items keep their label.
+    """
     if value not in Verdict.values:
         raise ValueError(f"unknown verdict {value!r}; expected one of {', '.join(Verdict.values)}")
     at = at or timezone.now()
     with transaction.atomic():
-        item = ReviewItem.objects.select_for_update().get(pk=item_id)
-        old = item.verdict
-        if old == value and (item.verdict_by_id == reviewer.pk or value == Verdict.UNREVIEWED):
-            return item
-        VerdictChange.objects.create(item=item, reviewer=reviewer, old=old, new=value, created_at=at)
-        item.verdict, item.verdict_by, item.verdict_at = value, reviewer, at
-        item.save(update_fields=["verdict", "verdict_by", "verdict_at"])
-        pending_delta = (value == Verdict.UNREVIEWED) - (old == Verdict.UNREVIEWED)
-        if pending_delta:
-            Image.objects.filter(pk=item.image_id).update(pending_items=F("pending_items") + pending_delta)
+        item = (
+            ReviewItem.objects.select_for_update(of=("self",))
+            .select_related("dataset__consensus_policy")
+            .get(pk=item_id)
+        )
+        policy = policy_of(item.dataset)
+        fixed = item.source in (LabelSource.GOLDEN, LabelSource.ADJUDICATION)
+        old_label = item.verdict
+        if policy.several_reviewers or fixed:
+            mine = ReviewerVerdict.objects.filter(item=item, reviewer=reviewer).first()
+            replaced = mine.value if mine else Verdict.UNREVIEWED
+            if replaced == value:
+                return item
+        else:
+            replaced = old_label
+            if old_label == value and (item.verdict_by_id == reviewer.pk or value == Verdict.UNREVIEWED):
+                return item
+        VerdictChange.objects.create(item=item, reviewer=reviewer, old=replaced, new=value, created_at=at)
+        _store_reviewer_verdict(item, reviewer, value, at)
+        if not fixed and (policy.several_reviewers or value == Verdict.UNREVIEWED):
+            relabel_item(item, policy, at)
+            item.save(update_fields=[*LABEL_FIELDS, "needs_adjudication"])
+        elif not fixed:
+            item.verdict, item.verdict_by, item.verdict_at = value, reviewer, at
+            item.save(update_fields=["verdict", "verdict_by", "verdict_at"])
+        add_pending(item.image_id, (item.verdict == Verdict.UNREVIEWED) - (old_label == Verdict.UNREVIEWED))
     return item
+
+
+def _store_reviewer_verdict(item, reviewer, value, at):
+    if value == Verdict.UNREVIEWED:
+        ReviewerVerdict.objects.filter(item=item, reviewer=reviewer).delete()
+        return
+    ReviewerVerdict.objects.bulk_create(
+        [ReviewerVerdict(item=item, reviewer=reviewer, value=value, updated_at=at)],
+        update_conflicts=True,
+        unique_fields=["item", "reviewer"],
+        update_fields=["value", "updated_at"],
+    )
 
 
 def check_problem_note(reason, note):
@@ -90,7 +128,7 @@ def suggest_label(*, image_id, wnid, user, note="", at=None):
             image=image, wnid=wnid, defaults={"dataset_id": image.dataset_id, "verdict": Verdict.UNREVIEWED}
         )
         suggestion, opened = _open_suggestion(image, SuggestionKind.LABEL_CORRECT, user, at, wnid=wnid, note=note)
-        _add_pending(image.pk, int(created) + int(opened))
+        add_pending(image.pk, int(created) + int(opened))
     return suggestion
 
 
@@ -101,7 +139,7 @@ def suggest_problematic(*, image_id, reason, user, note="", at=None):
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image_id)
         suggestion, opened = _open_suggestion(image, SuggestionKind.PROBLEMATIC, user, at, reason=reason, note=note)
-        _add_pending(image.pk, int(opened))
+        add_pending(image.pk, int(opened))
     return suggestion
 
 
@@ -136,7 +174,7 @@ def resolve_suggestion(*, suggestion_id, reviewer, resolution, at=None):
             _accept(suggestion, reviewer, at)
         suggestion.resolved_by, suggestion.resolved_at, suggestion.resolution = reviewer, at, resolution
         suggestion.save(update_fields=["resolved_by", "resolved_at", "resolution"])
-        _add_pending(suggestion.image_id, -1)
+        add_pending(suggestion.image_id, -1)
     return suggestion
 
 
@@ -155,11 +193,12 @@ def _accept(suggestion, reviewer, at):
             image=image, wnid=suggestion.wnid, defaults={"dataset_id": image.dataset_id, "verdict": Verdict.UNREVIEWED}
         )
         if created:
-            _add_pending(image.pk, 1)
+            add_pending(image.pk, 1)
     set_verdict(item_id=item.pk, reviewer=reviewer, value=Verdict.CORRECT, at=at)
 
 
-def _add_pending(image_id, delta):
+def add_pending(image_id, delta):
+    """Move an image's count of pending items by delta."""
     if not delta:
         return
     # Never below zero: a recount by an import may already have left a resolved suggestion out.
@@ -169,15 +208,20 @@ def _add_pending(image_id, delta):
 def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep=()):
     """Hand the reviewer the next image with unreviewed items that nobody else holds.
 
-    Images after `after_position` come first, then the queue wraps around. The
-    reviewer's other leases are released, except those on the images in `keep`
-    (the image on screen while the next one is prefetched).
+    Images after `after_position` come first, then the queue wraps around. Now and then (the dataset's golden
+    rate) it is an image with a golden item the reviewer has not answered, unannounced. The reviewer's other
+    leases are released, except those on the images in `keep` (the image on screen while the next one is
+    prefetched).
     """
     now = timezone.now()
+    policy = policy_of(dataset)
+    narrowing = {"dataset": dataset, "reviewer": reviewer, "now": now, "wnids": wnids, "exclude": keep}
     with transaction.atomic():
-        candidates = pending_images(dataset=dataset, wnids=wnids, now=now, reviewer=reviewer, exclude=keep)
         image = None
-        if after_position is not None:
+        if policy.golden_rate and random.random() < policy.golden_rate:
+            image = _first_unlocked(golden_images(**narrowing))
+        candidates = pending_images(**narrowing, several_reviewers=policy.several_reviewers)
+        if image is None and after_position is not None:
             image = _first_unlocked(candidates.filter(position__gt=after_position))
         if image is None:
             image = _first_unlocked(candidates)

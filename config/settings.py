@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "labelguide",
     "training",
     "evaluation",
+    "consensus",
     "frontend",
 ]
 

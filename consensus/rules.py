@@ -1,0 +1,134 @@
+"""Consensus of several reviewers' verdicts and agreement between reviewers, vectorised; no Django.
+
+Votes are parallel arrays: the item index, the reviewer index and the verdict code of each vote, with codes
+0 correct, 1 wrong, 2 unclear ("don't know" is no vote and never reaches these functions). Dawid-Skene is
+crowd-kit's.
+"""
+
+import numpy as np
+import pandas as pd
+from crowdkit.aggregation import DawidSkene
+from scipy import sparse
+
+CORRECT, WRONG, UNCLEAR = 0, 1, 2
+CODES = 3
+NO_LABEL = -1  # fewer decided verdicts than the overlap: the item stays unreviewed
+UNANIMITY, MAJORITY, DAWID_SKENE = "unanimity", "majority", "dawid_skene"
+
+
+def vote_counts(items, codes, n_items):
+    """int [n_items, 3]: how many reviewers gave each verdict to each item."""
+    flat = np.asarray(items, dtype=np.int64) * CODES + np.asarray(codes, dtype=np.int64)
+    return np.bincount(flat, minlength=n_items * CODES).reshape(n_items, CODES)
+
+
+def vote_shares(counts):
+    """float [n_items, 3]: each verdict's share of an item's votes; NaN for items without votes."""
+    decided = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(decided > 0, counts / np.maximum(decided, 1), np.nan)
+
+
+def label_by_votes(counts, rule, overlap):
+    """(labels, posterior, needs adjudication) of items under unanimity or majority.
+
+    An item with at least `overlap` votes gets the verdict that all of them (unanimity) or more than half of
+    them (majority) gave; where none did it is unclear and needs adjudication. The posterior is the vote shares.
+    """
+    if rule not in (UNANIMITY, MAJORITY):
+        raise ValueError(f"unknown vote rule {rule!r}; expected {UNANIMITY} or {MAJORITY}")
+    decided = counts.sum(axis=1)
+    top = counts.max(axis=1)
+    agreed = top == decided if rule == UNANIMITY else top * 2 > decided
+    enough = decided >= overlap
+    return _labels(counts.argmax(axis=1), agreed, enough), vote_shares(counts), enough & ~agreed
+
+
+def dawid_skene(items, reviewers, codes, n_items, n_iter=100):
+    """float [n_items, 3]: crowd-kit's Dawid-Skene posterior of each item's verdict; NaN for items without votes."""
+    posterior = np.full((n_items, CODES), np.nan)
+    if len(items) == 0:
+        return posterior
+    votes = pd.DataFrame({"task": items, "worker": reviewers, "label": codes})
+    probabilities = DawidSkene(n_iter=n_iter).fit(votes).probas_
+    probabilities = probabilities.reindex(columns=range(CODES), fill_value=0.0)
+    posterior[probabilities.index.to_numpy()] = probabilities.to_numpy()
+    return posterior
+
+
+def label_by_posterior(posterior, decided, overlap):
+    """(labels, needs adjudication): the verdict whose posterior is over one half, else unclear and adjudication,
+    for items with at least `overlap` decided votes."""
+    known = ~np.isnan(posterior).any(axis=1)
+    safe = np.where(known[:, None], posterior, 0.0)
+    agreed = safe.max(axis=1) > 0.5
+    enough = known & (decided >= overlap)
+    return _labels(safe.argmax(axis=1), agreed, enough), enough & ~agreed
+
+
+def _labels(top, agreed, enough):
+    return np.where(enough, np.where(agreed, top, UNCLEAR), NO_LABEL).astype(np.int8)
+
+
+def real_valid(posterior):
+    """bool [n_items]: the ReaL yes/no answer, valid where P(correct) + P(unclear) / 2 > 1/2."""
+    return np.nan_to_num(posterior[:, CORRECT] + posterior[:, UNCLEAR] / 2) > 0.5
+
+
+def reviewer_reliability(posterior, items, reviewers, codes, n_reviewers):
+    """float [n_reviewers]: each reviewer's expected accuracy, the mean posterior of the verdicts they gave."""
+    chance = posterior[items, codes]
+    known = ~np.isnan(chance)
+    total = np.bincount(reviewers[known], minlength=n_reviewers)
+    summed = np.bincount(reviewers[known], weights=chance[known], minlength=n_reviewers)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, summed / np.maximum(total, 1), np.nan)
+
+
+def agreement(reviewers, agrees, n_reviewers, periods=None, n_periods=1):
+    """(agreed, total) int [n_reviewers, n_periods]: per reviewer (and period), how many of their votes agree
+    with a reference (the consensus, a golden answer) out of how many were compared."""
+    periods = np.zeros(len(reviewers), dtype=np.int64) if periods is None else np.asarray(periods, dtype=np.int64)
+    cells = np.asarray(reviewers, dtype=np.int64) * n_periods + periods
+    size = n_reviewers * n_periods
+    agreed = np.bincount(cells, weights=np.asarray(agrees, dtype=np.float64), minlength=size)
+    total = np.bincount(cells, minlength=size)
+    return agreed.astype(np.int64).reshape(n_reviewers, n_periods), total.reshape(n_reviewers, n_periods)
+
+
+def pairwise_confusions(items, reviewers, codes, n_items, n_reviewers):
+    """int [n_reviewers, n_reviewers, 3, 3]: for each pair of reviewers, how often the first said a and the
+    second b on the items both decided; all pairs at once as one sparse product."""
+    ones = np.ones(len(items), dtype=np.int64)
+    columns = np.asarray(reviewers, dtype=np.int64) * CODES + np.asarray(codes, dtype=np.int64)
+    votes = sparse.csr_matrix((ones, (items, columns)), shape=(n_items, n_reviewers * CODES))
+    products = (votes.T @ votes).toarray().reshape(n_reviewers, CODES, n_reviewers, CODES)
+    return products.transpose(0, 2, 1, 3)
+
+
+def cohen_kappa(confusions):
+    """Cohen's kappa of each confusion matrix (last two axes); NaN where no item is shared or chance is 1."""
+    confusions = np.asarray(confusions, dtype=np.float64)
+    n = confusions.sum(axis=(-2, -1))
+    observed = np.trace(confusions, axis1=-2, axis2=-1)
+    expected = (confusions.sum(axis=-1) * confusions.sum(axis=-2)).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed, expected = observed / n, expected / n**2
+        kappa = (observed - expected) / (1 - expected)
+    return np.where((n > 0) & (expected < 1), kappa, np.nan)
+
+
+def fleiss_kappa(counts):
+    """Fleiss' kappa over the items with at least two votes, each item with its own number of raters; NaN when
+    there are none or chance agreement is 1."""
+    counts = np.asarray(counts, dtype=np.float64)
+    raters = counts.sum(axis=1)
+    counts, raters = counts[raters >= 2], raters[raters >= 2]
+    if not len(counts):
+        return float("nan")
+    per_item = ((counts**2).sum(axis=1) - raters) / (raters * (raters - 1))
+    shares = counts.sum(axis=0) / raters.sum()
+    expected = (shares**2).sum()
+    if expected >= 1:
+        return float("nan")
+    return float((per_item.mean() - expected) / (1 - expected))
