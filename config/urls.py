@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from annotate import urls as annotate_urls
+from consensus import urls as consensus_urls
 from evaluation import urls as evaluation_urls
 from labelguide import urls as labelguide_urls
 from training import urls as training_urls
@@ -13,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/", include(consensus_urls.api_urlpatterns)),
     path("api/", include(annotate_urls.api_urlpatterns)),
     path("api/guide/", include(labelguide_urls.api_urlpatterns)),
     path("api/training/", include(training_urls.api_urlpatterns)),
@@ -23,5 +25,6 @@ urlpatterns = [
     path("guide/", include(labelguide_urls.page_urlpatterns)),
     path("training/", include(training_urls.page_urlpatterns)),
     path("evaluation/", include(evaluation_urls.page_urlpatterns)),
+    path("", include(consensus_urls.page_urlpatterns)),
     path("", include(annotate_urls.page_urlpatterns)),
 ]

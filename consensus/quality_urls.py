@@ -1,0 +1,5 @@
+"""Quality control: golden items and agreement between reviewers."""
+
+api_urlpatterns = []
+
+page_urlpatterns = []
