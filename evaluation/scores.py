@@ -1,4 +1,4 @@
-"""Score rows from the database: the arrays of the scoring engine (evaluation/scoring.py), loaded in five queries
+"""Score rows from the database: the arrays of the scoring engine (evaluation/scoring.py), loaded in six queries
 whatever the number of predictors and images, and the engine run on them.
 
 Used by ``manage.py score`` and GET /api/evaluation/scores/, so that both give the same rows. On PostgreSQL the
@@ -28,11 +28,11 @@ from annotate.models import (
     Verdict,
 )
 from evaluation import scoring
+from evaluation.models import ParticipantImage
 
 TOP_K = 5
 FETCH_CHUNK = 50_000
 WNID_LENGTH = 9
-NO_WNID = "n00000000"  # stands for a missing rank; 0 is no class number
 VERDICT_CODES = {Verdict.CORRECT: scoring.CORRECT, Verdict.WRONG: scoring.WRONG, Verdict.UNCLEAR: scoring.UNCLEAR}
 KIND_ORDER = {PredictorKind.MODEL: 0, PredictorKind.HUMAN: 1}
 # Binary COPY: a signature, flags and a header extension, then per row a field count and, per field, its length
@@ -164,15 +164,19 @@ def _copy_columns(cursor, sql, params, kinds):
 
 
 def load_inputs(dataset_names=(), *, fast=True):
-    """The engine's inputs for the named datasets (all datasets when none is named), in five queries.
+    """The engine's inputs for the named datasets (all datasets when none is named), in six queries; image_ids
+    holds the database id of each image (column).
 
-    Predictors without predictions on these datasets are left out. fast=False fetches through the cursor even
-    on PostgreSQL (the path SQLite takes), for tests and the bench.
+    Predictors without predictions on these datasets are left out; simulated and random-weight models do not
+    vote. The human predictors of evaluation phases come with the images their participant had seen and the
+    seconds they took. fast=False fetches through the cursor even on PostgreSQL (the path SQLite takes), for
+    tests and the bench.
     """
     datasets = _datasets(list(dataset_names))
     dataset_ids = [pk for pk, _ in datasets]
     predictors = sorted(
-        ClassifierModel.objects.values_list("pk", "name", "kind"), key=lambda p: (KIND_ORDER.get(p[2], 2), p[1])
+        ClassifierModel.objects.values_list("pk", "name", "kind", "simulated", "random_weights"),
+        key=lambda p: (KIND_ORDER.get(p[2], 2), p[1]),
     )
     image, item, prediction, flag = (model._meta.db_table for model in (Image, ReviewItem, Prediction, ProblematicFlag))
     in_datasets = ", ".join(["%s"] * len(dataset_ids)) or "NULL"
@@ -195,12 +199,11 @@ def load_inputs(dataset_names=(), *, fast=True):
         ["int8", "wnid", "int4"],
         fast,
     )
-    ranks = ", ".join(["p.top1_wnid"] + [f"COALESCE(p.wnids ->> {rank}, '{NO_WNID}')" for rank in range(1, TOP_K)])
-    model_ids, predicted_images, *ranked = _columns(
-        f"""SELECT p.model_id, p.image_id, {ranks} FROM {prediction} p
-            WHERE p.image_id IN (SELECT id FROM {image} WHERE dataset_id IN ({in_datasets}))""",
+    model_ids, predicted_images, top1_numbers, in_top5 = _columns(
+        f"""SELECT p.model_id, p.image_id, p.top1_wnid, CASE WHEN {_in_top5_sql()} THEN 1 ELSE 0 END
+            FROM {prediction} p JOIN {image} i ON i.id = p.image_id WHERE i.dataset_id IN ({in_datasets})""",
         dataset_ids,
-        ["int8", "int8"] + ["wnid"] * TOP_K,
+        ["int8", "int8", "wnid", "int4"],
         fast,
     )
 
@@ -211,15 +214,17 @@ def load_inputs(dataset_names=(), *, fast=True):
     decided = item_keys >= 0
     present = set(np.unique(model_ids).tolist())
     predictors = [p for p in predictors if p[0] in present]
-    top5 = np.full((len(predictors), len(image_ids), TOP_K), scoring.NO_PREDICTION, dtype=np.int16)
-    rows, columns = _positions([pk for pk, _, _ in predictors], model_ids), np.searchsorted(image_ids, predicted_images)
-    for rank, numbers in enumerate(ranked):
-        top5[rows, columns, rank] = class_indices(numbers)
+    top1 = np.full((len(predictors), len(image_ids)), scoring.NO_PREDICTION, dtype=np.int16)
+    top5_hits = np.zeros(top1.shape, dtype=bool)
+    rows, columns = _positions([p[0] for p in predictors], model_ids), np.searchsorted(image_ids, predicted_images)
+    top1[rows, columns] = class_indices(top1_numbers)
+    top5_hits[rows, columns] = in_top5.astype(bool)
+    seen, seconds = _participants_answers(predictors, image_ids, dataset_ids)
     return scoring.Inputs(
-        predictors=[name for _, name, _ in predictors],
-        kinds=[str(kind) for _, _, kind in predictors],
-        top1=np.ascontiguousarray(top5[:, :, 0]),
-        top5=top5,
+        predictors=[name for _, name, *_ in predictors],
+        kinds=[str(kind) for _, _, kind, *_ in predictors],
+        top1=top1,
+        in_top5=top5_hits,
         original=class_indices(originals),
         problematic=flagged.astype(bool),
         dataset=_positions(dataset_ids, image_datasets),
@@ -227,7 +232,41 @@ def load_inputs(dataset_names=(), *, fast=True):
         item_keys=item_keys[decided],
         item_verdicts=item_verdicts[decided],
         splits=split_class_indices(),
+        voters=np.array([not (simulated or random_weights) for *_, simulated, random_weights in predictors], bool),
+        seen=seen,
+        seconds=seconds,
+        image_ids=image_ids,
     )
+
+
+def _in_top5_sql():
+    """SQL true where the original label of image i is among the ranked wnids of prediction p (at most 5 by
+    Prediction.wnids's rule). PostgreSQL's jsonb `?` tests it in one step, cheaper than reading out each rank
+    (the biggest part of loading 5 million predictions); other databases compare each rank."""
+    if connection.vendor == "postgresql":
+        return "p.wnids ? i.original_wnid"
+    return " OR ".join(f"p.wnids ->> {rank} = i.original_wnid" for rank in range(TOP_K))
+
+
+def _participants_answers(predictors, image_ids, dataset_ids):
+    """({human predictor name: bool [I]}, {name: float [I]}): the images each phase participant's human predictor
+    had seen, and the seconds they took per image (nan where they did not answer), in one query."""
+    humans = {pk: name for pk, name, kind, *_ in predictors if kind == PredictorKind.HUMAN}
+    answers = ParticipantImage.objects.filter(
+        participant__model_id__in=humans,
+        answered_at__isnull=False,
+        phase_image__dataset_id__in=dataset_ids,
+    ).values_list("participant__model_id", "phase_image__image_id", "seen", "started_at", "answered_at")
+    seen, seconds = {}, {}
+    for model_id, image_id, was_seen, started_at, answered_at in answers:
+        name = humans[model_id]
+        if name not in seen:
+            seen[name] = np.zeros(len(image_ids), dtype=bool)
+            seconds[name] = np.full(len(image_ids), np.nan)
+        column = np.searchsorted(image_ids, image_id)
+        seen[name][column] = was_seen
+        seconds[name][column] = (answered_at - started_at).total_seconds()
+    return seen, seconds
 
 
 def _positions(keys, values):
@@ -244,20 +283,22 @@ def _check(value, allowed, what):
         raise ScoreError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
 
 
-def score_rows(dataset_names=(), *, split=None, metric=None, fast=True):
+def score_rows(dataset_names=(), *, split=None, metric=None, subset=None, fast=True):
     """The score rows (evaluation.scoring.ROW_KEYS) of the named datasets (all when none is named), optionally
-    only those of one split or metric."""
+    only those of one split, metric or subset."""
     _check(split, taxonomy.SPLITS, "split")
     _check(metric, scoring.METRICS, "metric")
+    _check(subset, scoring.SUBSETS, "subset")
     inputs = load_inputs(dataset_names, fast=fast)
     if split is not None:
         inputs.splits = {split: inputs.splits[split]}
-    return scoring.score(inputs, metrics=scoring.METRICS if metric is None else [metric])
+    rows = scoring.score(inputs, metrics=scoring.METRICS if metric is None else [metric])
+    return rows if subset is None else [row for row in rows if row["subset"] == subset]
 
 
-def drop_rows(dataset_names, *, split=None, metric=None, fast=True):
+def drop_rows(dataset_names, *, split=None, metric=None, subset=None, fast=True):
     """The drops (evaluation.scoring.DROP_KEYS) from the first named dataset to each of the others."""
     names = list(dict.fromkeys(dataset_names))
     if len(names) < 2:
         raise ScoreError("drops need at least two datasets: the reference first, then the others")
-    return scoring.drops(score_rows(names, split=split, metric=metric, fast=fast), names[0])
+    return scoring.drops(score_rows(names, split=split, metric=metric, subset=subset, fast=fast), names[0])

@@ -192,14 +192,14 @@ def test_loading_takes_a_fixed_number_of_queries(scored, tmp_path):
     ClassifierModel.objects.filter(name="h-3").update(kind=PredictorKind.HUMAN)
     with CaptureQueriesContext(connection) as second:
         inputs = scores.load_inputs(["val", "v2"])
-    assert len(first) == len(second) == 5
+    assert len(first) == len(second) == 6
     assert inputs.top1.shape == (7, len(IMAGES) + 30)
     assert inputs.predictors[:4] == ["m-a", "m-b", "m-c", "m-d"] and inputs.kinds[4:] == ["human"] * 3
 
 
 def test_copy_and_portable_fetch_give_the_same_arrays(scored):
     fast, portable = scores.load_inputs(["v2", "val"]), scores.load_inputs(["v2", "val"], fast=False)
-    for field in ("top1", "top5", "original", "problematic", "dataset", "item_keys", "item_verdicts"):
+    for field in ("top1", "in_top5", "original", "problematic", "dataset", "item_keys", "item_verdicts"):
         assert np.array_equal(getattr(fast, field), getattr(portable, field)), field
     assert (fast.predictors, fast.kinds, fast.datasets) == (portable.predictors, portable.kinds, ["v2", "val"])
     assert scoring.score(fast) == scoring.score(portable)

@@ -92,7 +92,7 @@ def image_figure(predictor, kind, key, outcome):
     lower = sum(low for low, _ in outcome.values())
     upper = sum(up for _, up in outcome.values())
     row = {"predictor": predictor, "kind": kind, "dataset": key[1], "split": key[2], "metric": key[3]}
-    row.update(averaging="image", value=None, lower=None, upper=None, ci_low=None, ci_high=None, n=n)
+    row.update(averaging="image", subset="all", value=None, lower=None, upper=None, ci_low=None, ci_high=None, n=n)
     if n:
         row["lower"], row["upper"] = lower / n, upper / n
         row["value"] = lower / n if lower == upper else None
@@ -106,7 +106,9 @@ def class_figure(predictor, kind, key, outcome, images):
     for image, pair in outcome.items():
         by_class[images[image][1]].append(pair)
     row = {"predictor": predictor, "kind": kind, "dataset": key[1], "split": key[2], "metric": key[3]}
-    row.update(averaging="class", value=None, lower=None, upper=None, ci_low=None, ci_high=None, n=len(outcome))
+    row.update(
+        averaging="class", subset="all", value=None, lower=None, upper=None, ci_low=None, ci_high=None, n=len(outcome)
+    )
     if by_class:
         row["lower"] = sum(sum(low for low, _ in pairs) / len(pairs) for pairs in by_class.values()) / len(by_class)
         row["upper"] = sum(sum(up for _, up in pairs) / len(pairs) for pairs in by_class.values()) / len(by_class)
@@ -123,16 +125,18 @@ def as_inputs(images, labels, predictions, kinds, datasets):
     names = list(images)
     index = {image: i for i, image in enumerate(names)}
     codes = {"correct": scoring.CORRECT, "wrong": scoring.WRONG, "unclear": scoring.UNCLEAR}
-    top5 = np.full((len(predictions), len(names), 5), -1, dtype=np.int16)
+    top1 = np.full((len(predictions), len(names)), -1, dtype=np.int16)
+    in_top5 = np.zeros((len(predictions), len(names)), dtype=bool)
     for p, answers in enumerate(predictions.values()):
         for image, ranked in answers.items():
-            top5[p, index[image], : len(ranked)] = ranked
+            top1[p, index[image]] = ranked[0]
+            in_top5[p, index[image]] = images[image][1] in ranked[:5]
     keyed = sorted((index[image] * scoring.PAIR_BASE + c, codes[v]) for (image, c), v in labels.items())
     return scoring.Inputs(
         predictors=list(predictions),
         kinds=[kinds[p] for p in predictions],
-        top1=np.ascontiguousarray(top5[:, :, 0]),
-        top5=top5,
+        top1=top1,
+        in_top5=in_top5,
         original=np.array([images[i][1] for i in names], dtype=np.int16),
         problematic=np.array([images[i][2] for i in names], dtype=bool),
         dataset=np.array([datasets.index(images[i][0]) for i in names], dtype=np.int64),
@@ -326,6 +330,114 @@ def test_drops_between_datasets():
     assert scoring.drops(rows, "nowhere") == []
 
 
+# --- subsets, voters, mistakes -------------------------------------------------------------------------------
+
+SEEN = {"h-1": {"t2"}, "h-2": {"t2", "a1"}}
+SECONDS = {"h-1": {"t2": 4.0, "c2": 10.0, "p1": 7.0}, "h-2": {"t2": 3.0, "c2": 3.0, "a1": 9.0}}
+
+
+def with_subsets(inputs, seen, seconds):
+    names = list(IMAGES)
+    inputs.seen = {p: np.array([name in images for name in names]) for p, images in seen.items()}
+    inputs.seconds = {p: np.array([times.get(name, np.nan) for name in names]) for p, times in seconds.items()}
+    return inputs
+
+
+def test_seen_unseen_fast_and_slow_figures_match_the_direct_computation():
+    inputs = with_subsets(as_inputs(IMAGES, LABELS, PREDICTIONS, KINDS, DATASETS), SEEN, SECONDS)
+    rows = scoring.score(inputs)
+    # The figures on every image, the ensembles included, are those without subsets.
+    assert keyed([r for r in rows if r["subset"] == "all"]) == hand_made_rows()
+    # h-1 took 4, 10 and 7 s: fast (at most the median, 7 s) t2 and p1, slow c2; h-2 took 3, 3 and 9 s.
+    fast_and_slow = {
+        "h-1": {"fast": {"t2", "p1"}, "slow": {"c2"}},
+        "h-2": {"fast": {"t2", "c2"}, "slow": {"a1"}},
+    }
+    for human, answers in PREDICTIONS.items():
+        if KINDS[human] != "human":
+            continue
+        subsets = {"seen": SEEN[human], "unseen": set(answers) - SEEN[human], **fast_and_slow[human]}
+        for subset, images in subsets.items():
+            only = {human: {image: ranked for image, ranked in answers.items() if image in images}}
+            expected = reference_rows(IMAGES, LABELS, only, {human: "human"}, DATASETS)
+            for row in expected.values():
+                row["subset"] = subset
+            got = [r for r in rows if r["predictor"] == human and r["subset"] == subset]
+            assert_rows_match(got, expected)
+    # By hand: h-1 saw t2 before and answered goldfish, which reviewers marked unclear.
+    seen = {(r["metric"], r["averaging"]): r for r in rows if r["predictor"] == "h-1" and r["subset"] == "seen"}
+    assert seen[("multilabel", "image")]["value"] == 0.0 and seen[("multilabel_lenient", "image")]["value"] == 1.0
+    # Rows of a predictor: all, then seen, unseen, fast, slow.
+    order = [r["subset"] for r in rows if r["predictor"] == "h-2" and r["split"] == "all" and r["averaging"] == "image"]
+    assert order == ["all", "all", "seen", "seen", "unseen", "unseen", "fast", "fast", "slow", "slow"]
+
+
+def test_drops_compare_the_same_subset():
+    rows = scoring.score(with_subsets(as_inputs(IMAGES, LABELS, PREDICTIONS, KINDS, DATASETS), SEEN, SECONDS))
+    fake_v2 = [{**row, "dataset": "v2"} for row in rows if row["dataset"] == "val"]
+    drops = scoring.drops([r for r in rows if r["dataset"] == "val"] + fake_v2, "val")
+    assert {d["subset"] for d in drops} == set(scoring.SUBSETS)
+    assert all(d["value"] in (0.0, None) and d["n"] == d["n_reference"] for d in drops)
+
+
+def test_split_at_median():
+    fast, slow = scoring.split_at_median([5.0, np.nan, 1.0, 3.0, 8.0])  # median of 5, 1, 3, 8: 4
+    assert fast.tolist() == [False, False, True, True, False]
+    assert slow.tolist() == [True, False, False, False, True]
+    fast, slow = scoring.split_at_median([2.0, 9.0, 4.0])
+    assert fast.tolist() == [True, False, True] and slow.tolist() == [False, True, False]
+    fast, slow = scoring.split_at_median([np.nan, np.nan])
+    assert not fast.any() and not slow.any()
+
+
+def test_only_voters_make_the_majority_votes():
+    voters = {"m-a": True, "m-b": True, "m-c": False, "h-1": True, "h-2": True}
+    inputs = as_inputs(IMAGES, LABELS, PREDICTIONS, KINDS, DATASETS)
+    inputs.voters = np.array([voters[p] for p in inputs.predictors])
+    rows = keyed(scoring.score(inputs))
+    voting = {p: PREDICTIONS[p] for p in ("m-a", "m-b")}
+    expected = reference_rows(IMAGES, LABELS, voting, KINDS, DATASETS)
+    vote = {key: row for key, row in expected.items() if key[0] == "model majority vote"}
+    assert_rows_match([row for key, row in rows.items() if key[0] == "model majority vote"], vote)
+    # m-c keeps its own figures; with a single voter left there is no model majority vote.
+    assert ("m-c", "val", "all", "top1", "image") in rows
+    inputs.voters = np.array([p in ("m-a", "h-1", "h-2") for p in inputs.predictors])
+    assert not any(key[0] == "model majority vote" for key in keyed(scoring.score(inputs)))
+
+
+def all_wrong(images, labels, members):
+    """The non-problematic images some member predicts, where every member's prediction is wrong or unclear."""
+    found = set()
+    for image, (_, _, problematic) in images.items():
+        said = [answers[image][0] for answers in members if image in answers]
+        if said and not problematic and all(labels.get((image, c)) in ("wrong", "unclear") for c in said):
+            found.add(image)
+    return found
+
+
+def mistakes_of(inputs, names):
+    return {group: {names[i] for i in np.flatnonzero(mask)} for group, mask in scoring.mistakes(inputs).items()}
+
+
+def test_mistakes_worked_out_by_hand():
+    inputs = as_inputs(IMAGES, LABELS, PREDICTIONS, KINDS, DATASETS)
+    # Humans: c2 is unclear for both; t2 is right for h-2; a1 undecided for h-2; p1 problematic.
+    # Models: on v-a m-a's airliner is wrong but m-b's canoe right; every other image has a right or undecided one.
+    assert mistakes_of(inputs, list(IMAGES)) == {"models": set(), "humans": {"c2"}, "both": set()}
+    inputs.voters = np.array([p != "m-b" for p in inputs.predictors])
+    assert mistakes_of(inputs, list(IMAGES)) == {"models": {"v-a"}, "humans": {"c2"}, "both": set()}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mistakes_match_the_direct_computation(seed):
+    images, labels, predictions, kinds = random_case(seed, models=3)
+    inputs = as_inputs(images, labels, predictions, kinds, DATASETS)
+    found = mistakes_of(inputs, list(images))
+    models = all_wrong(images, labels, [a for p, a in predictions.items() if kinds[p] == "model"])
+    humans = all_wrong(images, labels, [a for p, a in predictions.items() if kinds[p] == "human"])
+    assert found == {"models": models, "humans": humans, "both": models & humans}
+
+
 # --- random cases ---------------------------------------------------------------------------------------------
 
 POOL = [TENCH, GOLDFISH, CHIHUAHUA, SPANIEL, AIRLINER, CANOE, taxonomy.class_index("n04552348")]
@@ -414,10 +526,24 @@ def test_verdict_matrix_matches_a_dict_lookup():
     assert set(np.unique(empty).tolist()) <= {scoring.NOT_PREDICTED, scoring.UNDECIDED}
 
 
-def test_clopper_pearson_is_scipys_exact_interval():
-    interval = binomtest(7, 50).proportion_ci(confidence_level=0.95, method="exact")
-    assert scoring.clopper_pearson(7, 50) == (interval.low, interval.high)
-    assert scoring.clopper_pearson(0, 10)[0] == 0.0 and scoring.clopper_pearson(10, 10)[1] == 1.0
+@pytest.mark.parametrize(
+    ("k", "n"), [(0, 1), (1, 1), (0, 10), (10, 10), (7, 50), (3, 6), (1, 2500), (2124, 2500), (41_234, 50_000)]
+)
+def test_clopper_pearson_is_scipys_exact_interval(k, n):
+    interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    low, high = scoring.clopper_pearson(k, n)
+    # binomtest finds each bound by a root search to about 1e-13; the beta quantiles are the exact bounds.
+    assert (float(low), float(high)) == pytest.approx((interval.low, interval.high), rel=1e-10, abs=1e-12)
+
+
+def test_clopper_pearson_takes_arrays():
+    k, n = np.array([[0, 3], [6, 50]]), np.array([[10, 6], [6, 60]])
+    low, high = scoring.clopper_pearson(k, n)
+    assert low.shape == high.shape == (2, 2)
+    for at in np.ndindex(2, 2):
+        interval = binomtest(int(k[at]), int(n[at])).proportion_ci(method="exact")
+        assert (low[at], high[at]) == pytest.approx((interval.low, interval.high), abs=1e-12)
+    assert low[0, 0] == 0.0 and high[1, 0] == 1.0
 
 
 def test_no_images_no_predictors():

@@ -57,6 +57,12 @@ class Command(BaseCommand):
         parser.add_argument("--split", choices=taxonomy.SPLITS, help="only this split")
         parser.add_argument("--metric", choices=scoring.METRICS, help="only this metric")
         parser.add_argument(
+            "--subset",
+            choices=scoring.SUBSETS,
+            help="only this subset of each predictor's images (humans of evaluation phases: seen / unseen before, "
+            "fast / slow, at most / above their median seconds per image)",
+        )
+        parser.add_argument(
             "--drops",
             action="store_true",
             help="print the drop of each figure from the first --dataset to each of the others "
@@ -64,12 +70,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="print the rows as one JSON list")
 
-    def handle(self, *args, dataset, split=None, metric=None, drops=False, **options):
+    def handle(self, *args, dataset, split=None, metric=None, subset=None, drops=False, **options):
         try:
             if drops:
-                rows = scores.drop_rows(dataset, split=split, metric=metric)
+                rows = scores.drop_rows(dataset, split=split, metric=metric, subset=subset)
             else:
-                rows = scores.score_rows(dataset, split=split, metric=metric)
+                rows = scores.score_rows(dataset, split=split, metric=metric, subset=subset)
         except scores.ScoreError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
@@ -84,19 +90,31 @@ class Command(BaseCommand):
                 "split",
                 "metric",
                 "averaging",
+                "subset",
                 "drop, points",
                 "n from",
                 "n to",
             ]
             lines = [
                 [r["predictor"], r["kind"], r["reference"], r["dataset"], r["split"], r["metric"], r["averaging"]]
-                + [drop(r), f"{r['n_reference']:,}", f"{r['n']:,}"]
+                + [r["subset"], drop(r), f"{r['n_reference']:,}", f"{r['n']:,}"]
                 for r in rows
             ]
         else:
-            header = ["predictor", "kind", "dataset", "split", "metric", "averaging", "accuracy %", "95% CI", "n"]
+            header = [
+                "predictor",
+                "kind",
+                "dataset",
+                "split",
+                "metric",
+                "averaging",
+                "subset",
+                "accuracy %",
+                "95% CI",
+                "n",
+            ]
             lines = [
-                [r["predictor"], r["kind"], r["dataset"], r["split"], r["metric"], r["averaging"]]
+                [r["predictor"], r["kind"], r["dataset"], r["split"], r["metric"], r["averaging"], r["subset"]]
                 + [figure(r), interval(r), f"{r['n']:,}"]
                 for r in rows
             ]
