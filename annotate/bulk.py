@@ -5,6 +5,7 @@ import io
 import json
 from datetime import datetime
 
+import numpy as np
 from django.db import connection, transaction
 
 
@@ -30,8 +31,8 @@ def insert_rows(model, fields, rows):
         # FORCE_NULL turns it into NULL in the nullable columns (Django never stores NULL in text columns).
         writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
         count = 0
-        for row in rows:
-            writer.writerow([_text(value) for value in row])
+        for row in _as_text(rows, model_fields):
+            writer.writerow(row)
             count += 1
         buffer.seek(0)
         nullable = ", ".join(quote(field.column) for field in model_fields if field.null)
@@ -49,9 +50,20 @@ def insert_rows(model, fields, rows):
     return len(values)
 
 
-def update_rows(model, fields, rows):
-    """Set `fields` of the rows whose primary keys lead each tuple of `rows` ((pk, *values)); only rows with a
-    changed value are written. Returns how many rows changed."""
+# Columns whose Python values need converting to COPY text; numbers and strings go to the csv writer as they are.
+CONVERTED_TYPES = {"BooleanField", "JSONField", "DateTimeField", "DateField"}
+
+
+def _as_text(rows, model_fields):
+    converted = [i for i, field in enumerate(model_fields) if field.get_internal_type() in CONVERTED_TYPES]
+    if not converted:
+        return rows
+    return ([_text(value) if i in converted else value for i, value in enumerate(row)] for row in rows)
+
+
+def update_rows(model, fields, rows, compare=None):
+    """Set `fields` of the rows whose primary keys lead each tuple of `rows` ((pk, *values)). On PostgreSQL only
+    rows where one of the `compare` fields (default: all) changes are written. Returns how many rows were."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     pk = quote(model._meta.pk.column)
@@ -75,14 +87,27 @@ def update_rows(model, fields, rows):
         cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {pk}, {', '.join(columns)} FROM {table} LIMIT 0")
         buffer = io.StringIO()
         writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
-        writer.writerows([_text(value) for value in row] for row in rows)
+        writer.writerows(_as_text(rows, model_fields))
         buffer.seek(0)
         nullable = ", ".join(quote(field.column) for field in model_fields if field.null)
         options = f", FORCE_NULL ({nullable})" if nullable else ""
         cursor.copy_expert(f"COPY {staging} FROM STDIN WITH (FORMAT csv{options})", buffer)
         assignments = ", ".join(f"{column} = s.{column}" for column in columns)
-        changed = " OR ".join(f"t.{column} IS DISTINCT FROM s.{column}" for column in columns)
+        compared = [quote(model._meta.get_field(name).column) for name in compare or fields]
+        changed = " OR ".join(f"t.{column} IS DISTINCT FROM s.{column}" for column in compared)
         cursor.execute(f"UPDATE {table} t SET {assignments} FROM {staging} s WHERE t.{pk} = s.{pk} AND ({changed})")
         count = cursor.rowcount
         cursor.execute(f"DROP TABLE {staging}")
     return count
+
+
+def read_int_columns(sql, params, width):
+    """The `width` integer columns of a query whose values are never null, as one int64 array [rows, width];
+    streamed by COPY on PostgreSQL (a few times faster than fetching rows for millions of them)."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, width)
+        buffer = io.BytesIO()
+        cursor.copy_expert(f"COPY ({cursor.mogrify(sql, params).decode()}) TO STDOUT", buffer)
+    return np.fromstring(buffer.getvalue().decode("ascii"), dtype=np.int64, sep=" ").reshape(-1, width)

@@ -165,9 +165,6 @@ class ReviewItem(models.Model):
     source = models.CharField(
         max_length=12, choices=LabelSource.choices, default=LabelSource.REVIEW, db_default=LabelSource.REVIEW
     )
-    p_correct = models.FloatField(null=True, blank=True, help_text="Consensus posterior of correct.")
-    p_wrong = models.FloatField(null=True, blank=True, help_text="Consensus posterior of wrong.")
-    p_unclear = models.FloatField(null=True, blank=True, help_text="Consensus posterior of unclear.")
     needs_adjudication = models.BooleanField(
         default=False, db_default=False, help_text="Enough reviewers decided but they reached no consensus."
     )
@@ -182,7 +179,6 @@ class ReviewItem(models.Model):
             ),
             models.Index(fields=["dataset", "verdict"], name="review_item_dataset_verdict"),
             models.Index(fields=["dataset", "wnid"], name="review_item_dataset_wnid"),
-            models.Index(fields=["dataset", "verdict_by"], name="review_item_dataset_reviewer"),
         ]
 
     def __str__(self):

@@ -62,7 +62,7 @@ def set_verdict(*, item_id, reviewer, value, at=None):
         _store_reviewer_verdict(item, reviewer, value, at)
         if not fixed and (policy.several_reviewers or value == Verdict.UNREVIEWED):
             relabel_item(item, policy, at)
-            item.save(update_fields=[*LABEL_FIELDS, "needs_adjudication"])
+            item.save(update_fields=LABEL_FIELDS)
         elif not fixed:
             item.verdict, item.verdict_by, item.verdict_at = value, reviewer, at
             item.save(update_fields=["verdict", "verdict_by", "verdict_at"])

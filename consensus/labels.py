@@ -4,12 +4,13 @@ import numpy as np
 
 from annotate.models import LabelSource, ReviewerVerdict, Verdict
 from consensus import rules
-from consensus.models import Rule
+from consensus.models import ConsensusPosterior, Rule
 
 # Verdict codes of consensus.rules, then "don't know": a verdict, but no vote.
 VERDICTS_BY_CODE = [Verdict.CORRECT, Verdict.WRONG, Verdict.UNCLEAR, Verdict.DONT_KNOW]
 DONT_KNOW_CODE = 3
-LABEL_FIELDS = ["verdict", "verdict_by", "verdict_at", "source", "p_correct", "p_wrong", "p_unclear"]
+POSTERIOR_FIELDS = ["p_correct", "p_wrong", "p_unclear"]
+LABEL_FIELDS = ["verdict", "verdict_by", "verdict_at", "source", "needs_adjudication"]
 
 
 def item_labels(policy, item_ids, vote_items, reviewers, codes):
@@ -38,16 +39,16 @@ def item_labels(policy, item_ids, vote_items, reviewers, codes):
     return labels, np.zeros(n, dtype=np.int64), posterior, needs
 
 
-def label_values(code, reviewer_id, posterior, at, source):
+def label_values(code, reviewer_id, needs_adjudication, at, source):
     """The LABEL_FIELDS values of one item."""
     if code == rules.NO_LABEL:
-        return Verdict.UNREVIEWED.value, None, None, LabelSource.REVIEW.value, None, None, None
-    probabilities = [None if np.isnan(p) else round(float(p), 6) for p in posterior]
-    return (VERDICTS_BY_CODE[code].value, int(reviewer_id) or None, at, source, *probabilities)
+        return Verdict.UNREVIEWED.value, None, None, LabelSource.REVIEW.value, False
+    return VERDICTS_BY_CODE[code].value, int(reviewer_id) or None, at, source, bool(needs_adjudication)
 
 
 def relabel_item(item, policy, at):
-    """Set the label of one locked item from its reviewers' verdicts; the caller saves it."""
+    """Set the label of one locked item from its reviewers' verdicts, and its posterior; the caller saves the
+    item."""
     votes = list(
         ReviewerVerdict.objects.filter(item=item)
         .exclude(value=Verdict.UNREVIEWED)
@@ -60,7 +61,14 @@ def relabel_item(item, policy, at):
         policy, np.array([item.pk]), np.full(len(votes), item.pk), reviewers, codes
     )
     source = LabelSource.REVIEW if policy.rule == Rule.SINGLE else LabelSource.CONSENSUS
-    values = label_values(labels[0], deciders[0], posterior[0], at, source)
+    values = label_values(labels[0], deciders[0], needs[0], at, source)
     for field, value in zip(LABEL_FIELDS, values, strict=True):
         setattr(item, field if field != "verdict_by" else "verdict_by_id", value)
-    item.needs_adjudication = bool(needs[0])
+    if np.isnan(posterior[0]).any():
+        ConsensusPosterior.objects.filter(item=item).delete()
+    else:
+        ConsensusPosterior.objects.update_or_create(item=item, defaults=posterior_fields(posterior[0]))
+
+
+def posterior_fields(posterior):
+    return dict(zip(POSTERIOR_FIELDS, (round(float(p), 6) for p in posterior), strict=True))

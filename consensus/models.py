@@ -46,6 +46,20 @@ class ConsensusPolicy(models.Model):
         return self.rule != Rule.SINGLE
 
 
+class ConsensusPosterior(models.Model):
+    """The posterior over correct / wrong / unclear behind an item's consensus label (vote shares under
+    unanimity and majority, Dawid-Skene's estimate), kept apart from the item so that recomputing it rewrites
+    this narrow table rather than every review item."""
+
+    item = models.OneToOneField(ReviewItem, on_delete=models.CASCADE, primary_key=True, related_name="posterior")
+    p_correct = models.FloatField()
+    p_wrong = models.FloatField()
+    p_unclear = models.FloatField()
+
+    def __str__(self):
+        return f"{self.item_id}: {self.p_correct:.3f} / {self.p_wrong:.3f} / {self.p_unclear:.3f}"
+
+
 class GoldenItem(models.Model):
     """A review item with a known answer; reviewers meet it unannounced and are scored on it."""
 

@@ -5,6 +5,8 @@ Votes are parallel arrays: the item index, the reviewer index and the verdict co
 crowd-kit's.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from crowdkit.aggregation import DawidSkene
@@ -50,7 +52,11 @@ def dawid_skene(items, reviewers, codes, n_items, n_iter=100):
     if len(items) == 0:
         return posterior
     votes = pd.DataFrame({"task": items, "worker": reviewers, "label": codes})
-    probabilities = DawidSkene(n_iter=n_iter).fit(votes).probas_
+    with warnings.catch_warnings():
+        # crowd-kit 1.4 still calls pandas APIs that pandas 3 deprecates; the results are unaffected.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        probabilities = DawidSkene(n_iter=n_iter).fit(votes).probas_
     probabilities = probabilities.reindex(columns=range(CODES), fill_value=0.0)
     posterior[probabilities.index.to_numpy()] = probabilities.to_numpy()
     return posterior
@@ -132,3 +138,23 @@ def fleiss_kappa(counts):
     if expected >= 1:
         return float("nan")
     return float((per_item.mean() - expected) / (1 - expected))
+
+
+DAY_SECONDS = 86_400
+DAILY_UP_TO_DAYS = 92  # a longer span is shown per week: at most ~13 points a quarter instead of ~90
+WEEK_DAYS = 7
+EPOCH_TO_MONDAY = 3  # 1970-01-01 was a Thursday: shifting days by 3 makes weeks start on Mondays
+
+
+def time_periods(seconds, daily_up_to_days=DAILY_UP_TO_DAYS):
+    """(period of each time, number of periods, days per period, first period's first day) of Unix times in
+    seconds (UTC): days where the times span at most `daily_up_to_days` days, else weeks from Monday. Days are
+    counted from 1970-01-01; the periods run without gaps from the first time's to the last time's."""
+    days = np.floor_divide(np.asarray(seconds, dtype=np.int64), DAY_SECONDS)
+    if not len(days):
+        return np.zeros(0, dtype=np.int64), 0, 1, 0
+    daily = days.max() - days.min() < daily_up_to_days
+    length, shift = (1, 0) if daily else (WEEK_DAYS, EPOCH_TO_MONDAY)
+    buckets = (days + shift) // length
+    first = int(buckets.min())
+    return buckets - first, int(buckets.max()) - first + 1, length, first * length - shift

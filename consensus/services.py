@@ -10,7 +10,7 @@ from annotate import bulk
 from annotate.models import Dataset, Image, LabelSource, ReviewerVerdict, ReviewItem, Suggestion, Verdict
 from annotate.services import add_pending
 from consensus import labels
-from consensus.models import Adjudication, DecidedVerdict, GoldenItem, Rule
+from consensus.models import Adjudication, ConsensusPosterior, DecidedVerdict, GoldenItem, Rule
 from consensus.selectors import policy_for
 
 FIXED_SOURCES = (LabelSource.ADJUDICATION, LabelSource.GOLDEN)
@@ -57,22 +57,17 @@ def aggregate(*, dataset, rule=None):
             policy.rule, policy.overlap = rule, overlap
             policy.save()
         item_ids, fixed = _items(dataset)
-        votes = _votes(dataset)
+        votes = _votes(dataset, in_order=policy.rule == Rule.SINGLE)
         codes, reviewers, posterior, needs = labels.item_labels(policy, item_ids, *votes)
         kept = np.flatnonzero(~fixed)
         at, source = timezone.now(), LabelSource.REVIEW if policy.rule == Rule.SINGLE else LabelSource.CONSENSUS
+        rows = ((int(item_ids[i]), *labels.label_values(codes[i], reviewers[i], needs[i], at, source)) for i in kept)
+        # Only the label, its source and the adjudication need say whether an item changed: the decider and the
+        # time are written with them.
         changed = bulk.update_rows(
-            ReviewItem,
-            [*labels.LABEL_FIELDS, "needs_adjudication"],
-            (
-                (
-                    int(item_ids[i]),
-                    *labels.label_values(codes[i], reviewers[i], posterior[i], at, source),
-                    bool(needs[i]),
-                )
-                for i in kept
-            ),
+            ReviewItem, labels.LABEL_FIELDS, rows, compare=["verdict", "source", "needs_adjudication"]
         )
+        _replace_posteriors(dataset, item_ids, posterior)
         recount_pending(dataset)
     counts = np.bincount(codes[kept] + 1, minlength=len(labels.VERDICTS_BY_CODE) + 1)
     return {
@@ -92,6 +87,16 @@ def aggregate(*, dataset, rule=None):
     }
 
 
+def _replace_posteriors(dataset, item_ids, posterior):
+    ConsensusPosterior.objects.filter(item__dataset=dataset).delete()
+    known = ~np.isnan(posterior).any(axis=1)
+    bulk.insert_rows(
+        ConsensusPosterior,
+        ["item", *labels.POSTERIOR_FIELDS],
+        zip(item_ids[known].tolist(), *np.round(posterior[known], 6).T.tolist(), strict=True),
+    )
+
+
 def _items(dataset):
     """(ids, whether each keeps a fixed label) of the dataset's review items, by id."""
     rows = list(ReviewItem.objects.filter(dataset=dataset).order_by("pk").values_list("pk", "source"))
@@ -99,18 +104,18 @@ def _items(dataset):
     return ids, np.array([source in FIXED_SOURCES for _, source in rows], dtype=bool)
 
 
-def _votes(dataset):
+def _votes(dataset, in_order):
     """(item ids, reviewer ids, codes) of every reviewer verdict of the dataset but unreviewed ones, grouped by
-    item, each item's in the order they were given."""
+    item; `in_order` puts each item's in the order they were given."""
     code = " ".join(f"WHEN '{verdict}' THEN {index}" for index, verdict in enumerate(labels.VERDICTS_BY_CODE))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT v.item_id, v.reviewer_id, CASE v.value {code} END
-            FROM {ReviewerVerdict._meta.db_table} v JOIN {ReviewItem._meta.db_table} r ON r.id = v.item_id
-            WHERE r.dataset_id = %s AND v.value <> %s ORDER BY v.item_id, v.updated_at, v.id""",
-            [dataset.pk, Verdict.UNREVIEWED],
-        )
-        rows = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 3)
+    order = "v.item_id, v.updated_at, v.id" if in_order else "v.item_id"
+    rows = bulk.read_int_columns(
+        f"""SELECT v.item_id, v.reviewer_id, CASE v.value {code} END
+        FROM {ReviewerVerdict._meta.db_table} v JOIN {ReviewItem._meta.db_table} r ON r.id = v.item_id
+        WHERE r.dataset_id = %s AND v.value <> %s ORDER BY {order}""",
+        [dataset.pk, Verdict.UNREVIEWED],
+        3,
+    )
     return rows[:, 0], rows[:, 1], rows[:, 2]
 
 
@@ -170,5 +175,5 @@ def _fix_label(item, value, source, user, at):
     was_pending = item.verdict == Verdict.UNREVIEWED
     item.verdict, item.source, item.verdict_by, item.verdict_at = value, source, user, at
     item.needs_adjudication = False
-    item.save(update_fields=["verdict", "source", "verdict_by", "verdict_at", "needs_adjudication"])
+    item.save(update_fields=labels.LABEL_FIELDS)
     add_pending(item.image_id, -int(was_pending))

@@ -1,0 +1,122 @@
+"""REST API of consensus: a dataset's policy, recomputing its labels, and the adjudication queue."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate.models import Dataset, ReviewItem
+from annotate.permissions import IsAdmin
+from annotate.serializers import item_data
+from consensus import selectors, services
+from consensus.serializers import (
+    AdjudicationInput,
+    AggregateInput,
+    PolicyInput,
+    adjudication_item_data,
+    policy_data,
+)
+
+QUEUE_LIMIT = 200
+
+
+def _consensus_error(exc):
+    return ValidationError({"detail": str(exc)})
+
+
+class DatasetConsensus(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The dataset's overlap and consensus rule")
+    def get(self, request, name):
+        dataset = get_object_or_404(Dataset, name=name)
+        return Response(
+            {
+                **policy_data(selectors.policy_of(dataset)),
+                "needs_adjudication": selectors.adjudication_count(dataset),
+            }
+        )
+
+    @extend_schema(
+        request=PolicyInput,
+        responses=OpenApiTypes.OBJECT,
+        summary="Set the overlap and consensus rule; every label is recomputed (answers the recount's summary)",
+    )
+    def put(self, request, name):
+        dataset = get_object_or_404(Dataset, name=name)
+        data = PolicyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            summary = services.set_policy(dataset=dataset, user=request.user, **data.validated_data)
+        except services.ConsensusError as exc:
+            raise _consensus_error(exc) from exc
+        return Response(summary)
+
+
+class DatasetAggregate(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=AggregateInput,
+        responses=OpenApiTypes.OBJECT,
+        summary="Recompute every consensus label of the dataset (with a method, that becomes its rule)",
+    )
+    def post(self, request, name):
+        dataset = get_object_or_404(Dataset, name=name)
+        data = AggregateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            summary = services.aggregate(dataset=dataset, rule=data.validated_data.get("method"))
+        except services.ConsensusError as exc:
+            raise _consensus_error(exc) from exc
+        return Response(summary)
+
+
+class AdjudicationQueue(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, description="an item id: the queue goes on after it"),
+            OpenApiParameter("limit", int, description=f"at most this many items (default 50, at most {QUEUE_LIMIT})"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="Items whose reviewers reached no consensus, with every vote",
+    )
+    def get(self, request, name):
+        dataset = get_object_or_404(Dataset, name=name)
+        try:
+            after = request.query_params.get("after")
+            after = int(after) if after else None
+            limit = min(int(request.query_params.get("limit") or 50), QUEUE_LIMIT)
+        except ValueError:
+            raise ValidationError({"detail": "'after' and 'limit' must be integers"}) from None
+        items = selectors.adjudication_queue(dataset, after=after, limit=max(limit, 1))
+        return Response(
+            {"remaining": selectors.adjudication_count(dataset), "items": [adjudication_item_data(i) for i in items]}
+        )
+
+
+class ItemAdjudication(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=AdjudicationInput,
+        responses=OpenApiTypes.OBJECT,
+        summary="Decide an item as senior reviewer: its label from now on, recorded as an adjudication",
+    )
+    def post(self, request, pk):
+        data = AdjudicationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            item = services.adjudicate(
+                item_id=pk,
+                adjudicator=request.user,
+                value=data.validated_data["verdict"],
+                note=data.validated_data["note"],
+            )
+        except ReviewItem.DoesNotExist:
+            raise NotFound(f"review item {pk} does not exist") from None
+        return Response(item_data(item))

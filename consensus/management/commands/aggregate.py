@@ -1,0 +1,39 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotate.models import Dataset
+from consensus import services
+from consensus.models import Rule
+
+METHODS = {rule.replace("_", "-"): rule for rule in Rule.values}
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute the consensus label of every review item of a dataset from its reviewers' verdicts; "
+        "--method also makes that the dataset's rule. Adjudicated and golden items keep their label."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dataset", required=True)
+        parser.add_argument("--method", choices=list(METHODS), help="default: the dataset's rule")
+        parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    def handle(self, *args, dataset, method=None, **options):
+        found = Dataset.objects.filter(name=dataset).first()
+        if found is None:
+            raise CommandError(f"dataset {dataset!r} does not exist")
+        try:
+            summary = services.aggregate(dataset=found, rule=METHODS[method] if method else None)
+        except services.ConsensusError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, indent=2))
+            return
+        self.stdout.write(
+            f"{summary['dataset']}: {summary['rule']} of {summary['overlap']} over {summary['items']} items and "
+            f"{summary['verdicts']} verdicts in {summary['seconds']} s: "
+            + ", ".join(f"{value} {count}" for value, count in summary["labels"].items())
+            + f"; {summary['needs_adjudication']} to adjudicate, {summary['changed_items']} changed"
+        )

@@ -1,0 +1,65 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from annotate import taxonomy
+from consensus.models import DecidedVerdict, Rule
+from consensus.services import MAX_OVERLAP
+
+
+class PolicyInput(serializers.Serializer):
+    rule = serializers.ChoiceField(choices=Rule.choices)
+    overlap = serializers.IntegerField(min_value=1, max_value=MAX_OVERLAP)
+    golden_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+
+
+class AggregateInput(serializers.Serializer):
+    method = serializers.ChoiceField(choices=Rule.choices, required=False, help_text="default: the dataset's rule")
+
+
+class AdjudicationInput(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=DecidedVerdict.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+def policy_data(policy):
+    return {
+        "dataset": policy.dataset.name,
+        "rule": policy.rule,
+        "overlap": policy.overlap,
+        "golden_rate": policy.golden_rate,
+        "updated_at": policy.updated_at,
+    }
+
+
+def posterior_data(item):
+    posterior = getattr(item, "posterior", None)
+    if posterior is None:
+        return None
+    return {"correct": posterior.p_correct, "wrong": posterior.p_wrong, "unclear": posterior.p_unclear}
+
+
+def adjudication_item_data(item):
+    """An item of the adjudication queue: what the senior reviewer needs to decide it."""
+    synset, original = taxonomy.get(item.wnid), taxonomy.get(item.image.original_wnid)
+    return {
+        "id": item.pk,
+        "wnid": item.wnid,
+        "words": list(synset.words),
+        "gloss": synset.gloss,
+        "is_original": item.is_original,
+        "model_count": item.model_count,
+        "label": item.verdict,
+        "source": item.source,
+        "posterior": posterior_data(item),
+        "votes": [
+            {"reviewer": vote.reviewer.username, "verdict": vote.value, "at": vote.updated_at} for vote in item.votes
+        ],
+        "image": {
+            "id": item.image_id,
+            "file_name": item.image.file_name,
+            "position": item.image.position,
+            "original_wnid": item.image.original_wnid,
+            "original_words": list(original.words),
+            "display_url": reverse("image-display", args=[item.image_id]) if item.image.available else None,
+        },
+    }

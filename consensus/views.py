@@ -1,0 +1,76 @@
+"""Pages of consensus: a dataset's policy and the adjudication queue (admins)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from annotate.models import Dataset
+from annotate.roles import is_admin
+from annotate.selectors import dataset_status
+from consensus import selectors, services
+from consensus.models import Rule
+
+
+def _admin_dataset(request, name):
+    if not is_admin(request.user):
+        raise PermissionDenied("Only admins manage consensus.")
+    return get_object_or_404(Dataset, name=name)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consensus_page(request, name):
+    dataset = _admin_dataset(request, name)
+    policy = selectors.policy_of(dataset)
+    if request.method == "POST":
+        try:
+            if "recompute" in request.POST:
+                summary = services.aggregate(dataset=dataset)
+            else:
+                summary = services.set_policy(
+                    dataset=dataset,
+                    rule=request.POST.get("rule", ""),
+                    overlap=_number(request.POST.get("overlap"), int, "overlap"),
+                    golden_rate=_number(request.POST.get("golden_rate"), float, "golden rate"),
+                    user=request.user,
+                )
+        except services.ConsensusError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Recomputed {summary['items']} items from {summary['verdicts']} verdicts in {summary['seconds']} s: "
+                f"{summary['changed_items']} changed, {summary['needs_adjudication']} to adjudicate.",
+            )
+        return redirect("consensus", name=dataset.name)
+    return render(
+        request,
+        "consensus/consensus.html",
+        {
+            "dataset": dataset,
+            "policy": policy,
+            "rules": Rule.choices,
+            "status": dataset_status(dataset),
+            "needs_adjudication": selectors.adjudication_count(dataset),
+        },
+    )
+
+
+def _number(text, kind, what):
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        raise services.ConsensusError(f"{what} must be a number, not {text!r}") from None
+
+
+@login_required
+@require_GET
+def adjudication_page(request, name):
+    dataset = _admin_dataset(request, name)
+    return render(
+        request,
+        "consensus/adjudication.html",
+        {"dataset": dataset, "needs_adjudication": selectors.adjudication_count(dataset)},
+    )
