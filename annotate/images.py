@@ -15,6 +15,10 @@ class BadImage(ValueError):
     """A file that is not a complete, decodable image of an accepted size."""
 
 
+class ImageTooLarge(BadImage):
+    """An image with more pixels than may be decoded: a decompression bomb, or simply too big."""
+
+
 @dataclass(frozen=True)
 class CheckedImage:
     data: bytes
@@ -40,7 +44,7 @@ def check_image(data, max_pixels):
             with PILImage.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise BadImage(
+                    raise ImageTooLarge(
                         f"{width}x{height} = {width * height} pixels is over the limit of {max_pixels} "
                         "(possible decompression bomb)"
                     )
@@ -50,8 +54,12 @@ def check_image(data, max_pixels):
                 image_format = image.format
     except BadImage:
         raise
-    except (UnidentifiedImageError, PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        raise BadImage(f"not a readable image ({exc})") from exc
+    except UnidentifiedImageError:
+        formats = ", ".join(FORMAT_EXTENSIONS)
+        raise BadImage(f"not an image: its content is none of the formats {formats}") from None
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        # Pillow's own limit (PIL.Image.MAX_IMAGE_PIXELS), met when the file is opened.
+        raise ImageTooLarge(f"too many pixels to decode (possible decompression bomb): {exc}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadImage(f"corrupt or truncated image ({exc})") from exc
     return CheckedImage(data, hashlib.sha256(data).hexdigest(), width, height, image_format)

@@ -1,11 +1,14 @@
 """Bringing images, manifests and predictions into the platform, in bulk and all-or-nothing."""
 
 import csv
+import ipaddress
 import json
+import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 from django.conf import settings
@@ -26,6 +29,9 @@ LEADING_WNID = re.compile(r"^(n\d{8})_")
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 IMAGE_BATCH = 200
 MAX_TOP_K = 5
+# Characters in one line of a CSV file: far above any real row, far below what would exhaust memory.
+MAX_CSV_LINE = 64 * 1024
+MAX_URI_LENGTH = 1000
 
 
 @dataclass
@@ -44,11 +50,14 @@ class ImportReport:
         }
 
 
-def dataset_named(name, create=False):
+def check_dataset_name(name):
     if not DATASET_NAME.match(name or ""):
         raise ImportFailed(f"dataset name {name!r} must be letters, digits, '-' or '_' (at most 100)")
-    if create:
-        return Dataset.objects.get_or_create(name=name)[0]
+    return name
+
+
+def dataset_named(name):
+    check_dataset_name(name)
     try:
         return Dataset.objects.get(name=name)
     except Dataset.DoesNotExist:
@@ -62,12 +71,53 @@ def check_model_name(name):
     return name
 
 
-def check_file_name(name, where):
+def file_name_problem(name):
+    """What is wrong with an image's file name, or None: it is stored and shown, never used as a path."""
     if not name or name in {".", ".."} or any(c in name for c in "/\\\0") or not name.isprintable():
-        raise ImportFailed(f"{where}: file name {name!r} must be a bare file name without path separators")
+        return f"file name {name!r} must be a bare file name without path separators or control characters"
     if len(name) > 255:
-        raise ImportFailed(f"{where}: file name is longer than 255 characters")
+        return f"file name is {len(name)} characters long; at most 255"
+    return None
+
+
+def check_file_name(name, where):
+    problem = file_name_problem(name)
+    if problem:
+        raise ImportFailed(f"{where}: {problem}")
     return name
+
+
+def check_source_uri(uri, where):
+    """A manifest's uri says where an image's file lives. Nothing fetches it (files arrive by import_images),
+    but it must still lie under one of SOURCE_URI_ROOTS and never point at this machine or its network."""
+    if len(uri) > MAX_URI_LENGTH or not uri.isprintable() or any(c.isspace() for c in uri):
+        raise ImportFailed(f"{where}: uri must be at most {MAX_URI_LENGTH} printable characters without spaces")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError as exc:
+        raise ImportFailed(f"{where}: uri {uri!r} is not a valid URI ({exc})") from None
+    # A root names a folder: https://data.example.org must not admit https://data.example.org.evil.com.
+    roots = [root if root.endswith("/") else f"{root}/" for root in settings.SOURCE_URI_ROOTS if root]
+    if not any(uri.startswith(root) for root in roots):
+        raise ImportFailed(f"{where}: uri {uri!r} is outside the allowed storage roots ({', '.join(roots)})")
+    if parts.username is not None or parts.password is not None:
+        raise ImportFailed(f"{where}: uri {uri!r} carries credentials; give storage access to the workers instead")
+    if ".." in parts.path.split("/"):
+        raise ImportFailed(f"{where}: uri {uri!r} climbs out of its folder with '..'")
+    if parts.scheme in {"http", "https"} and _is_local_host(parts.hostname or ""):
+        raise ImportFailed(f"{where}: uri {uri!r} points at a local or private network address")
+    return uri
+
+
+def _is_local_host(host):
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or "." not in host:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
 
 
 def parse_label(value, where):
@@ -83,14 +133,30 @@ def parse_label(value, where):
     return value
 
 
+def _bounded_lines(handle, path):
+    """The lines of a text file, refusing one over MAX_CSV_LINE characters before reading all of it."""
+    number = 0
+    while line := handle.readline(MAX_CSV_LINE + 1):
+        number += 1
+        if len(line) > MAX_CSV_LINE:
+            raise ImportFailed(f"{path}:{number}: the line is longer than {MAX_CSV_LINE:,} characters")
+        yield line
+
+
 def read_csv_rows(path):
     """Rows of a CSV file with their line numbers, skipping a header that starts with 'filename'."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            for number, row in enumerate(csv.reader(handle), start=1):
+            for number, row in enumerate(csv.reader(_bounded_lines(handle, path)), start=1):
                 if not row or (number == 1 and row[0].strip().lower() in {"filename", "file_name"}):
                     continue
-                yield number, [cell.strip() for cell in row]
+                row = [cell.strip() for cell in row]
+                if number == 1 and len(row) > 1 and not (WNID_PATTERN.match(row[1]) or row[1].isdigit()):
+                    raise ImportFailed(
+                        f"{path}:1: {row[1]!r} is neither a wnid nor a class index; a header row must start "
+                        "with 'filename'"
+                    )
+                yield number, row
     except UnicodeDecodeError as exc:
         raise ImportFailed(f"{path}: not UTF-8 text ({exc})") from exc
     except csv.Error as exc:
@@ -133,13 +199,14 @@ def find_image_files(directory, labels=None):
 
 
 def import_image_folder(*, dataset_name, directory, labels_file=None, progress=lambda items, total: items):
-    """Import a folder of images; each bad file is reported with its path and skipped."""
-    dataset = dataset_named(dataset_name, create=True)
+    """Import a folder of images; each bad file is reported with its path and skipped. The dataset is
+    created with its first image."""
+    check_dataset_name(dataset_name)
     labels = read_labels_file(labels_file) if labels_file else None
     files = list(find_image_files(directory, labels))
     existing = {
         name: (pk, bool(file), wnid)
-        for name, pk, file, wnid in Image.objects.filter(dataset=dataset).values_list(
+        for name, pk, file, wnid in Image.objects.filter(dataset__name=dataset_name).values_list(
             "file_name", "pk", "file", "original_wnid"
         )
     }
@@ -150,7 +217,9 @@ def import_image_folder(*, dataset_name, directory, labels_file=None, progress=l
             report.failed.append((str(path), f"another file in this import is also named {name}"))
             continue
         seen.add(name)
-        if name in existing and existing[name][1]:
+        if file_name_problem(name):
+            report.failed.append((str(path), file_name_problem(name)))
+        elif name in existing and existing[name][1]:
             report.skipped += 1
         elif wnid is None:
             report.failed.append((str(path), "no label: not under a wnid folder, not in the labels file"))
@@ -176,22 +245,24 @@ def import_image_folder(*, dataset_name, directory, labels_file=None, progress=l
                 continue
             batch.append((entry[1], entry[2], checked))
             if len(batch) >= IMAGE_BATCH:
-                _store_batch(dataset, batch, existing, report)
+                _store_batch(dataset_name, batch, existing, report)
                 batch = []
-        _store_batch(dataset, batch, existing, report)
+        _store_batch(dataset_name, batch, existing, report)
     return report
 
 
-def _store_batch(dataset, batch, existing, report):
+def _store_batch(dataset_name, batch, existing, report):
     if not batch:
         return
     stored = []
     for name, wnid, checked in batch:
-        storage_name = checked.storage_name(dataset.name)
+        # Files go under their checksum: one left behind by a failed transaction is reused by the next import.
+        storage_name = checked.storage_name(dataset_name)
         if not default_storage.exists(storage_name):
             storage_name = default_storage.save(storage_name, ContentFile(checked.data))
         stored.append((name, wnid, checked, storage_name))
     with transaction.atomic():
+        dataset = Dataset.objects.get_or_create(name=dataset_name)[0]
         position = _lock_next_position(dataset)
         new_images, attached = [], []
         for name, wnid, checked, storage_name in stored:
@@ -248,7 +319,7 @@ def _insert_images(dataset, first_position, images):
 
 def register_manifest(*, dataset_name, manifest_file):
     """Register images whose files are elsewhere (CSV filename,wnid[,uri]); all rows or none."""
-    dataset = dataset_named(dataset_name, create=True)
+    check_dataset_name(dataset_name)
     rows, seen = [], set()
     for number, row in read_csv_rows(manifest_file):
         where = f"{manifest_file}:{number}"
@@ -258,9 +329,13 @@ def register_manifest(*, dataset_name, manifest_file):
         if name in seen:
             raise ImportFailed(f"{where}: {name} is listed twice")
         seen.add(name)
-        rows.append((name, parse_label(row[1], where), row[2] if len(row) == 3 else "", where))
+        uri = check_source_uri(row[2], where) if len(row) == 3 and row[2] else ""
+        rows.append((name, parse_label(row[1], where), uri, where))
+    if not rows:
+        raise ImportFailed(f"{manifest_file}: no images in the manifest")
     report = ImportReport()
     with transaction.atomic():
+        dataset = Dataset.objects.get_or_create(name=dataset_name)[0]
         position = _lock_next_position(dataset)
         existing = dict(Image.objects.filter(dataset=dataset).values_list("file_name", "original_wnid"))
         new_images = []
@@ -318,6 +393,8 @@ def _predictions_from_json(path, file_names):
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ImportFailed(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise ImportFailed(f"{path}: the JSON is nested too deeply") from None
     if isinstance(data, dict):
         data = [{"file_name": name, "wnids": labels} for name, labels in data.items()]
     if not isinstance(data, list):
@@ -335,9 +412,9 @@ def _predictions_from_json(path, file_names):
         if scores is not None and (
             not isinstance(scores, list)
             or len(scores) != len(wnids)
-            or not all(isinstance(s, int | float) for s in scores)
+            or not all(isinstance(s, int | float) and not isinstance(s, bool) and math.isfinite(s) for s in scores)
         ):
-            raise ImportFailed(f"{where}: 'scores' must be a list of {len(wnids)} numbers")
+            raise ImportFailed(f"{where}: 'scores' must be a list of {len(wnids)} finite numbers")
         predictions[name] = (wnids, scores, where)
     return predictions
 
@@ -355,6 +432,9 @@ def _predictions_from_npy(path, file_names):
         )
     wnids = np.array(taxonomy.class_wnids())
     if np.issubdtype(array.dtype, np.floating) and array.shape[1] == len(wnids):
+        if not np.isfinite(array).all():
+            row, col = np.argwhere(~np.isfinite(array))[0]
+            raise ImportFailed(f"{path}: row {row}, column {col}: score {array[row, col]} is not a finite number")
         top = np.argsort(-array, axis=1, kind="stable")[:, :MAX_TOP_K]
         scores = np.round(np.take_along_axis(array, top, axis=1), 6).tolist()
     elif np.issubdtype(array.dtype, np.integer) and 1 <= array.shape[1] <= MAX_TOP_K:

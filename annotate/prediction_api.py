@@ -39,7 +39,9 @@ def job_or_404(pk):
 class PredictionJobList(APIView):
     permission_classes = [AdminWrites]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Prediction jobs, newest first")
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT, operation_id="prediction_jobs_list", summary="Prediction jobs, newest first"
+    )
     def get(self, request):
         recent = PredictionJob.objects.select_related("model", "dataset")[:100]
         return Response([jobs.job_progress(job) for job in recent])

@@ -1,13 +1,11 @@
 """Pages and image files for people in a browser; the pages talk to the API."""
 
-import mimetypes
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
@@ -15,6 +13,7 @@ from annotate import jobs, selectors, taxonomy
 from annotate.images import resized_jpeg
 from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
 from annotate.roles import can_review, is_admin
+from annotate.served_files import content_type_of, file_response
 
 
 @login_required
@@ -112,15 +111,6 @@ def _image_with_file(pk):
     return image
 
 
-def _image_response(data, content_type, filename=None):
-    response = HttpResponse(data, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=86400"
-    if filename:
-        response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
-
-
 @login_required
 @require_GET
 def image_display(request, pk):
@@ -143,15 +133,13 @@ def display_jpeg(image):
 
 def display_response(image):
     """The display JPEG as a response, with no file name (shared by the evaluation phases' image view)."""
-    return _image_response(display_jpeg(image), "image/jpeg")
+    return file_response(display_jpeg(image), content_type="image/jpeg")
 
 
 @login_required
 @require_GET
 def image_original(request, pk):
     image = _image_with_file(pk)
-    content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
     with image.file.open("rb") as handle:
         data = handle.read()
-    safe_name = "".join(c for c in image.file_name if c.isalnum() or c in "._-") or "image"
-    return _image_response(data, content_type, filename=safe_name)
+    return file_response(data, content_type=content_type_of(image.file.name), download_name=image.file_name)

@@ -2,6 +2,7 @@
 
 No DATABASE_URL means SQLite under var/; no REDIS_URL means Celery tasks run
 in-process; no SECRET_KEY means a random key created once per install.
+RELABEL_HTTPS=true is production: HTTPS only, and SECRET_KEY must come from the environment.
 """
 
 import os
@@ -9,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RELABEL_VAR_DIR", BASE_DIR / "var"))
@@ -31,8 +33,20 @@ def install_secret_key():
     return path.read_text().strip()
 
 
+def production_secret_key():
+    """Every web process and worker of a deployment shares one strong key given in the environment."""
+    key = os.environ.get("SECRET_KEY", "")
+    if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "RELABEL_HTTPS=true (production) needs SECRET_KEY in the environment: at least 50 random characters, "
+            "the same for every web process and worker"
+        )
+    return key
+
+
 DEBUG = env_flag("DEBUG")
-SECRET_KEY = os.environ.get("SECRET_KEY") or install_secret_key()
+HTTPS = env_flag("RELABEL_HTTPS")
+SECRET_KEY = production_secret_key() if HTTPS else os.environ.get("SECRET_KEY") or install_secret_key()
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -59,6 +73,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
+    "config.security.RequestBodyLimitMiddleware",
+    "config.security.NulInAddressMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +115,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
+# Password attempts per username and client address in a window of this many seconds, on the login page
+# and the token endpoint alike (accounts.services).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("RELABEL_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_FAILURE_WINDOW = int(os.environ.get("RELABEL_LOGIN_FAILURE_WINDOW", str(15 * 60)))
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -118,8 +139,18 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Pillow refuses images above this many pixels (decompression bombs).
 MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(89_478_485)))
 DISPLAY_IMAGE_SIZE = 512
+# Where the files named by manifest uris may live: prefixes such as s3://imagenet/ or
+# https://data.example.org/imagenet/ (comma-separated). Uris are recorded, never fetched.
+SOURCE_URI_ROOTS = [r.strip() for r in os.environ.get("RELABEL_SOURCE_URI_ROOTS", "s3://,gs://,https://").split(",")]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Shared by every web process where there is Redis (login attempt counts must be), else per process.
+# It shares Redis's database with the Celery queues: cache.clear() would empty them too.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "cache"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -138,6 +169,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -153,11 +189,42 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No badge image from validator.swagger.io: the docs page loads nothing from elsewhere.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Only the app's own scripts, styles, images and requests; no plugins, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    # Progress bars carry their computed width in a style attribute; any url() in one is still held to img-src.
+    "style-src-attr": ["'unsafe-inline'"],
+    # data: for the icon in the page head, an inline SVG.
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# JSON and form bodies stay under Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB); uploads (image folders
+# go through import_images, not HTTP) under this.
+MAX_UPLOAD_BYTES = int(os.environ.get("RELABEL_MAX_UPLOAD_BYTES", str(1024**3)))
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("RELABEL_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("RELABEL_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_flag("RELABEL_BEHIND_PROXY"):
+        # Only behind a proxy that terminates TLS and sets this header itself, overwriting the client's.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS preloading is a promise to the browsers' preload list that only the domain's owner can make.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,

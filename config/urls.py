@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.api import AuthToken
+from accounts.forms import RateLimitedAuthenticationForm
 from annotate import urls as annotate_urls
 from consensus import urls as consensus_urls
 from evaluation import urls as evaluation_urls
@@ -12,19 +13,32 @@ from training import urls as training_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="frontend/login.html", authentication_form=RateLimitedAuthenticationForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(consensus_urls.api_urlpatterns)),
     path("api/", include(annotate_urls.api_urlpatterns)),
     path("api/guide/", include(labelguide_urls.api_urlpatterns)),
     path("api/training/", include(training_urls.api_urlpatterns)),
     path("api/evaluation/", include(evaluation_urls.api_urlpatterns)),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", AuthToken.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file (?script), not inline: the CSP allows only files.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="frontend/api_docs.html"),
+        name="api-docs",
+    ),
     path("guide/", include(labelguide_urls.page_urlpatterns)),
     path("training/", include(training_urls.page_urlpatterns)),
     path("evaluation/", include(evaluation_urls.page_urlpatterns)),
     path("", include(consensus_urls.page_urlpatterns)),
     path("", include(annotate_urls.page_urlpatterns)),
 ]
+
+handler400 = "config.security.bad_request"

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from annotate import taxonomy
-from annotate.images import BadImage, check_image
+from annotate.images import BadImage, ImageTooLarge, check_image
 from annotate.models import WNID_LENGTH
+from annotate.served_files import safe_file_name
 from labelguide import generation
 from labelguide.models import SLUG_MAX_LENGTH, TITLE_MAX_LENGTH, Attachment, GuidePage, PageClass, PageKind, Revision
 
@@ -288,13 +289,6 @@ def generate_class_pages():
 # --- attachments ---------------------------------------------------------------------------------
 
 
-def safe_file_name(name):
-    """A file name fit for a Content-Disposition header: letters, digits, dot, dash, underscore."""
-    stem = "".join(char if char.isascii() and (char.isalnum() or char in "._-") else "_" for char in name or "")
-    stem = stem.strip("._")[:100]
-    return stem or "image"
-
-
 def add_attachment(*, page, data, name, uploaded_by):
     """Store an uploaded image for a page under its checksum. GuideInputError for anything but a complete
     JPEG, PNG, WebP or GIF image, whatever its name says."""
@@ -305,8 +299,10 @@ def add_attachment(*, page, data, name, uploaded_by):
         raise GuideInputError({"file": f"the file is {len(data) / 2**20:.1f} MB; images are limited to {limit} MB"})
     try:
         image = check_image(data, settings.MAX_IMAGE_PIXELS)
+    except ImageTooLarge as exc:
+        raise GuideInputError({"file": f"{safe_file_name(name)} was refused: {exc}"}) from exc
     except BadImage as exc:
-        why = str(exc) if "over the limit" in str(exc) else "it is not a complete JPEG, PNG, WebP or GIF image"
+        why = "it is not a complete JPEG, PNG, WebP or GIF image"
         raise GuideInputError({"file": f"{safe_file_name(name)} was refused: {why}"}) from exc
     if image.format not in ATTACHMENT_TYPES:
         raise GuideInputError(

@@ -2,13 +2,14 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from annotate import taxonomy
 from annotate.roles import can_edit_guide
+from annotate.served_files import file_response
 from labelguide import selectors, services
 from labelguide.models import Attachment, PageKind
 from labelguide.serializers import page_html
@@ -125,9 +126,4 @@ def attachment_file(request, pk):
     attachment = get_object_or_404(Attachment.objects.only("file", "name", "content_type"), pk=pk)
     with attachment.file.open("rb") as handle:
         data = handle.read()
-    response = HttpResponse(data, content_type=attachment.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = f'inline; filename="{services.safe_file_name(attachment.name)}"'
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return file_response(data, content_type=attachment.content_type, download_name=attachment.name)

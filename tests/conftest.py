@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from PIL import Image as PILImage
 
 from annotate import roles
@@ -34,6 +35,12 @@ def jpeg_bytes(color=(200, 30, 30), size=(64, 48)):
     out = io.BytesIO()
     PILImage.new("RGB", size, color).save(out, "JPEG")
     return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Login attempt counts and other cached values of one test never reach the next."""
+    cache.clear()
 
 
 def make_user(username, *role_names, password="pw-for-tests"):
@@ -97,9 +104,13 @@ def logged_in_page(browser, live_server, client):
     """A browser page whose session belongs to the given user."""
     contexts = []
 
-    def open_as(user):
+    def open_as(user, enforce_csp=False):
         client.force_login(user)
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+        # Playwright's wait_for_function evaluates its predicate with eval(), which the app's CSP refuses: only
+        # the test of the CSP itself keeps the policy on.
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}, bypass_csp=not enforce_csp
+        )
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
         contexts.append(context)
         page = context.new_page()

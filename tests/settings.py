@@ -18,3 +18,5 @@ from config.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests run tasks in-process unless a test starts real workers (tests/test_workers.py).
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("RELABEL_CELERY_EAGER", "1") == "1"
+# Each test process keeps its own cache; tests/conftest.py empties it before every test.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

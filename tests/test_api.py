@@ -108,7 +108,7 @@ def test_images_are_served_resized_and_original_with_safe_headers(client, review
 
     original = client.get(f"/images/{image.pk}/original")
     assert original["Content-Type"] == "image/png"
-    assert original["Content-Disposition"] == 'inline; filename="weirdname.png"'
+    assert original["Content-Disposition"] == 'inline; filename="we_ird___name_.png"'
     assert PILImage.open(io.BytesIO(original.content)).size == (1600, 1200)
 
 

@@ -139,7 +139,7 @@ def test_command_reports_failures_and_counts(image_folder, capsys):
     call_command("import_images", str(folder), "--dataset", "val", verbosity=0)
     out, err = capsys.readouterr()
     assert "val: 3 added, 0 files attached, 0 already there, 1 failed" in out
-    assert f"skipped {folder / 'n01440764' / 'bad.JPEG'}: not a readable image" in err
+    assert f"skipped {folder / 'n01440764' / 'bad.JPEG'}: not an image: its content is none of the formats" in err
 
 
 def test_command_needs_exactly_one_source():

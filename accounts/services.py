@@ -1,0 +1,66 @@
+"""Logging in with a password, held to a number of attempts per username and client address."""
+
+import hashlib
+import math
+import time
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+
+
+class LoginLocked(Exception):
+    """Too many failed attempts for this username from this address; wait before the next one."""
+
+    def __init__(self, username, retry_after):
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after / 60))
+        super().__init__(
+            f"Too many failed logins for {username!r} from your address. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+
+
+def client_address(request):
+    # The peer of this process: behind a proxy every client shares the proxy's address, and the limit
+    # still holds per username.
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _attempts_key(username, address):
+    digest = hashlib.sha256(f"{username.strip().lower()}\n{address}".encode()).hexdigest()
+    return f"login-attempts:{digest}"
+
+
+def authenticate_within_limit(*, request, username, password):
+    """The user with these credentials, or None. Every attempt counts, before the password is checked, so
+    that parallel guesses cannot overtake the count; a success starts afresh. Raises LoginLocked past
+    LOGIN_FAILURE_LIMIT attempts in a LOGIN_FAILURE_WINDOW (seconds) that starts at the first one."""
+    key = _attempts_key(username, client_address(request))
+    window = settings.LOGIN_FAILURE_WINDOW
+    if cache.add(key, 0, timeout=window):
+        cache.set(f"{key}:ends", time.time() + window, timeout=window)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # the window ended between add and incr
+        cache.set(key, 1, timeout=window)
+        attempts = 1
+    if attempts > settings.LOGIN_FAILURE_LIMIT:
+        ends = cache.get(f"{key}:ends") or time.time() + window
+        raise LoginLocked(username, retry_after=max(1, math.ceil(ends - time.time())))
+    user = authenticate(request, username=username, password=password)
+    if user is not None:
+        cache.delete_many([key, f"{key}:ends"])
+    return user
+
+
+def token_for(user):
+    """The user's API token, made on first use (and again after a revocation)."""
+    return Token.objects.get_or_create(user=user)[0]
+
+
+def revoke_token(user):
+    """Delete the user's API token: requests with it get 401 from now on. True if there was one."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)
