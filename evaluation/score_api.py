@@ -1,14 +1,20 @@
-"""REST API of the scores: the rows of evaluation/scores.py, the same as `manage.py score --json`."""
+"""REST API of the scores: the rows of evaluation/scores.py, the same as `manage.py score --json`, also as CSV;
+and the data of the results page. Closed to participants of open phases (evaluation.permissions)."""
 
+import csv
+import io
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import taxonomy
-from evaluation import scores, scoring
+from evaluation import results, scores, scoring
+from evaluation.permissions import SeesResults
 
 DATASET = OpenApiParameter(
     "dataset", str, many=True, description="A dataset to score; repeat for several (default: every dataset)."
@@ -16,7 +22,18 @@ DATASET = OpenApiParameter(
 FILTERS = [
     OpenApiParameter("split", str, enum=taxonomy.SPLITS, description="Only this split."),
     OpenApiParameter("metric", str, enum=scoring.METRICS, description="Only this metric."),
+    OpenApiParameter(
+        "subset",
+        str,
+        enum=scoring.SUBSETS,
+        description="Only this subset: all, or for humans of evaluation phases the images they had seen / not seen "
+        "before, and their fast / slow ones (at most / above their median seconds per image).",
+    ),
 ]
+FORMATS = ("json", "csv")
+FORMAT = OpenApiParameter(
+    "format", str, enum=FORMATS, description="A download: a JSON or CSV file (one line per row, empty for null)."
+)
 
 
 def _figure(help_text):
@@ -30,6 +47,7 @@ def _row_fields():
         "split": serializers.ChoiceField(choices=taxonomy.SPLITS),
         "metric": serializers.ChoiceField(choices=scoring.METRICS),
         "averaging": serializers.ChoiceField(choices=scoring.AVERAGINGS),
+        "subset": serializers.ChoiceField(choices=scoring.SUBSETS),
     }
 
 
@@ -64,16 +82,34 @@ DROP_ROW = inline_serializer(
 
 
 def _filters(request):
-    return {"split": request.query_params.get("split") or None, "metric": request.query_params.get("metric") or None}
+    return {name: request.query_params.get(name) or None for name in ("split", "metric", "subset")}
+
+
+def rows_response(request, rows, keys, name):
+    """The rows as JSON, or with ?format= as a file to download: JSON or CSV (header keys, null as empty)."""
+    fmt = request.query_params.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}"})
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        response = Response(rows)
+    if fmt is not None:
+        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
 
 
 class ScoreList(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [SeesResults]
 
     @extend_schema(
-        parameters=[DATASET, *FILTERS],
+        parameters=[DATASET, *FILTERS, FORMAT],
         responses=SCORE_ROW,
-        summary="Scores: one flat row per predictor, dataset, split, metric and averaging",
+        summary="Scores: one flat row per predictor, dataset, split, metric, averaging and subset",
         description="Multi-label accuracy (strict and lenient), top-1 and top-5 (models), per image and per class; "
         "see evaluation/scoring.py for the definitions.",
     )
@@ -82,14 +118,14 @@ class ScoreList(APIView):
             rows = scores.score_rows(request.query_params.getlist("dataset"), **_filters(request))
         except scores.ScoreError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(rows)
+        return rows_response(request, rows, scoring.ROW_KEYS, "scores")
 
 
 class ScoreDrops(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [SeesResults]
 
     @extend_schema(
-        parameters=[DATASET, *FILTERS],
+        parameters=[DATASET, *FILTERS, FORMAT],
         responses=DROP_ROW,
         summary="Drops of each figure from the first dataset named to each of the others",
         description="Needs at least two datasets; the first is the reference.",
@@ -99,4 +135,20 @@ class ScoreDrops(APIView):
             rows = scores.drop_rows(request.query_params.getlist("dataset"), **_filters(request))
         except scores.ScoreError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(rows)
+        return rows_response(request, rows, scoring.DROP_KEYS, "score-drops")
+
+
+class Results(APIView):
+    permission_classes = [SeesResults]
+
+    @extend_schema(
+        parameters=[DATASET],
+        responses=OpenApiTypes.OBJECT,
+        summary="Everything the results page shows: score rows, drops from the first dataset, predictors, humans' "
+        "time per image, and the images every model or every human gets wrong",
+    )
+    def get(self, request):
+        try:
+            return Response(results.results(request.query_params.getlist("dataset")))
+        except scores.ScoreError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc

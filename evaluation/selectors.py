@@ -1,9 +1,10 @@
-"""Reads of evaluation phases: lists with progress, a phase's sample and participants, who saw what."""
+"""Reads of evaluation phases: lists with progress, a phase's sample and participants, who saw what, who may
+see results."""
 
 from django.db.models import Count, Sum
 
 from annotate.roles import is_admin
-from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage
+from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage, PhaseState
 
 
 def phase_or_none(pk):
@@ -15,6 +16,14 @@ def participant_of(phase, user):
     if not user.is_authenticated:
         return None
     return Participant.objects.filter(phase=phase, user=user).first()
+
+
+def results_closed_to(user):
+    """Whether scores, results and multi-labels are kept from the user: a participant, not an admin, of a phase
+    that is open. They would show the labels of the images the participant is labeling blind."""
+    if is_admin(user):
+        return False
+    return Participant.objects.filter(user=user, phase__state=PhaseState.OPEN).exists()
 
 
 def progress(participant):

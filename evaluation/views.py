@@ -1,5 +1,8 @@
 """Evaluation pages: the phases list with the admins' new-phase form, the admins' phase page, the
-participants' labeling screen, and the phase-scoped image view that serves participants' images."""
+participants' labeling screen, the phase-scoped image view that serves participants' images, and the results
+page (its figures come from the results API)."""
+
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -9,11 +12,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from annotate import taxonomy
 from annotate.models import Dataset
 from annotate.roles import is_admin
 from annotate.views import display_response
-from evaluation import selectors, services
+from evaluation import scoring, selectors, services
 from evaluation.models import DEFAULT_INSTRUCTIONS, ParticipantImage, PhaseImage, PhaseState
+from evaluation.permissions import RESULTS_CLOSED
 
 
 def _phase_or_404(pk):
@@ -154,3 +159,27 @@ def phase_image(request, pk, token):
     if not phase_image.image.file:
         raise Http404("This image's file has not arrived yet.")
     return display_response(phase_image.image)
+
+
+@login_required
+@require_GET
+def results_page(request):
+    """The leaderboard, plots and mistake analysis of the datasets chosen (?dataset=, repeated; the first is the
+    reference of the drops and of the plots' x axis). Closed, with a 403, to participants of open phases."""
+    if selectors.results_closed_to(request.user):
+        return render(request, "evaluation/results.html", {"closed": RESULTS_CLOSED}, status=403)
+    datasets = list(Dataset.objects.order_by("name").values_list("name", flat=True))
+    chosen = [name for name in dict.fromkeys(request.GET.getlist("dataset")) if name in datasets] or datasets[:2]
+    chosen = chosen[:2]
+    return render(
+        request,
+        "evaluation/results.html",
+        {
+            "datasets": datasets,
+            "reference": chosen[0] if chosen else None,
+            "compared": chosen[1] if len(chosen) > 1 else "",
+            "query": urlencode([("dataset", name) for name in chosen]),
+            "splits": taxonomy.SPLITS,
+            "metrics": scoring.METRICS,
+        },
+    )

@@ -1,11 +1,11 @@
 """Evaluation phases in Chromium: an admin creates and opens a phase, a participant labels it blind with a
-break in the middle, the admin closes it, and the human predictions reach the reviewers' queue."""
+break in the middle, the admin closes it, the human predictions reach the reviewers' queue, and once reviewed
+the results page scores them."""
 
 import os
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from annotate import roles
 from annotate import services as annotate_services
@@ -13,6 +13,7 @@ from annotate.models import ClassifierModel, Image, PredictorKind, ReviewItem
 from evaluation.models import ParticipantImage, Phase, PhaseState
 from tests.conftest import BROWSER_DB, make_user
 from tests.test_phases import GOLDFISH, build_datasets
+from tests.test_review_page import candidate_wnids, checked_verdicts, shown_image_id, wait_saved
 from tests.test_training_pages import choose_by_search
 
 pytestmark = pytest.mark.browser
@@ -119,10 +120,34 @@ def test_a_phase_from_creation_to_the_review_queue(logged_in_page, tmp_path):
     assert ClassifierModel.objects.get(name="human pat (phase 1)").kind == PredictorKind.HUMAN
     assert not errors
 
-    # A reviewer's next image of the queue carries the participant's answer as a candidate.
-    client = Client()
-    client.force_login(reviewer)
-    response = client.get("/api/review/next/", {"dataset": "inet"})
-    assert response.status_code == 200
-    candidates = {item["wnid"]: item for item in response.json()["items"]}
-    assert GOLDFISH in candidates and candidates[GOLDFISH]["verdict"] == "unreviewed"
+    # The reviewer's queue holds the two inet images again, each with the participant's answer as a candidate:
+    # they mark it wrong (a tench or an airliner is no goldfish) and leave the v2 one for later.
+    review = logged_in_page(reviewer)
+    review.on("pageerror", lambda error: errors.append(str(error)))
+    review.goto("/datasets/inet/review/")
+    previous = None
+    for _ in range(2):
+        previous = shown_image_id(review, previous)
+        assert GOLDFISH in candidate_wnids(review) and checked_verdicts(review)[GOLDFISH] == "unreviewed"
+        review.locator(f'.candidate[data-wnid="{GOLDFISH}"] label.v-wrong').click()
+        wait_saved(review)
+        review.keyboard.press("n")
+    assert ReviewItem.objects.filter(wnid=GOLDFISH, verdict="wrong").count() == 2
+
+    # The results page shows the participant's scores: wrong on inet, only bounds on v2 (not reviewed yet).
+    page = logged_in_page(admin)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/evaluation/results/?dataset=inet&dataset=v2")
+    page.wait_for_function("document.getElementById('results-app').dataset.state === 'ready'")
+    row = page.locator('[data-testid=leaderboard] tr[data-predictor="human pat (phase 1)"]')
+    assert row.locator("td").all_inner_texts()[3:] == [
+        "0.0",
+        "0.0–84.2",
+        "2",
+        "0.0–100.0",
+        "0.0–100.0",
+        "1",
+        "−100.0 to 0.0",
+    ]
+    screenshot(page, "results")
+    assert not errors

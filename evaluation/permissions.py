@@ -1,0 +1,14 @@
+from rest_framework.permissions import BasePermission
+
+from evaluation import selectors
+
+RESULTS_CLOSED = "Results are closed to you while an evaluation phase you take part in is open."
+
+
+class SeesResults(BasePermission):
+    """Logged in, and not a participant of an open phase (admins always)."""
+
+    message = RESULTS_CLOSED
+
+    def has_permission(self, request, view):
+        return request.user.is_authenticated and not selectors.results_closed_to(request.user)
