@@ -314,10 +314,10 @@ export function downloadSvg(svg, filename) {
   save(new Blob([svgText(svg)], { type: "image/svg+xml" }), filename);
 }
 
-/** The plot as a PNG: the SVG drawn onto a canvas at `scale` times its size. */
+/** The plot as a PNG: the SVG drawn onto a canvas at `scale` times its size. The SVG goes in as a data: URL, which
+ * the page's Content-Security-Policy allows for images (a blob: URL it does not). */
 export function pngBlob(svg, scale = 2) {
   return new Promise((resolve, reject) => {
-    const url = URL.createObjectURL(new Blob([svgText(svg)], { type: "image/svg+xml" }));
     const image = new Image();
     image.onload = () => {
       const canvas = document.createElement("canvas");
@@ -326,14 +326,10 @@ export function pngBlob(svg, scale = 2) {
       const context = canvas.getContext("2d");
       context.scale(scale, scale);
       context.drawImage(image, 0, 0, WIDTH, HEIGHT);
-      URL.revokeObjectURL(url);
       canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the canvas gave no PNG"))), "image/png");
     };
-    image.onerror = () => {
-      URL.revokeObjectURL(url);
-      reject(new Error("the SVG could not be drawn"));
-    };
-    image.src = url;
+    image.onerror = () => reject(new Error("the SVG could not be drawn"));
+    image.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText(svg))}`;
   });
 }
 
