@@ -30,15 +30,21 @@ def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=(), sever
     """Images of the dataset with unreviewed items, not leased to someone else, in dataset order.
 
     Where several reviewers decide each item, a reviewer is only given images with unreviewed items they have
-    not answered yet (or open suggestions).
+    not answered yet (suggested_images holds the rest of that queue).
     """
     images = Image.objects.filter(dataset=dataset, pending_items__gt=0).exclude(_leased_to_others(reviewer, now))
     if several_reviewers:
         mine = ReviewerVerdict.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
         unanswered = ReviewItem.objects.filter(image=OuterRef("pk"), verdict=Verdict.UNREVIEWED).exclude(Exists(mine))
-        suggested = Suggestion.objects.filter(image=OuterRef("pk"), resolved_at__isnull=True)
-        images = images.filter(Exists(unanswered) | Exists(suggested))
+        images = images.filter(Exists(unanswered))
     return _narrowed(images, wnids, exclude)
+
+
+def suggested_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
+    """Images of the dataset with open suggestions, not leased to someone else, in dataset order."""
+    suggested = Suggestion.objects.filter(image=OuterRef("pk"), resolved_at__isnull=True)
+    images = Image.objects.filter(dataset=dataset, pending_items__gt=0).filter(Exists(suggested))
+    return _narrowed(images.exclude(_leased_to_others(reviewer, now)), wnids, exclude)
 
 
 def golden_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):

@@ -23,7 +23,7 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
-from annotate.selectors import golden_images, pending_images
+from annotate.selectors import golden_images, pending_images, suggested_images
 from consensus.labels import LABEL_FIELDS, relabel_item
 from consensus.selectors import policy_of
 
@@ -217,14 +217,16 @@ def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep
     policy = policy_of(dataset)
     narrowing = {"dataset": dataset, "reviewer": reviewer, "now": now, "wnids": wnids, "exclude": keep}
     with transaction.atomic():
-        image = None
+        queues = []
         if policy.golden_rate and random.random() < policy.golden_rate:
-            image = _first_unlocked(golden_images(**narrowing))
+            queues.append(golden_images(**narrowing))
         candidates = pending_images(**narrowing, several_reviewers=policy.several_reviewers)
-        if image is None and after_position is not None:
-            image = _first_unlocked(candidates.filter(position__gt=after_position))
-        if image is None:
-            image = _first_unlocked(candidates)
+        if after_position is not None:
+            queues.append(candidates.filter(position__gt=after_position))
+        queues.append(candidates)
+        if policy.several_reviewers:
+            queues.append(suggested_images(**narrowing))
+        image = next(filter(None, map(_first_unlocked, queues)), None)
         Lease.objects.filter(reviewer=reviewer).exclude(image_id__in=keep).delete()
         if image is not None:
             Lease.objects.bulk_create(

@@ -9,9 +9,13 @@ import json
 import os
 import platform
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -243,3 +247,48 @@ def write_json(path, benchmark, database_url, results, goals=None):
 def goal_line(name, value, limit, unit):
     status = "OK" if value < limit else "MISSED"
     return [name, f"{value:,.3f} {unit}", f"< {limit} {unit}", status]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(kind, workers, port, log_path, threads=4):
+    """gunicorn (gthread workers) or `manage.py runserver --noreload` on the port, once it answers /login/."""
+    python = Path(sys.executable)
+    if kind == "gunicorn":
+        gunicorn = python.parent / "gunicorn"
+        command = [str(gunicorn), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
+        command += ["-k", "gthread", "--threads", str(threads), "--access-logfile", "-", "--log-level", "warning"]
+    else:
+        command = [str(python), "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    log = open(log_path, "w")  # noqa: SIM115 - closed in stop_server
+    process = subprocess.Popen(
+        command, cwd=REPO, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    process.log = log
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    stop_server(process)
+    sys.exit(f"error: the {kind} server did not answer on port {port}; its log:\n{Path(log_path).read_text()}")
+
+
+def stop_server(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    process.log.close()

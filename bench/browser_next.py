@@ -22,13 +22,9 @@ import argparse
 import io
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -144,50 +140,6 @@ def build_data(args, workdir):
 
 
 # --- server ---------------------------------------------------------------------------------------------------
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(args, port, log_path):
-    python = Path(sys.executable)
-    if args.server == "gunicorn":
-        gunicorn = python.parent / "gunicorn"
-        command = [str(gunicorn), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers)]
-        command += ["-k", "gthread", "--threads", "4", "--access-logfile", "-", "--log-level", "warning"]
-    else:
-        command = [str(python), "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
-    log = open(log_path, "w")  # noqa: SIM115 - closed in stop_server
-    process = subprocess.Popen(
-        command, cwd=benchlib.REPO, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    process.log = log
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.2)
-    stop_server(process)
-    sys.exit(f"error: the {args.server} server did not answer on port {port}; its log:\n{Path(log_path).read_text()}")
-
-
-def stop_server(process):
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    process.log.close()
 
 
 # --- browser --------------------------------------------------------------------------------------------------
@@ -315,12 +267,12 @@ def main():
         call_command("collectstatic", interactive=False, verbosity=0)
         data = build_data(args, workdir)
         connections.close_all()
-        port = free_port()
-        server = start_server(args, port, Path(workdir) / "server.log")
+        port = benchlib.free_port()
+        server = benchlib.start_server(args.server, args.workers, port, Path(workdir) / "server.log")
         try:
             measured = run_browser(args, f"http://127.0.0.1:{port}")
         finally:
-            stop_server(server)
+            benchlib.stop_server(server)
         server_log = (Path(workdir) / "server.log").read_text()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotate import bulk, taxonomy
@@ -105,6 +105,7 @@ def import_votes(*, dataset_name, path, fmt="real-raters", rule="majority", over
             ["item", "reviewer", "old", "new", "created_at"],
             ((item, reviewer, Verdict.UNREVIEWED.value, value, date) for item, reviewer, value in new),
         )
+        _analyze(ReviewItem, ReviewerVerdict, VerdictChange)
         consensus = services.set_policy(dataset=dataset, rule=rule, overlap=overlap)
     return {
         "dataset": dataset.name,
@@ -115,6 +116,14 @@ def import_votes(*, dataset_name, path, fmt="real-raters", rule="majority", over
         "verdicts_already_there": len(question_items) - len(new),
         "consensus": consensus,
     }
+
+
+def _analyze(*models):
+    """Fresh planner statistics after a bulk load: the review queue's plans depend on them, and autovacuum may
+    not have run before the first reviewers arrive."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(model._meta.db_table for model in models)}")
 
 
 def _reviewers(usernames):

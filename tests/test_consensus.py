@@ -384,3 +384,17 @@ def test_consensus_page_changes_the_rule(logged_in_page, image_folder):
     page.get_by_test_id("rule").select_option("single")
     page.get_by_role("button", name="Save and recompute").click()
     assert "needs overlap 1" in page.get_by_test_id("messages").inner_text()
+
+
+def test_with_several_reviewers_open_suggestions_still_reach_the_queue(client, dataset, crew, trainee):
+    services.set_policy(dataset=dataset, rule="majority", overlap=2)
+    for target in ReviewItem.objects.filter(dataset=dataset):
+        vote(crew[0], target, "correct")
+        vote(crew[1], target, "correct")
+    client.force_login(crew[0])
+    assert client.get("/api/review/next/", {"dataset": "val"}).status_code == 204
+    image = Image.objects.get(file_name="b.JPEG")
+    # A problematic suggestion adds no item: every item stays answered by crew[0].
+    review_services.suggest_problematic(image_id=image.pk, reason="drawing", user=trainee)
+    body = client.get("/api/review/next/", {"dataset": "val"}).json()
+    assert body["id"] == image.pk and [s["kind"] for s in body["suggestions"]] == ["problematic"]
