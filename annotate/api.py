@@ -55,6 +55,13 @@ def class_filter(wnid):
     return sorted(taxonomy.descendant_classes(wnid))
 
 
+def idempotency_key(request):
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > 64 or not key.isprintable():
+        raise ValidationError({"Idempotency-Key": "must be at most 64 printable characters"})
+    return key
+
+
 def saved_upload(upload, suffix):
     """An uploaded file written to a temporary path, for importers that read paths."""
     with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as handle:
@@ -215,15 +222,46 @@ class ImageHistory(APIView):
 class ItemVerdict(APIView):
     permission_classes = [IsReviewer]
 
-    @extend_schema(request=VerdictInput, responses=OpenApiTypes.OBJECT, summary="Set the verdict of a review item")
+    @extend_schema(
+        request=VerdictInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="A key unique to this change (up to 64 characters): a retry carrying it is stored once.",
+            )
+        ],
+        responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        summary="Set the verdict of a review item (409 with the item's current state where based_on is stale)",
+    )
     def post(self, request, pk):
         data = VerdictInput(data=request.data)
         data.is_valid(raise_exception=True)
+        value = data.validated_data["verdict"]
         try:
-            item = services.set_verdict(item_id=pk, reviewer=request.user, value=data.validated_data["verdict"])
+            item = services.set_verdict(
+                item_id=pk,
+                reviewer=request.user,
+                value=value,
+                based_on=data.validated_data.get("based_on"),
+                request_key=idempotency_key(request),
+            )
         except ReviewItem.DoesNotExist:
             raise_not_found(f"review item {pk}")
-        own = data.validated_data["verdict"] if selectors.answers_blind(item) else None
+        except services.VerdictConflict as conflict:
+            blind = selectors.answers_blind(conflict.item)
+            current = item_data(conflict.item, conflict.seen if blind else None)
+            who = current["verdict_by"] or "another reviewer"
+            return Response(
+                {
+                    "detail": f"This item was changed meanwhile: it is now {conflict.seen} (by {who}). "
+                    "Your change was not saved; make it again to apply it on top.",
+                    "current": current,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        own = value if selectors.answers_blind(item) else None
         return Response(item_data(item, own))
 
 

@@ -193,9 +193,21 @@ class VerdictChange(models.Model):
     old = models.CharField(max_length=12, choices=Verdict.choices)
     new = models.CharField(max_length=12, choices=Verdict.choices)
     created_at = models.DateTimeField()
+    request_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The client's idempotency key: a retried request with it is not stored twice.",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reviewer", "request_key"], condition=~Q(request_key=""), name="verdict_change_request_key"
+            )
+        ]
         indexes = [
             models.Index(fields=["item", "created_at"], name="verdict_change_item"),
             models.Index(fields=["reviewer", "item"], name="verdict_change_reviewer"),

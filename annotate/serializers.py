@@ -20,6 +20,11 @@ class ClassifierModelSerializer(serializers.ModelSerializer):
 
 class VerdictInput(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices)
+    based_on = serializers.ChoiceField(
+        choices=Verdict.choices,
+        required=False,
+        help_text="The verdict shown before this change: where the item has moved on since, the answer is 409.",
+    )
 
 
 class ProblematicInput(serializers.Serializer):

@@ -30,12 +30,25 @@ from consensus.selectors import policy_of
 LEASE_DURATION = timedelta(minutes=10)
 
 
-def set_verdict(*, item_id, reviewer, value, at=None):
+class VerdictConflict(Exception):
+    """A verdict based on an older state of the item than the one now stored; `item` is the item now and
+    `seen` what the reviewer would see of it (their own verdict where they answer blind)."""
+
+    def __init__(self, item, seen):
+        super().__init__(f"review item {item.pk} is now {seen}, not the verdict this change was based on")
+        self.item, self.seen = item, seen
+
+
+def set_verdict(*, item_id, reviewer, value, at=None, based_on=None, request_key=""):
     """Record one reviewer's verdict on a review item and relabel the item; repeating one's verdict is a no-op.
 
     Where one reviewer decides, the item takes the verdict (and the change records the item's verdict it
     replaced); where several do, the item's label is their consensus (and the change records the reviewer's own
     verdict it replaced). Golden and adjudicated items keep their label.
+
+    `based_on` is the verdict the reviewer saw before changing it: if the item has moved on since, the change
+    is refused with VerdictConflict rather than silently overwriting. A `request_key` already stored for this
+    reviewer means the request was a retry of one that was applied: nothing more is written.
     """
     if value not in Verdict.values:
         raise ValueError(f"unknown verdict {value!r}; expected one of {', '.join(Verdict.values)}")
@@ -46,19 +59,24 @@ def set_verdict(*, item_id, reviewer, value, at=None):
             .select_related("dataset__consensus_policy")
             .get(pk=item_id)
         )
+        if request_key and VerdictChange.objects.filter(reviewer=reviewer, request_key=request_key).exists():
+            return item
         policy = policy_of(item.dataset)
         fixed = item.source in (LabelSource.GOLDEN, LabelSource.ADJUDICATION)
         old_label = item.verdict
-        if policy.several_reviewers or fixed:
+        blind = policy.several_reviewers or fixed
+        if blind:
             mine = ReviewerVerdict.objects.filter(item=item, reviewer=reviewer).first()
             replaced = mine.value if mine else Verdict.UNREVIEWED
-            if replaced == value:
-                return item
         else:
             replaced = old_label
-            if old_label == value and (item.verdict_by_id == reviewer.pk or value == Verdict.UNREVIEWED):
-                return item
-        VerdictChange.objects.create(item=item, reviewer=reviewer, old=replaced, new=value, created_at=at)
+        if based_on is not None and based_on != replaced and value != replaced:
+            raise VerdictConflict(item, replaced)
+        if replaced == value and (blind or item.verdict_by_id == reviewer.pk or value == Verdict.UNREVIEWED):
+            return item
+        VerdictChange.objects.create(
+            item=item, reviewer=reviewer, old=replaced, new=value, created_at=at, request_key=request_key
+        )
         _store_reviewer_verdict(item, reviewer, value, at)
         if not fixed and (policy.several_reviewers or value == Verdict.UNREVIEWED):
             relabel_item(item, policy, at)

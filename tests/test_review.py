@@ -199,3 +199,43 @@ def test_verdict_save_is_one_transaction_of_few_queries(reviewer, dataset):
         services.set_verdict(item_id=target.pk, reviewer=reviewer, value="correct")
     # Savepoint, item lock (with its dataset's policy), history row, reviewer verdict, item, image, release.
     assert len(queries) <= 7
+
+
+def test_a_change_based_on_a_stale_state_gets_409_with_the_current_one(client, reviewer, dataset):
+    other = make_user("olga", "reviewer")
+    target = item("a.JPEG", GOLDFISH)
+    services.set_verdict(item_id=target.pk, reviewer=other, value="correct")
+    client.force_login(reviewer)
+    url = f"/api/review-items/{target.pk}/verdict/"
+    response = client.post(url, {"verdict": "wrong", "based_on": "unreviewed"}, content_type="application/json")
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["current"]["verdict"], body["current"]["verdict_by"]) == ("correct", "olga")
+    assert "now correct (by olga)" in body["detail"]
+    assert item("a.JPEG", GOLDFISH).verdict == "correct"
+    # Made again on top of what the reviewer now sees, it applies; so does a change already matching the item.
+    response = client.post(url, {"verdict": "wrong", "based_on": "correct"}, content_type="application/json")
+    assert response.status_code == 200 and item("a.JPEG", GOLDFISH).verdict == "wrong"
+    response = client.post(url, {"verdict": "wrong", "based_on": "correct"}, content_type="application/json")
+    assert response.status_code == 200
+
+
+def test_a_retried_save_is_stored_once(client, reviewer, dataset):
+    target = item("a.JPEG", GOLDFISH)
+    url = f"/api/review-items/{target.pk}/verdict/"
+    client.force_login(reviewer)
+
+    def post(verdict, key):
+        return client.post(url, {"verdict": verdict}, content_type="application/json", headers={"Idempotency-Key": key})
+
+    assert post("correct", "k1").status_code == 200
+    assert post("wrong", "k2").status_code == 200
+    # The first request again (its answer was lost on the way): it must not undo the later change.
+    assert post("correct", "k1").status_code == 200
+    assert item("a.JPEG", GOLDFISH).verdict == "wrong"
+    assert list(VerdictChange.objects.filter(item=target).values_list("new", "request_key")) == [
+        ("correct", "k1"),
+        ("wrong", "k2"),
+    ]
+    response = post("correct", "x" * 65)
+    assert response.status_code == 400 and "Idempotency-Key" in response.json()

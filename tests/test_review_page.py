@@ -371,3 +371,33 @@ def test_two_reviewers_are_not_given_the_same_image(image_folder, tmp_path):
     again = ruth.get(f"{url}&after={second['position']}&keep={second['id']}")
     assert again.status_code == 200
     assert again.json()["id"] != second["id"]
+
+
+@pytest.mark.browser
+@BROWSER_DB
+def test_a_change_made_meanwhile_by_someone_else_is_shown_not_overwritten(
+    logged_in_page, reviewer, image_folder, tmp_path
+):
+    from annotate import services
+
+    build_dataset(image_folder, tmp_path)
+    page = logged_in_page(reviewer)
+    page.goto(review_url())
+    image_id = shown_image_id(page)
+    first = candidate_wnids(page)[0]
+    item = ReviewItem.objects.get(image_id=image_id, wnid=first)
+    services.set_verdict(item_id=item.pk, reviewer=make_user("olga", roles.REVIEWER), value="correct")
+
+    page.keyboard.press("2")  # wrong, based on the unreviewed item the page shows
+    node = page.locator(f'.candidate[data-wnid="{first}"]')
+    node.locator('.save-state[data-state="conflict"]').wait_for()
+    assert "now correct (by olga)" in page.locator("#status-banner").inner_text()
+    item.refresh_from_db()
+    assert (item.verdict, item.verdict_by.username) == ("correct", "olga")
+    assert checked_verdicts(page)[first] == "correct"
+
+    page.keyboard.press("k")
+    page.keyboard.press("2")  # made again, now on top of olga's verdict
+    wait_saved(page)
+    item.refresh_from_db()
+    assert (item.verdict, item.verdict_by) == ("wrong", reviewer)

@@ -54,8 +54,8 @@ function describe(data, status) {
  * One request. Resolves to {status, data}; rejects with an ApiError (status 0 for a network
  * failure or a time-out).
  */
-export async function request(url, { method = "GET", body, timeout = REQUEST_TIMEOUT_MS } = {}) {
-  const headers = { Accept: "application/json" };
+export async function request(url, { method = "GET", body, timeout = REQUEST_TIMEOUT_MS, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   const init = { method, headers, credentials: "same-origin", cache: "no-store", redirect: "follow" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -169,8 +169,10 @@ export class SaveQueue extends EventTarget {
     const waiting = this.ops.findIndex((op) => op.key === key && op !== this.inflight);
     let op;
     if (key && waiting !== -1) {
+      // A new id too: the waiting op may have been sent already (and applied, its answer lost), and its
+      // id is the idempotency key under which the server stored it.
       op = this.ops[waiting];
-      Object.assign(op, { method, url, body, meta });
+      Object.assign(op, { id: this.nextOpId(), method, url, body, meta });
     } else {
       op = { id: this.nextOpId(), key, method, url, body, meta, queuedAt: Date.now() };
       this.ops.push(op);
@@ -206,8 +208,10 @@ export class SaveQueue extends EventTarget {
     this.pump();
   }
 
+  /** Unique across tabs and sessions: the server keeps it as the change's idempotency key. */
   nextOpId() {
-    const id = `${Date.now().toString(36)}-${this.nextId}`;
+    if (typeof crypto !== "undefined" && crypto.randomUUID) return crypto.randomUUID();
+    const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${this.nextId}`;
     this.nextId += 1;
     return id;
   }
@@ -221,9 +225,9 @@ export class SaveQueue extends EventTarget {
         this.inflight = op;
         if (this.status === "idle") this.status = "saving";
         this.emitChange();
-        const sent = { method: op.method, url: op.url, body: op.body };
+        const sent = { method: op.method, url: op.url, body: op.body, headers: { "Idempotency-Key": op.id } };
         try {
-          const { data } = await request(sent.url, { method: sent.method, body: sent.body });
+          const { data } = await request(sent.url, sent);
           this.inflight = null;
           // The op may have been rewritten while in flight only if it was not the head; it was the
           // head, so it is exactly what was sent.

@@ -32,7 +32,7 @@ const REASON_LABELS = {
   inappropriate: "Inappropriate",
   other: "Other",
 };
-const SAVE_LABELS = { saving: "Saving…", saved: "Saved", error: "Not saved", waiting: "Waiting…" };
+const SAVE_LABELS = { saving: "Saving…", saved: "Saved", error: "Not saved", waiting: "Waiting…", conflict: "Changed meanwhile" };
 const DECODE_WAIT_MS = 2000;
 const PREFETCH_MAX_AGE_MS = 8 * 60 * 1000; // the server's leases last 10 minutes
 const TRAIL_LIMIT = 500;
@@ -573,7 +573,8 @@ function queueVerdict(image, item, verdict) {
     key: verdictKey(item.id),
     method: "POST",
     url: config.verdictUrl(item.id),
-    body: { verdict },
+    // The verdict as the server last confirmed it: if someone changed the item since, the server answers 409.
+    body: { verdict, based_on: item.verdict },
     meta: { kind: "verdict", imageId: image.id, itemId: item.id, verdict, label: item.words[0] },
   });
 }
@@ -716,11 +717,10 @@ function clearFlag() {
 queue.addEventListener("saved", ({ detail: { op, data } }) => {
   const meta = op.meta || {};
   if (meta.kind === "verdict") {
-    if (!queue.pendingFor(op.key)) state.itemStatus.set(meta.itemId, "saved");
-    for (const payload of state.cache.values()) {
-      const item = payload.items.find((candidate) => candidate.id === meta.itemId);
-      if (item && data) Object.assign(item, { verdict: data.verdict, verdict_by: data.verdict_by, verdict_at: data.verdict_at });
-    }
+    const waiting = queue.pendingFor(op.key);
+    if (!waiting) state.itemStatus.set(meta.itemId, "saved");
+    else if (data) waiting.body.based_on = data.verdict; // the next change of this item builds on this one
+    updateCachedItem(meta.itemId, data);
   } else if (meta.kind === "flag") {
     if (!queue.pendingFor(op.key)) state.flagStatus.set(meta.imageId, "saved");
     const payload = state.cache.get(meta.imageId);
@@ -730,8 +730,26 @@ queue.addEventListener("saved", ({ detail: { op, data } }) => {
   refreshProgress();
 });
 
+function updateCachedItem(itemId, data) {
+  if (!data) return;
+  for (const payload of state.cache.values()) {
+    const item = payload.items.find((candidate) => candidate.id === itemId);
+    if (item) Object.assign(item, { verdict: data.verdict, verdict_by: data.verdict_by, verdict_at: data.verdict_at });
+  }
+}
+
 queue.addEventListener("failed", ({ detail: { op, error } }) => {
   const meta = op.meta || {};
+  if (meta.kind === "verdict" && error.status === 409 && error.data && error.data.current) {
+    // Someone changed the item first: show what it is now, and keep the reviewer's change unsaved.
+    updateCachedItem(meta.itemId, error.data.current);
+    const waiting = queue.pendingFor(op.key);
+    if (waiting) waiting.body.based_on = error.data.current.verdict;
+    state.itemStatus.set(meta.itemId, "conflict");
+    showError(error.data.detail);
+    refreshIndicators();
+    return;
+  }
   state.lastError = error.message;
   if (meta.kind === "verdict") state.itemStatus.set(meta.itemId, "error");
   if (meta.kind === "flag") state.flagStatus.set(meta.imageId, "error");
