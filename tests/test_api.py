@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 
 from annotate.demo import DEMO_DATASET, DEMO_GUIDE_TITLE, DEMO_TRAINING_TASK, SIMULATED_MODELS
 from annotate.importers import import_image_folder
-from annotate.models import ClassifierModel, Image, Prediction
+from annotate.models import ClassifierModel, Dataset, Image, Prediction
 from annotate.selectors import dataset_status
 from labelguide.models import GuidePage
 from training.models import TrainingTask
@@ -134,3 +134,23 @@ def test_demo_builds_once_with_marked_simulated_models(capsys):
     assert set(ClassifierModel.objects.filter(simulated=True).values_list("name", flat=True)) == set(SIMULATED_MODELS)
     assert GuidePage.objects.get(title=DEMO_GUIDE_TITLE).classes.count() == 3
     assert len(TrainingTask.objects.get(name=DEMO_TRAINING_TASK).image_ids) == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_database_answers_503_and_the_next_request_reconnects(client, reviewer):
+    """The database is really unreachable for one request: its connection points at a port nobody listens on."""
+    from django.db import connection
+
+    Dataset.objects.create(name="val")
+    client.force_login(reviewer)
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        response = client.get("/api/datasets/val/")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = real_port
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2" and "OperationalError" in response.json()["detail"]
+    assert client.get("/api/datasets/val/").status_code == 200
