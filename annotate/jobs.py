@@ -200,6 +200,16 @@ def cancel_job(job_id):
     return bool(updated)
 
 
+def unfinished_shard_ids():
+    """The shards still to do of the jobs still going: what a broker that lost its messages must be given again."""
+    return list(
+        PredictionShard.objects.filter(job__state__in=[JobState.QUEUED, JobState.RUNNING])
+        .exclude(state__in=FINISHED_JOB_STATES)
+        .order_by("job_id", "index")
+        .values_list("pk", flat=True)
+    )
+
+
 def job_progress(job):
     """Shards done / total, images done, images/s and the ETA of a job."""
     shards = job.shards.aggregate(

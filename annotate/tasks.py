@@ -1,11 +1,21 @@
-"""Celery tasks: thin wrappers around annotate.jobs."""
+"""Celery tasks: thin wrappers around annotate.jobs, and the recovery of a broker that lost its messages."""
 
+import logging
+
+import redis
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from annotate import jobs
 
+logger = logging.getLogger(__name__)
+# Set in the broker's Redis by the first worker to connect; gone when Redis restarts without its data.
+BROKER_MARKER = "relabel:broker-marker"
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+
+# Jobs keep their progress in the database: no result goes to Redis.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_prediction_shard(shard_id):
     jobs.run_shard(shard_id)
 
@@ -15,3 +25,21 @@ def enqueue_prediction_shards(job_id, shard_ids):
         jobs.finish_job(job_id)
     for shard_id in shard_ids:
         run_prediction_shard.apply_async((shard_id,), queue="gpu")
+
+
+def requeue_if_broker_lost():
+    """Called by each worker whenever it (re)connects to the broker (config.celery). A Redis restarted
+    without persistence has lost every queued and unacknowledged shard; then the first worker back queues
+    the unfinished shards again. A shard that was not lost runs twice at worst, and its second run finds it
+    done (or adds nothing: predictions are unique per model and image)."""
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        return 0
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    if not client.set(BROKER_MARKER, timezone.now().isoformat(), nx=True):
+        return 0
+    shard_ids = jobs.unfinished_shard_ids()
+    for shard_id in shard_ids:
+        run_prediction_shard.apply_async((shard_id,), queue="gpu")
+    if shard_ids:
+        logger.warning("the broker had lost its data: %d unfinished shards queued again", len(shard_ids))
+    return len(shard_ids)

@@ -1,7 +1,10 @@
-"""Prediction jobs on a real Celery worker process against the real Redis, including a SIGKILL mid-job."""
+"""Prediction jobs on a real Celery worker process against a real Redis, with a SIGKILL and a Redis restart
+mid-job."""
 
+import functools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +19,7 @@ from django.db.models import Count
 from annotate import jobs
 from annotate.importers import import_image_folder
 from annotate.models import JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
+from annotate.tasks import BROKER_MARKER, run_prediction_shard
 from config import celery_app
 from tests.conftest import jpeg_bytes
 
@@ -39,7 +43,6 @@ def worker(celery_broker, tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "REDIS_URL": celery_broker,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "CELERY_VISIBILITY_TIMEOUT": "4",
         "RELABEL_CELERY_EAGER": "0",
@@ -47,12 +50,17 @@ def worker(celery_broker, tmp_path):
     }
     processes = []
 
-    def start(name):
+    def start(name, broker=celery_broker):
         log = (tmp_path / f"{name}.log").open("w")
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu,default"]
         command += ["--concurrency", "1", "--loglevel", "INFO", "-n", f"{name}@%h", "--without-mingle"]
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=ROOT,
+            env={**env, "REDIS_URL": broker},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         processes.append(process)
         return process
@@ -62,6 +70,49 @@ def worker(celery_broker, tmp_path):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def free_port(first):
+    for port in range(first, first + 100):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    pytest.fail(f"no free port in {first}-{first + 99}")
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A Redis of this test's own (the shared one stays untouched), without persistence: a restart loses
+    every queued and unacknowledged message."""
+    port = free_port(6390)
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(tmp_path)]
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start():
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(
+            lambda: redis.Redis.from_url(url).ping(), 10, f"redis-server on port {port}", errors=redis.ConnectionError
+        )
+        return process
+
+    server = {"url": url, "process": start()}
+
+    def restart():
+        server["process"].terminate()
+        server["process"].wait()
+        server["process"] = start()
+
+    yield url, restart
+    server["process"].terminate()
+    server["process"].wait()
+
+
+def publish_shards(broker_url, job_id, shard_ids):
+    """What enqueue_prediction_shards does, to a broker other than this test process's."""
+    with celery_app.connection_for_write(broker_url) as connection:
+        for shard_id in shard_ids:
+            run_prediction_shard.apply_async((shard_id,), queue="gpu", connection=connection)
 
 
 @pytest.fixture
@@ -74,13 +125,32 @@ def dataset(tmp_path):
     return "gen"
 
 
-def wait_until(condition, timeout, what):
+def wait_until(condition, timeout, what, errors=()):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except errors:
+            pass
         time.sleep(0.2)
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def one_done_one_running(job):
+    states = set(PredictionShard.objects.filter(job=job).values_list("state", flat=True))
+    return JobState.DONE in states and JobState.RUNNING in states
+
+
+def assert_finished_exactly_once(job, dataset):
+    predictions = Prediction.objects.filter(model=job.model)
+    assert predictions.count() == 48
+    assert not predictions.values("image").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    job.refresh_from_db()
+    assert job.state == JobState.DONE
+    assert not PredictionShard.objects.filter(job=job).exclude(state=JobState.DONE).exists()
+    assert job.new_review_items == ReviewItem.objects.filter(dataset__name=dataset, is_original=False).count()
+    assert job.new_review_items > 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -91,11 +161,7 @@ def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker
     )
     assert job.images_total == 48 and job.shards.count() == 6
 
-    def one_done_one_running():
-        states = set(PredictionShard.objects.filter(job=job).values_list("state", flat=True))
-        return JobState.DONE in states and JobState.RUNNING in states
-
-    wait_until(one_done_one_running, 120, "a shard done and the next one running")
+    wait_until(lambda: one_done_one_running(job), 120, "a shard done and the next one running")
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     interrupted = PredictionShard.objects.get(job=job, state=JobState.RUNNING)
@@ -103,14 +169,9 @@ def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker
     worker("second")
     wait_until(lambda: PredictionJob.objects.get(pk=job.pk).state == JobState.DONE, 180, "the job to finish")
 
-    predictions = Prediction.objects.filter(model=job.model)
-    assert predictions.count() == 48
-    assert not predictions.values("image").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    assert_finished_exactly_once(job, dataset)
     assert PredictionShard.objects.get(pk=interrupted.pk).attempts >= 2
-    job.refresh_from_db()
-    assert job.new_review_items == ReviewItem.objects.filter(dataset__name=dataset, is_original=False).count()
-    assert job.new_review_items > 0
-    assert all(len(p.wnids) == 5 and len(p.scores) == 5 for p in predictions)
+    assert all(len(p.wnids) == 5 and len(p.scores) == 5 for p in Prediction.objects.filter(model=job.model))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -127,3 +188,27 @@ def test_cancelling_a_job_stops_its_shards(worker, dataset):
     done = PredictionShard.objects.filter(job=job, state=JobState.DONE)
     assert 1 <= done.count() < 6
     assert Prediction.objects.filter(model=job.model).count() == sum(len(s.image_ids) for s in done)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(worker, redis_server, dataset, tmp_path):
+    broker_url, restart_redis = redis_server
+    worker("only", broker=broker_url)
+    # The worker marks the broker once it has declared its queues: from then on messages reach it.
+    wait_until(lambda: redis.Redis.from_url(broker_url).exists(BROKER_MARKER), 60, "the worker to connect")
+    job = jobs.start_prediction_job(
+        architecture="resnet18",
+        weights="none",
+        dataset_name=dataset,
+        batch_size=4,
+        shard_size=8,
+        enqueue=functools.partial(publish_shards, broker_url),
+    )
+    wait_until(lambda: one_done_one_running(job), 120, "a shard done and the next one running")
+
+    restart_redis()  # the queued shards and the running one's unacknowledged message are gone
+
+    wait_until(lambda: PredictionJob.objects.get(pk=job.pk).state == JobState.DONE, 180, "the job to finish")
+    assert_finished_exactly_once(job, dataset)
+    # The job finished because the worker, back on the emptied broker, queued the unfinished shards again.
+    assert "the broker had lost its data: " in (tmp_path / "only.log").read_text()
