@@ -405,6 +405,22 @@ def test_only_voters_make_the_majority_votes():
     assert not any(key[0] == "model majority vote" for key in keyed(scoring.score(inputs)))
 
 
+def test_the_multilabel_annotation_of_one_image():
+    inputs = as_inputs(IMAGES, LABELS, PREDICTIONS, KINDS, DATASETS)
+    names = list(IMAGES)
+    for image in names:
+        expected = {
+            code: sorted(c for (i, c), verdict in LABELS.items() if i == image and verdict == name)
+            for code, name in ((scoring.CORRECT, "correct"), (scoring.WRONG, "wrong"), (scoring.UNCLEAR, "unclear"))
+        }
+        assert scoring.multilabel(inputs, names.index(image)) == expected, image
+    assert scoring.multilabel(inputs, names.index("t2")) == {
+        scoring.CORRECT: [TENCH],
+        scoring.WRONG: [],
+        scoring.UNCLEAR: [GOLDFISH],
+    }
+
+
 def all_wrong(images, labels, members):
     """The non-problematic images some member predicts, where every member's prediction is wrong or unclear."""
     found = set()
