@@ -1,0 +1,88 @@
+// The agreement page: tables sortable by clicking their headers, and agreement with the consensus over time as a
+// line chart (all reviewers, and one reviewer to compare with).
+
+import { drawShareChart } from "./line-chart.js";
+
+const dayFormat = new Intl.DateTimeFormat("en", { month: "short", day: "numeric", timeZone: "UTC" });
+const fullDayFormat = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" });
+
+/** The sort key of a cell: its data-value, a number for numeric columns; null (always last) when empty. */
+function sortKey(cell, numeric) {
+  const value = cell.dataset.value ?? cell.textContent.trim();
+  if (value === "") return null;
+  return numeric ? Number(value) : value.toLowerCase();
+}
+
+function makeSortable(table) {
+  const body = table.tBodies[0];
+  const headers = [...table.tHead.rows[0].cells];
+  headers.forEach((header, column) => {
+    if (!header.dataset.sort) return;
+    const numeric = header.dataset.sort === "number";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "sort-toggle";
+    button.textContent = header.textContent.trim();
+    header.replaceChildren(button);
+    button.addEventListener("click", () => {
+      // First click: figures highest first, names from A.
+      const current = header.getAttribute("aria-sort");
+      const descending = current ? current === "ascending" : numeric;
+      const rows = [...body.rows].map((row, index) => ({ row, index, key: sortKey(row.cells[column], numeric) }));
+      rows.sort((a, b) => {
+        if (a.key === null || b.key === null) return (a.key === null) - (b.key === null) || a.index - b.index;
+        const order = a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+        return (descending ? -order : order) || a.index - b.index;
+      });
+      body.append(...rows.map((entry) => entry.row));
+      for (const other of headers) other.removeAttribute("aria-sort");
+      header.setAttribute("aria-sort", descending ? "descending" : "ascending");
+    });
+  });
+}
+
+/** A chart line of agreed / compared votes per period, with a title per point naming the period. */
+function series(entry, periodName, variant) {
+  const values = entry.compared.map((compared, index) => (compared ? entry.agreed[index] / compared : null));
+  const titles = values.map((value, index) =>
+    value === null
+      ? ""
+      : `${entry.name}, ${periodName(index)}: ${Math.round(value * 1000) / 10}% of ${entry.compared[index]} votes`,
+  );
+  return { name: entry.name, values, titles, variant };
+}
+
+function setUpChart() {
+  const data = JSON.parse(document.getElementById("agreement-over-time").textContent);
+  const svg = document.querySelector("[data-line-chart]");
+  const legend = document.querySelector("[data-chart-legend]");
+  const choice = document.querySelector("[data-compare-reviewer]");
+  const labels = data.starts.map((start) => dayFormat.format(new Date(start)));
+  const periodName = (index) => {
+    const day = fullDayFormat.format(new Date(data.starts[index]));
+    return data.period === "week" ? `week of ${day}` : day;
+  };
+  const all = { name: "All reviewers", agreed: data.agreed, compared: data.compared };
+
+  function draw() {
+    const chosen = data.reviewers.find((entry) => entry.reviewer === choice.value);
+    const lines = [series(all, periodName)];
+    if (chosen) lines.push(series({ ...chosen, name: chosen.reviewer }, periodName, "compare"));
+    drawShareChart(svg, { labels, series: lines });
+    legend.replaceChildren(
+      ...lines.map((line) => {
+        const item = document.createElement("li");
+        const dot = document.createElement("span");
+        dot.className = `dot line-chart__key${line.variant ? ` line-chart__key--${line.variant}` : ""}`;
+        item.append(dot, line.name);
+        return item;
+      }),
+    );
+  }
+
+  choice.addEventListener("change", draw);
+  draw();
+}
+
+for (const table of document.querySelectorAll("table[data-sortable]")) makeSortable(table);
+if (document.getElementById("agreement-over-time")) setUpChart();
