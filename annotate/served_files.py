@@ -35,6 +35,7 @@ def file_response(data, *, content_type, download_name=None, max_age=86400):
     response["Content-Security-Policy"] = FILE_POLICY
     response["Cache-Control"] = f"private, max-age={max_age}"
     disposition = "inline" if content_type in INLINE_TYPES.values() else "attachment"
+    # A file without a name stays nameless (an evaluation image must not give its file name away).
     if download_name is not None or disposition == "attachment":
         response["Content-Disposition"] = f'{disposition}; filename="{safe_file_name(download_name)}"'
     return response
