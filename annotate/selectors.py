@@ -21,6 +21,7 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
+from consensus.models import Adjudication
 from consensus.selectors import policy_of
 
 DECIDED_OR_DONT_KNOW = [v for v in Verdict.values if v != Verdict.UNREVIEWED]
@@ -167,7 +168,7 @@ def dataset_status(dataset):
 
 
 def image_history(image):
-    """Every verdict change and flag change of one image, oldest first."""
+    """Every verdict change, flag change and adjudication of one image, oldest first."""
     verdicts = [
         {
             "kind": "verdict",
@@ -189,7 +190,18 @@ def image_history(image):
         }
         for change in FlagChange.objects.filter(image=image).select_related("reviewer")
     ]
-    return sorted(verdicts + flags, key=lambda entry: entry["at"])
+    adjudications = [
+        {
+            "kind": "adjudication",
+            "wnid": decision.item.wnid,
+            "new": decision.value,
+            "note": decision.note,
+            "reviewer": decision.adjudicator.username,
+            "at": decision.created_at,
+        }
+        for decision in Adjudication.objects.filter(item__image=image).select_related("item", "adjudicator")
+    ]
+    return sorted(verdicts + flags + adjudications, key=lambda entry: entry["at"])
 
 
 def candidate_label(wnid):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from annotate import selectors as annotate_selectors
 from annotate import services as review_services
 from annotate.errors import ImportFailed
 from annotate.importers import import_image_folder, import_predictions
@@ -161,6 +162,12 @@ def test_disagreement_goes_to_adjudication_and_the_decision_sticks(dataset, crew
     target.refresh_from_db()
     assert (target.verdict, target.source, target.needs_adjudication) == ("correct", "adjudication", False)
     assert Adjudication.objects.get(item=target).note == "clearly a goldfish"
+    history = annotate_selectors.image_history(target.image)
+    assert [(entry["kind"], entry["reviewer"], entry["new"]) for entry in history] == [
+        ("verdict", "r0", "correct"),
+        ("verdict", "r1", "wrong"),
+        ("adjudication", "ada", "correct"),
+    ]
     vote(crew[2], target, "wrong")
     services.aggregate(dataset=dataset)
     target.refresh_from_db()
