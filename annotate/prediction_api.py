@@ -1,5 +1,8 @@
 """REST API of the model testbed: prediction jobs on the Celery workers and model summaries."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -23,6 +26,18 @@ class PredictionJobInput(serializers.Serializer):
     batch_size = serializers.IntegerField(default=jobs.DEFAULT_BATCH_SIZE, min_value=1, max_value=4096)
     shard_size = serializers.IntegerField(default=jobs.DEFAULT_SHARD_SIZE, min_value=1, max_value=100_000)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+    def validate_weights(self, weights):
+        """A checkpoint named over HTTP must be a file under CHECKPOINT_ROOTS: the web never reads other files."""
+        from annotate.inference import ModelSpec  # imports torch, as starting the job does anyway
+
+        if not ModelSpec("", weights).checkpoint:
+            return weights
+        path = Path(weights).resolve()
+        roots = [Path(root).resolve() for root in settings.CHECKPOINT_ROOTS]
+        if not any(path.is_relative_to(root) for root in roots):
+            raise ValidationError(f"checkpoints must lie under {', '.join(map(str, roots))}; {weights} does not")
+        return weights
 
 
 class AdminWrites(IsAdmin):

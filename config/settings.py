@@ -141,6 +141,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Pillow refuses images above this many pixels (decompression bombs).
 MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(89_478_485)))
 DISPLAY_IMAGE_SIZE = 512
+# Folders of the checkpoints that prediction jobs started over the API may load (comma-separated).
+TORCH_CHECKPOINTS = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
+CHECKPOINT_ROOTS = os.environ.get("RELABEL_CHECKPOINT_ROOTS", f"{TORCH_CHECKPOINTS},{VAR_DIR / 'checkpoints'}").split(
+    ","
+)
 # Where the files named by manifest uris may live: prefixes such as s3://imagenet/ or
 # https://data.example.org/imagenet/ (comma-separated). Uris are recorded, never fetched.
 SOURCE_URI_ROOTS = [r.strip() for r in os.environ.get("RELABEL_SOURCE_URI_ROOTS", "s3://,gs://,https://").split(",")]

@@ -171,6 +171,24 @@ def test_storage_roots_are_folders_not_name_prefixes(settings):
             check_source_uri(uri, "w")
 
 
+@pytest.mark.django_db
+def test_api_loads_checkpoints_only_from_the_checkpoint_roots(client, admin_user, image_folder, tmp_path, settings):
+    import_image_folder(dataset_name="val", directory=image_folder())
+    settings.CHECKPOINT_ROOTS = [str(tmp_path / "checkpoints")]
+    client.force_login(admin_user)
+
+    def start(weights):
+        job = {"model": "resnet18", "dataset": "val", "weights": weights}
+        return client.post("/api/prediction-jobs/", job, content_type="application/json").json()
+
+    assert start(str(tmp_path / "checkpoints" / "ckpt.pth")) == {
+        "detail": f"checkpoint {tmp_path / 'checkpoints' / 'ckpt.pth'} does not exist"
+    }
+    refused = start(str(tmp_path / "checkpoints" / ".." / "ckpt.pth"))["weights"][0]
+    assert refused.startswith(f"checkpoints must lie under {tmp_path / 'checkpoints'};")
+    assert not PredictionJob.objects.exists()
+
+
 # --- list filters -------------------------------------------------------------------------------
 
 # Lookups through relations that led to password hashes in other annotation tools (CVE-2023-47117).
