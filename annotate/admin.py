@@ -12,6 +12,7 @@ from annotate.models import (
     PredictionJob,
     PredictionShard,
     ProblematicFlag,
+    ReviewerVerdict,
     ReviewItem,
     Slice,
     Suggestion,
@@ -81,6 +82,13 @@ class ReviewItemAdmin(admin.ModelAdmin):
 class VerdictChangeAdmin(ReadOnlyHistory):
     list_display = ["item", "reviewer", "old", "new", "created_at"]
     list_filter = ["new"]
+    list_select_related = ["item", "reviewer"]
+
+
+@admin.register(ReviewerVerdict)
+class ReviewerVerdictAdmin(ReadOnlyHistory):
+    list_display = ["item", "reviewer", "value", "updated_at"]
+    list_filter = ["value"]
     list_select_related = ["item", "reviewer"]
 
 

@@ -72,7 +72,6 @@ def item_data(item, own_verdict=None):
         "verdict": own_verdict if blind else item.verdict,
         "verdict_by": None if blind or not item.verdict_by else item.verdict_by.username,
         "verdict_at": None if blind else item.verdict_at,
-        "blind": blind,
     }
 
 

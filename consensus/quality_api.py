@@ -14,7 +14,6 @@ from annotate.api import dataset_or_404
 from annotate.permissions import IsAdmin
 from consensus import agreement, services
 from consensus.models import DecidedVerdict
-from consensus.quality_services import mark_golden_pair
 
 
 class AnswerInput(serializers.Serializer):
@@ -108,7 +107,7 @@ class GoldenList(GenericAPIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
-            item = mark_golden_pair(
+            item = services.mark_golden_pair(
                 dataset=dataset,
                 wnid=values["wnid"].strip(),
                 answer=values["answer"],

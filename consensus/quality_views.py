@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 from consensus import agreement
 from consensus.models import DecidedVerdict
 from consensus.selectors import policy_for
-from consensus.views import _admin_dataset
+from consensus.views import admin_dataset
 
 # Up to this many reviewers the page shows every pair's kappa as a matrix; beyond, the pairs sharing most items.
 MATRIX_MAX_REVIEWERS = 12
@@ -30,7 +30,7 @@ def kappa_matrix(names, pairs):
 @login_required
 @require_GET
 def agreement_page(request, name):
-    dataset = _admin_dataset(request, name)
+    dataset = admin_dataset(request, name)
     stats = agreement.dataset_agreement(dataset)
     names = [row["reviewer"] for row in stats["reviewers"]]
     context = {
@@ -51,7 +51,7 @@ def agreement_page(request, name):
 @login_required
 @require_GET
 def golden_page(request, name):
-    dataset = _admin_dataset(request, name)
+    dataset = admin_dataset(request, name)
     return render(
         request,
         "consensus/golden.html",

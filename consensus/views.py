@@ -13,7 +13,7 @@ from consensus import selectors, services
 from consensus.models import Rule
 
 
-def _admin_dataset(request, name):
+def admin_dataset(request, name):
     if not is_admin(request.user):
         raise PermissionDenied("Only admins manage consensus.")
     return get_object_or_404(Dataset, name=name)
@@ -22,7 +22,7 @@ def _admin_dataset(request, name):
 @login_required
 @require_http_methods(["GET", "POST"])
 def consensus_page(request, name):
-    dataset = _admin_dataset(request, name)
+    dataset = admin_dataset(request, name)
     policy = selectors.policy_of(dataset)
     if request.method == "POST":
         try:
@@ -68,7 +68,7 @@ def _number(text, kind, what):
 @login_required
 @require_GET
 def adjudication_page(request, name):
-    dataset = _admin_dataset(request, name)
+    dataset = admin_dataset(request, name)
     return render(
         request,
         "consensus/adjudication.html",
