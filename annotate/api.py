@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from annotate import importers, multilabel, selectors, services, taxonomy
 from annotate.errors import ImportFailed
 from annotate.models import ClassifierModel, Dataset, Image, ReviewItem, Suggestion
 from annotate.permissions import IsAdmin, IsReviewer
+from annotate.roles import is_admin
 from annotate.serializers import (
     ClassifierModelSerializer,
     DatasetSerializer,
@@ -29,6 +30,8 @@ from annotate.serializers import (
     item_data,
     synset_data,
 )
+from evaluation.permissions import IMAGE_CLOSED
+from evaluation.selectors import image_closed_to, images_closed_to
 
 
 def dataset_or_404(name):
@@ -40,6 +43,12 @@ def review_image_or_404(image_id, reviewer):
     if image is None:
         raise_not_found(f"image {image_id}")
     return image
+
+
+def check_not_closed(image_id, user):
+    """Participants of an open evaluation phase label its images blind: their labels and history wait for its end."""
+    if image_closed_to(user, image_id):
+        raise PermissionDenied(IMAGE_CLOSED)
 
 
 def raise_not_found(what):
@@ -196,6 +205,7 @@ class NextImage(APIView):
             wnids=class_filter(request.query_params.get("wnid")),
             after_position=after,
             keep=keep,
+            withheld=images_closed_to(request.user),
         )
         if image is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -207,16 +217,22 @@ class ImageReview(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="An image with its review items and problematic flag")
     def get(self, request, pk):
+        check_not_closed(pk, request.user)
         return Response(image_review_data(review_image_or_404(pk, request.user)))
 
 
 class ImageHistory(APIView):
     permission_classes = [IsReviewer]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Every verdict and flag change of an image")
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        summary="Every verdict and flag change of an image (where you answer blind, only your own verdicts)",
+    )
     def get(self, request, pk):
         image = get_object_or_404(Image, pk=pk)
-        return Response({"image": image.pk, "history": selectors.image_history(image)})
+        check_not_closed(image.pk, request.user)
+        viewer = None if is_admin(request.user) else request.user
+        return Response({"image": image.pk, "history": selectors.image_history(image, viewer)})
 
 
 class ItemVerdict(APIView):

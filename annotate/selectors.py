@@ -167,8 +167,17 @@ def dataset_status(dataset):
     }
 
 
-def image_history(image):
-    """Every verdict change, flag change and adjudication of one image, oldest first."""
+def image_history(image, viewer=None):
+    """Every verdict change, flag change and adjudication of one image, oldest first.
+
+    For a `viewer` (a reviewer who is not an admin), the items they answer blind (see image_for_review) show only
+    their own verdicts: other reviewers' verdicts and adjudications there would give the answers away.
+    """
+    several = viewer is not None and policy_of(image.dataset).several_reviewers
+
+    def hidden(item, author_id):
+        return viewer is not None and author_id != viewer.pk and (several or item.source == LabelSource.GOLDEN)
+
     verdicts = [
         {
             "kind": "verdict",
@@ -179,6 +188,7 @@ def image_history(image):
             "at": change.created_at,
         }
         for change in VerdictChange.objects.filter(item__image=image).select_related("item", "reviewer")
+        if not hidden(change.item, change.reviewer_id)
     ]
     flags = [
         {
@@ -200,6 +210,7 @@ def image_history(image):
             "at": decision.created_at,
         }
         for decision in Adjudication.objects.filter(item__image=image).select_related("item", "adjudicator")
+        if not hidden(decision.item, decision.adjudicator_id)
     ]
     return sorted(verdicts + flags + adjudications, key=lambda entry: entry["at"])
 

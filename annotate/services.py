@@ -223,13 +223,13 @@ def add_pending(image_id, delta):
     Image.objects.filter(pk=image_id, pending_items__gte=-delta).update(pending_items=F("pending_items") + delta)
 
 
-def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep=()):
+def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep=(), withheld=None):
     """Hand the reviewer the next image with unreviewed items that nobody else holds.
 
     Images after `after_position` come first, then the queue wraps around. Now and then (the dataset's golden
     rate) it is an image with a golden item the reviewer has not answered, unannounced. The reviewer's other
     leases are released, except those on the images in `keep` (the image on screen while the next one is
-    prefetched).
+    prefetched). Images whose ids are in `withheld` (a queryset of ids) are never handed out.
     """
     now = timezone.now()
     policy = policy_of(dataset)
@@ -244,6 +244,8 @@ def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep
         queues.append(candidates)
         if policy.several_reviewers:
             queues.append(suggested_images(**narrowing))
+        if withheld is not None:
+            queues = [queue.exclude(pk__in=withheld) for queue in queues]
         image = next(filter(None, map(_first_unlocked, queues)), None)
         Lease.objects.filter(reviewer=reviewer).exclude(image_id__in=keep).delete()
         if image is not None:

@@ -14,6 +14,8 @@ from annotate.images import resized_jpeg
 from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
 from annotate.roles import can_review, is_admin
 from annotate.served_files import content_type_of, file_response
+from evaluation.permissions import IMAGE_CLOSED
+from evaluation.selectors import image_closed_to
 
 
 @login_required
@@ -104,8 +106,12 @@ def model_page(request, name):
     )
 
 
-def _image_with_file(pk):
+def _image_with_file(request, pk):
     image = get_object_or_404(Image.objects.only("pk", "file", "file_name", "sha256"), pk=pk)
+    # The display JPEG is byte for byte the one a phase serves by token: matching the two would tie a participant's
+    # blind image to its id, and so to its labels.
+    if image_closed_to(request.user, image.pk):
+        raise PermissionDenied(IMAGE_CLOSED)
     if not image.file:
         raise Http404("This image is registered but its file has not arrived yet.")
     return image
@@ -115,7 +121,7 @@ def _image_with_file(pk):
 @require_GET
 def image_display(request, pk):
     """The image resized for the review page, cached in storage after the first request."""
-    return display_response(_image_with_file(pk))
+    return display_response(_image_with_file(request, pk))
 
 
 def display_jpeg(image):
@@ -139,7 +145,7 @@ def display_response(image):
 @login_required
 @require_GET
 def image_original(request, pk):
-    image = _image_with_file(pk)
+    image = _image_with_file(request, pk)
     with image.file.open("rb") as handle:
         data = handle.read()
     return file_response(data, content_type=content_type_of(image.file.name), download_name=image.file_name)

@@ -26,6 +26,19 @@ def results_closed_to(user):
     return Participant.objects.filter(user=user, phase__state=PhaseState.OPEN).exists()
 
 
+def images_closed_to(user):
+    """Ids of the images the user must not reach by id: those of the open phases they take part in (not as an
+    admin). Their labels, history and files would give away the answers; the phase serves them by token."""
+    if not user.is_authenticated or is_admin(user):
+        return PhaseImage.objects.none().values_list("image_id", flat=True)
+    open_phases = Participant.objects.filter(user=user, phase__state=PhaseState.OPEN).values("phase_id")
+    return PhaseImage.objects.filter(phase_id__in=open_phases).values_list("image_id", flat=True)
+
+
+def image_closed_to(user, image_id):
+    return images_closed_to(user).filter(image_id=image_id).exists()
+
+
 def progress(participant):
     """The figures of "Completed 12 of 100"."""
     images, answered = participant.image_count, participant.answered
