@@ -327,21 +327,26 @@ class SuggestionResolve(APIView):
         return Response(image_review_data(review_image_or_404(suggestion.image_id, request.user)))
 
 
+def multilabel_format(fmt, formats):
+    if fmt not in formats:
+        raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(formats)}"})
+    return fmt
+
+
 class MultilabelExport(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(multilabel.FORMATS))],
-        responses=OpenApiTypes.OBJECT,
-        summary="Download the dataset's multi-label annotation",
+        parameters=[OpenApiParameter("format", str, enum=list(multilabel.EXPORT_FORMATS), default="tfds")],
+        responses=OpenApiTypes.BINARY,
+        summary="Download the dataset's multi-label annotation (TFDS JSON, ReaL JSON, JSON Lines or CSV)",
     )
     def get(self, request, name):
-        fmt = request.query_params.get("format", "tfds")
-        if fmt not in multilabel.FORMATS:
-            raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(multilabel.FORMATS)}"})
+        fmt = multilabel_format(request.query_params.get("format", "tfds"), multilabel.EXPORT_FORMATS)
         dataset = dataset_or_404(name)
-        response = HttpResponse(multilabel.dumps(multilabel.export_tfds(dataset)), content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="{dataset.name}-multilabel-{fmt}.json"'
+        spec = multilabel.FORMATS[fmt]
+        response = HttpResponse(multilabel.export(dataset, fmt), content_type=spec.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{dataset.name}-multilabel-{fmt}.{spec.extension}"'
         return response
 
 
@@ -350,22 +355,32 @@ class MultilabelImport(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request=ONE_FILE_UPLOAD,
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "format": {"type": "string", "enum": list(multilabel.IMPORT_FORMATS), "default": "tfds"},
+                },
+                "required": ["file"],
+            }
+        },
         responses=OpenApiTypes.OBJECT,
-        summary="Import a TFDS multi-label JSON file into the dataset",
+        summary="Import a multi-label file (TFDS JSON, ReaL JSON or JSON Lines) into the dataset; the labels of a "
+        "TFDS or ReaL file become the caller's verdicts",
     )
     def post(self, request, name):
-        upload = required_upload(request, "JSON file")
+        upload = required_upload(request, "multi-label file")
+        fmt = multilabel_format(request.data.get("format") or "tfds", multilabel.IMPORT_FORMATS)
         dataset = dataset_or_404(name)
         try:
             text = upload.read().decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationError({"file": "the file is not UTF-8 text"}) from None
-        document = run_import(multilabel.read_tfds, text=text, source=upload.name)
-        return Response(
-            run_import(multilabel.import_tfds, dataset=dataset, document=document, source=upload.name),
-            status=status.HTTP_201_CREATED,
+        summary = run_import(
+            multilabel.load, dataset=dataset, fmt=fmt, text=text, source=upload.name, reviewer=request.user.username
         )
+        return Response(summary, status=status.HTTP_201_CREATED)
 
 
 class SynsetSearch(APIView):

@@ -7,11 +7,15 @@ from django.core.management import CommandError, call_command
 from annotate import multilabel, services
 from annotate.errors import ImportFailed
 from annotate.importers import import_image_folder, import_predictions
-from annotate.models import Dataset, Image, ProblematicFlag, ReviewItem, Slice, VerdictChange
+from annotate.models import Dataset, Image, ProblematicFlag, ReviewerVerdict, ReviewItem, Slice, VerdictChange
 
 pytestmark = pytest.mark.django_db
 
 TENCH, GOLDFISH, SHARK, CHIHUAHUA = "n01440764", "n01443537", "n01484850", "n02085620"
+
+
+def import_tfds(dataset, document, reviewer="imported"):
+    return multilabel.load(dataset=dataset, fmt="tfds", text=json.dumps(document), source="f.json", reviewer=reviewer)
 
 
 @pytest.fixture
@@ -82,20 +86,27 @@ def test_export_import_into_empty_database_export_again_is_identical(reviewed, t
 
 def test_import_is_all_or_nothing_and_names_the_problem(reviewed, tmp_path):
     document = {"initial_annots": {"a.JPEG": {"correct": [SHARK]}, "zzz.JPEG": {"correct": [TENCH]}}}
-    with pytest.raises(ImportFailed, match=r"initial_annots\['zzz.JPEG'\]: no image of that name"):
-        multilabel.import_tfds(dataset=reviewed, document=document)
+    with pytest.raises(ImportFailed, match=r"initial_annots\['zzz.JPEG'\]: no image named 'zzz.JPEG'"):
+        import_tfds(reviewed, document)
     assert not ReviewItem.objects.filter(wnid=SHARK, image__file_name="a.JPEG").exists()
 
     bad_wnid = {"initial_annots": {"a.JPEG": {"correct": ["n123"]}}}
     with pytest.raises(ImportFailed, match=r"'n123' is not an ImageNet-1k wnid"):
-        multilabel.import_tfds(dataset=reviewed, document=bad_wnid)
+        import_tfds(reviewed, bad_wnid)
+    twice = {"initial_annots": {"a.JPEG": {"correct": [TENCH], "wrong": [TENCH]}}}
+    with pytest.raises(ImportFailed, match=f"{TENCH} has more than one verdict"):
+        import_tfds(reviewed, twice)
     bad_reason = {"problematic_images": {"a.JPEG": {"reason": "ugly", "time_marked": "2020-01-01T00:00:00"}}}
     with pytest.raises(ImportFailed, match=r"'reason' must be one of"):
-        multilabel.import_tfds(dataset=reviewed, document=bad_reason)
-    with pytest.raises(ImportFailed, match="unknown keys"):
-        multilabel.read_tfds(json.dumps({"initial_annotations": {}}), "f.json")
-    with pytest.raises(ImportFailed, match="not valid JSON"):
-        multilabel.read_tfds("{", "f.json")
+        import_tfds(reviewed, bad_reason)
+    bad_time = {"problematic_images": {"a.JPEG": {"reason": "drawing", "time_marked": "yesterday"}}}
+    with pytest.raises(ImportFailed, match=r"time_marked: 'yesterday' is not an ISO-8601 time"):
+        import_tfds(reviewed, bad_time)
+    with pytest.raises(ImportFailed, match="unknown keys initial_annotations"):
+        import_tfds(reviewed, {"initial_annotations": {}})
+    with pytest.raises(ImportFailed, match="f.json: not valid JSON"):
+        multilabel.load(dataset=reviewed, fmt="tfds", text="{", source="f.json", reviewer="imported")
+    assert not VerdictChange.objects.filter(reviewer__username="imported").exists()
 
 
 def test_import_into_missing_dataset_says_what_to_do(tmp_path):
@@ -125,8 +136,12 @@ def test_import_api_round_trips(client, reviewed, admin_user, tmp_path):
     with path.open("rb") as handle:
         response = client.post("/api/datasets/val/multilabel/", {"file": handle})
     assert response.status_code == 201, response.content
-    assert response.json() == {"verdicts": 4, "problematic_images": 1, "imagenet_m": 1}
+    summary = response.json()
+    assert (summary["format"], summary["verdicts"], summary["problematic_images"]) == ("tfds", 4, 1)
+    assert summary["slices"] == {"imagenet-m": 1}
     assert multilabel.export_tfds(reviewed)["initial_annots"] == document["initial_annots"]
+    # The labels of the file are the verdicts of the admin who imported it.
+    assert ReviewerVerdict.objects.filter(reviewer=admin_user).count() == 4
 
 
 def test_reviewer_names_in_file_become_accounts_without_passwords(reviewed):
@@ -140,6 +155,7 @@ def test_reviewer_names_in_file_become_accounts_without_passwords(reviewed):
             }
         }
     }
-    multilabel.import_tfds(dataset=reviewed, document=document)
+    import_tfds(reviewed, document)
     user = User.objects.get(username="vaishaal")
     assert not user.has_usable_password()
+    assert list(user.groups.values_list("name", flat=True)) == ["reviewer"]

@@ -7,20 +7,22 @@ from annotate.models import Dataset
 
 
 class Command(BaseCommand):
-    help = "Export a dataset's multi-label annotation (TFDS imagenet2012_multilabel JSON)."
+    help = "Export a dataset's multi-label annotation: TFDS JSON, ReaL JSON, JSON Lines (every verdict) or CSV."
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True)
-        parser.add_argument("--format", choices=multilabel.FORMATS, default="tfds")
+        parser.add_argument("--format", choices=multilabel.EXPORT_FORMATS, default="tfds")
         parser.add_argument("--out", help="output file (default: standard output)")
-        parser.add_argument("--slice", default=multilabel.IMAGENET_M, help="slice exported as imagenet_m")
+        parser.add_argument("--slice", default=multilabel.IMAGENET_M, help="slice exported as imagenet_m (tfds)")
 
     def handle(self, *args, dataset, out=None, **options):
         found = Dataset.objects.filter(name=dataset).first()
         if found is None:
             raise CommandError(f"dataset {dataset!r} does not exist")
-        text = multilabel.dumps(multilabel.export_tfds(found, m_slice=options["slice"]))
+        chunks = multilabel.export(found, options["format"], m_slice=options["slice"])
         if out:
-            Path(out).write_text(text + "\n", encoding="utf-8")
+            with Path(out).open("w", encoding="utf-8", newline="") as handle:
+                handle.writelines(chunks)
         else:
-            self.stdout.write(text)
+            for chunk in chunks:
+                self.stdout.write(chunk, ending="")

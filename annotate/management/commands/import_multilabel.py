@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -6,14 +7,25 @@ from annotate import multilabel
 from annotate.errors import ImportFailed
 from annotate.models import Dataset
 
+IMPORTING_REVIEWER = "imported"
+
 
 class Command(BaseCommand):
-    help = "Import a TFDS multi-label JSON file into a dataset whose images are registered."
+    help = (
+        "Import a multi-label file (TFDS JSON, ReaL JSON or JSON Lines) into a dataset whose images are registered; "
+        "then every label of the dataset is recomputed under its consensus rule."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--dataset", required=True)
-        parser.add_argument("--format", choices=multilabel.FORMATS, default="tfds")
+        parser.add_argument("--format", choices=multilabel.IMPORT_FORMATS, default="tfds")
+        parser.add_argument(
+            "--reviewer",
+            default=IMPORTING_REVIEWER,
+            help="account whose verdicts the labels of a tfds or real file become (created as a reviewer if missing)",
+        )
+        parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args, file, dataset, **options):
         found = Dataset.objects.filter(name=dataset).first()
@@ -21,12 +33,30 @@ class Command(BaseCommand):
             raise CommandError(f"dataset {dataset!r} does not exist: register its images first (import_images)")
         try:
             text = Path(file).read_text(encoding="utf-8")
-            result = multilabel.import_tfds(dataset=found, document=multilabel.read_tfds(text, file), source=file)
+            summary = multilabel.load(
+                dataset=found, fmt=options["format"], text=text, source=file, reviewer=options["reviewer"]
+            )
         except OSError as exc:
             raise CommandError(f"{file}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise CommandError(f"{file}: not UTF-8 text") from None
         except ImportFailed as exc:
             raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, indent=2))
+            return
+        consensus = summary["consensus"]
+        slices = "".join(f", {count} images into slice {name}" for name, count in summary["slices"].items())
         self.stdout.write(
-            f"{found.name}: {result['verdicts']} verdicts, {result['problematic_images']} problematic images, "
-            f"{result['imagenet_m']} images in {multilabel.IMAGENET_M}"
+            f"{found.name}: {summary['images']} images, {summary['verdicts']} verdicts "
+            f"({summary['verdicts_changed']} changed), {summary['reviewers_created']} reviewers created, "
+            f"{summary['problematic_images']} problematic images, {summary['fixed_labels']} adjudicated or golden "
+            f"labels{slices}; labels under {consensus['rule']}: "
+            + ", ".join(f"{value} {count}" for value, count in consensus["labels"].items())
+            + f", {consensus['needs_adjudication']} to adjudicate"
         )
+        if summary.get("labels_unlike_file"):
+            self.stderr.write(
+                f"{summary['labels_unlike_file']} labels differ from the file's: it was labelled under another "
+                f"consensus rule than this dataset's ({consensus['rule']})"
+            )

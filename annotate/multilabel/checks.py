@@ -1,0 +1,64 @@
+"""Checks shared by the readers of import files; each raises ImportFailed saying where the problem is."""
+
+import json
+from datetime import UTC, datetime
+
+from annotate import taxonomy
+from annotate.errors import ImportFailed
+
+MAX_USERNAME_LENGTH = 150  # django.contrib.auth's username column
+
+
+def json_document(text, source):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFailed(f"{source}: not valid JSON ({exc})") from None
+
+
+def time(value, where):
+    """An aware datetime from ISO-8601 text; a time without offset is taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ImportFailed(f"{where}: {value!r} is not an ISO-8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def username(value, where):
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_USERNAME_LENGTH
+        or value != value.strip()
+        or not value.isprintable()
+    ):
+        raise ImportFailed(
+            f"{where}: {value!r} is not a username (1 to {MAX_USERNAME_LENGTH} printable characters, "
+            "no spaces around them)"
+        )
+    return value
+
+
+def class_wnid(value, where):
+    if not isinstance(value, str) or not taxonomy.is_class(value):
+        raise ImportFailed(f"{where}: {value!r} is not an ImageNet-1k wnid")
+    return value
+
+
+def image_named(images, name, dataset, where):
+    """The id of the dataset's image called `name`, from {file name: id}."""
+    if not isinstance(name, str) or name not in images:
+        raise ImportFailed(f"{where}: no image named {name!r} in dataset {dataset.name!r}")
+    return images[name]
+
+
+def object_keys(value, required, optional, where):
+    """Check that `value` is a JSON object with every required key and no key outside required and optional."""
+    if not isinstance(value, dict):
+        raise ImportFailed(f"{where}: expected an object with {', '.join(required)}")
+    missing = [key for key in required if key not in value]
+    if missing:
+        raise ImportFailed(f"{where}: missing {', '.join(missing)}")
+    unknown = sorted(set(value) - set(required) - set(optional))
+    if unknown:
+        raise ImportFailed(f"{where}: unknown keys {', '.join(unknown)}")
