@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -22,7 +23,7 @@ from annotate.models import (
 )
 from consensus import services as consensus
 from consensus.models import Adjudication, GoldenItem
-from tests.conftest import build_dataset, make_user
+from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -439,3 +440,61 @@ def test_api_imports_each_format_and_refuses_bad_ones(client, single, admin_user
     client.force_login(reviewers[0])
     assert client.post("/api/datasets/copy/multilabel/", {"format": "real"}).status_code == 403
     assert client.get("/api/datasets/val/export/", {"format": "csv"}).status_code == 403
+
+
+# --- the dataset page ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@BROWSER_DB
+def test_dataset_page_exports_and_imports(logged_in_page, admin_user, image_folder, tmp_path):
+    dataset = build_dataset(image_folder, tmp_path)
+    services.set_verdict(item_id=item("a.JPEG", TENCH, DATASET).pk, reviewer=admin_user, value="correct", at=T0)
+    page = logged_in_page(admin_user)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"/datasets/{DATASET}/")
+    card = page.locator("[data-testid=interchange]")
+    options = card.locator("#export-format option")
+    assert options.evaluate_all("all => all.map(o => o.value)") == list(multilabel.EXPORT_FORMATS)
+    options = card.locator("#import-format option")
+    assert options.evaluate_all("all => all.map(o => o.value)") == list(multilabel.IMPORT_FORMATS)
+
+    card.get_by_label("Export as").select_option("jsonl")
+    with page.expect_download() as download:
+        card.get_by_role("button", name="Export", exact=True).click()
+    assert download.value.suggested_filename == f"{DATASET}-multilabel-jsonl.jsonl"
+    assert Path(download.value.path()).read_text(encoding="utf-8") == export_text(DATASET, "jsonl")
+
+    before = database_state()
+    bad = tmp_path / "short.json"
+    bad.write_text("[[], []]")
+    card.get_by_label("Import a file").set_input_files(str(bad))
+    card.get_by_label("Its format").select_option("real")
+    card.get_by_role("button", name="Import", exact=True).click()
+    error = card.locator("[data-testid=import-error]")
+    error.wait_for(state="visible")
+    assert error.inner_text() == (
+        f"Nothing was imported: short.json: the file has 2 entries but dataset '{DATASET}' has 3 images; a ReaL "
+        "file has one entry per image, in file-name order"
+    )
+    assert database_state() == before
+
+    good = tmp_path / "real.json"
+    good.write_text(json.dumps([[CLASS_INDEX[TENCH], CLASS_INDEX[GOLDFISH]], [CLASS_INDEX[TENCH]], []]))
+    card.get_by_label("Import a file").set_input_files(str(good))
+    card.get_by_label("Its format").select_option("real")
+    card.get_by_role("button", name="Import", exact=True).click()
+    done = page.locator("[data-testid=import-done]")
+    done.wait_for(state="visible")
+    assert done.inner_text().startswith("Imported 3 images: 7 verdicts (6 changed), 0 problematic images.")
+    assert page.locator("[data-figure=reviewed_items]").inner_text() == str(ReviewItem.objects.count())
+    assert json.loads(export_text(DATASET, "real")) == [
+        [CLASS_INDEX[TENCH], CLASS_INDEX[GOLDFISH]],
+        [CLASS_INDEX[TENCH]],
+        [],
+    ]
+    page.reload()
+    assert page.locator("[data-testid=import-done]").is_hidden()  # said once
+    assert errors == []
+    assert dataset.name == DATASET

@@ -56,7 +56,7 @@ def test_dataset_page_for_a_reviewer(logged_in_page, reviewer, image_folder, tmp
     assert models.locator('[data-model="resnet-sim"] .badge').count() == 0
     assert "0 items on 0 images" in page.locator("[data-testid=my-progress]").inner_text()
     assert "0 / 7 items (0%)" in page.locator("[data-testid=dataset-progress]").inner_text()
-    assert page.locator("[data-testid=export-link]").count() == 0
+    assert page.locator("[data-testid=interchange]").count() == 0
 
     # The class picker searches the synsets and opens the filtered review page.
     page.locator("#class-search").fill("chihua")
@@ -73,15 +73,14 @@ def test_dataset_page_for_a_reviewer(logged_in_page, reviewer, image_folder, tmp
 
 
 @BROWSER_DB
-def test_dataset_page_export_link_for_admins(logged_in_page, admin_user, image_folder, tmp_path):
+def test_dataset_page_export_form_for_admins(logged_in_page, admin_user, image_folder, tmp_path):
     build_dataset(image_folder, tmp_path)
     page = logged_in_page(admin_user)
     page.goto(f"/datasets/{DATASET}/")
-    link = page.locator("[data-testid=export-link]")
-    assert link.inner_text() == "Export multi-label JSON"
-    href = link.get_attribute("href")
-    assert href == f"/api/datasets/{DATASET}/export/?format=tfds"
-    response = page.request.get(href)
+    action = page.locator("[data-testid=export-form]").get_attribute("action")
+    assert action == f"/api/datasets/{DATASET}/export/"
+    assert page.locator("#export-format").input_value() == "tfds"
+    response = page.request.get(f"{action}?format=tfds")
     assert response.status == 200
     assert json.loads(response.body()) == {}  # nothing reviewed yet
 

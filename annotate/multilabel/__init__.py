@@ -18,7 +18,6 @@ __all__ = ["EXPORT_FORMATS", "FORMATS", "IMAGENET_M", "IMPORT_FORMATS", "dumps",
 @dataclass(frozen=True)
 class Format:
     name: str
-    title: str
     extension: str
     content_type: str
     export: Callable
@@ -28,10 +27,10 @@ class Format:
 FORMATS = {
     fmt.name: fmt
     for fmt in (
-        Format("tfds", "TFDS multi-label JSON", "json", "application/json", tfds.export_chunks, tfds.read),
-        Format("real", "ReaL JSON (valid class indices)", "json", "application/json", real.export_chunks, real.read),
-        Format("jsonl", "JSON Lines (every verdict)", "jsonl", "application/jsonl", jsonl.export_chunks, jsonl.read),
-        Format("csv", "CSV (one row per review item)", "csv", "text/csv; charset=utf-8", csv_table.export_chunks, None),
+        Format("tfds", "json", "application/json", tfds.export_chunks, tfds.read),
+        Format("real", "json", "application/json", real.export_chunks, real.read),
+        Format("jsonl", "jsonl", "application/jsonl", jsonl.export_chunks, jsonl.read),
+        Format("csv", "csv", "text/csv; charset=utf-8", csv_table.export_chunks, None),
     )
 }
 EXPORT_FORMATS = tuple(FORMATS)
