@@ -20,8 +20,9 @@ from annotate.models import (
 )
 
 
-class ReadOnlyHistory(admin.ModelAdmin):
-    """History rows are appended by the app and never edited by hand."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the app writes itself (histories, computed rows): shown, never edited by hand. The other apps'
+    admins use it too."""
 
     def has_add_permission(self, request):
         return False
@@ -79,14 +80,14 @@ class ReviewItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(VerdictChange)
-class VerdictChangeAdmin(ReadOnlyHistory):
+class VerdictChangeAdmin(ReadOnlyAdmin):
     list_display = ["item", "reviewer", "old", "new", "created_at"]
     list_filter = ["new"]
     list_select_related = ["item", "reviewer"]
 
 
 @admin.register(ReviewerVerdict)
-class ReviewerVerdictAdmin(ReadOnlyHistory):
+class ReviewerVerdictAdmin(ReadOnlyAdmin):
     list_display = ["item", "reviewer", "value", "updated_at"]
     list_filter = ["value"]
     list_select_related = ["item", "reviewer"]
@@ -100,7 +101,7 @@ class ProblematicFlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(FlagChange)
-class FlagChangeAdmin(ReadOnlyHistory):
+class FlagChangeAdmin(ReadOnlyAdmin):
     list_display = ["image", "reviewer", "reason", "created_at"]
 
 
@@ -146,12 +147,12 @@ class PredictionJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(PredictionShard)
-class PredictionShardAdmin(ReadOnlyHistory):
+class PredictionShardAdmin(ReadOnlyAdmin):
     list_display = ["job", "index", "state", "attempts", "images_done", "images_failed", "worker"]
     list_filter = ["state"]
 
 
 @admin.register(PredictionFailure)
-class PredictionFailureAdmin(ReadOnlyHistory):
+class PredictionFailureAdmin(ReadOnlyAdmin):
     list_display = ["model", "image", "reason", "created_at"]
     list_select_related = ["model", "image"]

@@ -1,22 +1,10 @@
 from django import forms
 from django.contrib import admin
 
+from annotate.admin import ReadOnlyAdmin
 from consensus import services
 from consensus.models import Adjudication, ConsensusPolicy, ConsensusPosterior, GoldenItem
 from consensus.selectors import policy_for
-
-
-class ComputedRows(admin.ModelAdmin):
-    """Rows the app writes (posteriors, the adjudication history): shown, never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PolicyForm(forms.ModelForm):
@@ -82,7 +70,7 @@ class GoldenItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Adjudication)
-class AdjudicationAdmin(ComputedRows):
+class AdjudicationAdmin(ReadOnlyAdmin):
     list_display = ["item", "value", "adjudicator", "created_at"]
     list_filter = ["value"]
     search_fields = ["item__wnid", "item__image__file_name"]
@@ -90,6 +78,6 @@ class AdjudicationAdmin(ComputedRows):
 
 
 @admin.register(ConsensusPosterior)
-class ConsensusPosteriorAdmin(ComputedRows):
+class ConsensusPosteriorAdmin(ReadOnlyAdmin):
     list_display = ["item", "p_correct", "p_wrong", "p_unclear"]
     list_select_related = ["item"]

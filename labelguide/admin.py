@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from annotate.admin import ReadOnlyAdmin
 from labelguide.models import Attachment, GuidePage, PageClass, Revision
 
 
@@ -33,19 +34,6 @@ class GuidePageAdmin(admin.ModelAdmin):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         perms_needed -= {PageClass._meta.verbose_name, Revision._meta.verbose_name}
         return deleted, counts, perms_needed, protected
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the guide writes itself (with a revision for every change), never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PageClass)

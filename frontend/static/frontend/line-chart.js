@@ -2,27 +2,12 @@
 // labels, one polyline per run of known values (a period without a value leaves a gap) and a dot per value with
 // its title. No plotting library: the app runs offline. Colours come from the stylesheet (line-chart classes).
 
-const SVG_NS = "http://www.w3.org/2000/svg";
+import { el, fractionDomain } from "./plot.js";
+
 const WIDTH = 720;
 const HEIGHT = 240;
 const MARGIN = { left: 46, right: 18, top: 14, bottom: 30 };
 const MAX_X_LABELS = 8;
-
-function el(name, attributes = {}, text = "") {
-  const node = document.createElementNS(SVG_NS, name);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
-  if (text) node.textContent = text;
-  return node;
-}
-
-/** [low, high] in tenths around the known values, within [0, 1]; [0, 1] without values. */
-function shareDomain(values) {
-  const known = values.filter((value) => value !== null);
-  if (!known.length) return [0, 1];
-  const low = Math.max(0, Math.floor((Math.min(...known) - 0.02) * 10) / 10);
-  const high = Math.min(1, Math.ceil((Math.max(...known) + 0.02) * 10) / 10);
-  return high > low ? [low, high] : [Math.max(0, low - 0.1), Math.min(1, high + 0.1)];
-}
 
 /** Runs of consecutive indexes whose value is known. */
 function runs(values) {
@@ -47,7 +32,7 @@ const percent = (share) => `${Math.round(share * 100)}%`;
  */
 export function drawShareChart(svg, { labels, series }) {
   svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
-  const [low, high] = shareDomain(series.flatMap((line) => line.values));
+  const [low, high] = fractionDomain(series.flatMap((line) => line.values));
   const left = MARGIN.left;
   const right = WIDTH - MARGIN.right;
   const top = MARGIN.top;

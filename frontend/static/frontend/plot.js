@@ -72,12 +72,14 @@ export function fractionDomain(values) {
 
 const percent = (value) => `${Math.round(value * 1000) / 10}`;
 
-function el(name, attributes = {}, children = []) {
+/** An SVG element with attributes (undefined and null ones left out) and children: nodes, or one text. */
+export function el(name, attributes = {}, children = []) {
   const node = document.createElementNS(SVG_NS, name);
   for (const [key, value] of Object.entries(attributes)) {
     if (value !== undefined && value !== null) node.setAttribute(key, String(value));
   }
-  for (const child of children) node.append(child);
+  if (typeof children === "string") node.textContent = children;
+  else for (const child of children) node.append(child);
   return node;
 }
 
