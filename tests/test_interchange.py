@@ -213,6 +213,7 @@ def test_importing_the_same_jsonl_twice_changes_nothing(single):
 
 JSONL_ERRORS = [
     ("{", r"in.jsonl line 2: not valid JSON"),
+    pytest.param("[" * 100_000 + "]" * 100_000, r"line 2: not valid JSON here \(nested too deeply\)", id="deep"),
     ('{"file_name": "a.JPEG"}', r"line 2: missing original_wnid, problematic, items"),
     ("LINE | extra", r"line 2: unknown keys extra"),
     ("LINE | file_name=zzz.JPEG", r"line 2: no image named 'zzz.JPEG' in dataset 'val'"),

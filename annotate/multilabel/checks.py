@@ -9,11 +9,13 @@ from annotate.errors import ImportFailed
 MAX_USERNAME_LENGTH = 150  # django.contrib.auth's username column
 
 
-def json_document(text, source):
+def json_document(text, where):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportFailed(f"{source}: not valid JSON ({exc})") from None
+        raise ImportFailed(f"{where}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ImportFailed(f"{where}: not valid JSON here (nested too deeply)") from None
 
 
 def time(value, where):

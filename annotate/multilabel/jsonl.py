@@ -79,10 +79,7 @@ def read(text, *, source, dataset, reviewer=None):
         if not line.strip():
             continue
         where = f"{source} line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFailed(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        record = checks.json_document(line, where)
         checks.object_keys(record, LINE_KEYS, (), where)
         name = record["file_name"]
         image_id = checks.image_named(images, name, dataset, where)
