@@ -111,3 +111,11 @@ def read_int_columns(sql, params, width):
         buffer = io.BytesIO()
         cursor.copy_expert(f"COPY ({cursor.mogrify(sql, params).decode()}) TO STDOUT", buffer)
     return np.fromstring(buffer.getvalue().decode("ascii"), dtype=np.int64, sep=" ").reshape(-1, width)
+
+
+def analyze(*models):
+    """Fresh planner statistics after writing many rows: the queries of aggregate, of exports and of the review
+    queue are planned from them, and autovacuum may take minutes to catch up."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(model._meta.db_table for model in models)}")

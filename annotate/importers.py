@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -22,7 +24,8 @@ from annotate import taxonomy
 from annotate.bulk import insert_rows
 from annotate.errors import ImportFailed
 from annotate.images import BadImage, check_image
-from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem, Suggestion
+from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem, Suggestion, Verdict
+from annotate.roles import REVIEWER
 
 WNID_PATTERN = re.compile(r"^n\d{8}$")
 LEADING_WNID = re.compile(r"^(n\d{8})_")
@@ -529,3 +532,45 @@ def sync_review_items(*, dataset, model, removed_predictions=False):
                 [dataset.pk],
             )
     return added
+
+
+def reviewer_accounts(usernames):
+    """({username: user id}, how many were created): accounts missing are created with the reviewer role and no
+    usable password (their owner sets one, or an admin does, before they log in)."""
+    user_model = get_user_model()
+    found = dict(user_model.objects.filter(username__in=usernames).values_list("username", "pk"))
+    new = [user_model(username=name) for name in sorted(set(usernames) - found.keys())]
+    for user in new:
+        user.set_unusable_password()
+    user_model.objects.bulk_create(new)
+    if new:
+        created = user_model.objects.filter(username__in=[user.username for user in new]).values_list("username", "pk")
+        found.update(created)
+        # get_or_create: the data migration's groups are gone after a transactional test's flush.
+        Group.objects.get_or_create(name=REVIEWER)[0].user_set.add(*(pk for _, pk in created))
+    return found, len(new)
+
+
+def review_item_ids(dataset, pairs):
+    """{(image id, wnid): review item id} of every item of the dataset, after creating the (image, wnid) pairs that
+    are missing (unreviewed; aggregate counts them pending)."""
+    items = _item_ids(dataset)
+    missing = pairs - items.keys()
+    if missing:
+        originals = dict(Image.objects.filter(dataset=dataset).values_list("pk", "original_wnid"))
+        now = timezone.now()
+        insert_rows(
+            ReviewItem,
+            ["image", "dataset", "wnid", "is_original", "model_count", "verdict", "created_at"],
+            (
+                (image_id, dataset.pk, wnid, originals[image_id] == wnid, 0, Verdict.UNREVIEWED.value, now)
+                for image_id, wnid in sorted(missing)
+            ),
+        )
+        items = _item_ids(dataset)
+    return items
+
+
+def _item_ids(dataset):
+    rows = ReviewItem.objects.filter(dataset=dataset).values_list("image_id", "wnid", "pk")
+    return {(image_id, wnid): pk for image_id, wnid, pk in rows.iterator(chunk_size=20_000)}

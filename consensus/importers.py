@@ -5,16 +5,12 @@ import zipfile
 from datetime import UTC, datetime
 
 import numpy as np
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from annotate import bulk, taxonomy
 from annotate.errors import ImportFailed
-from annotate.importers import dataset_named
+from annotate.importers import dataset_named, review_item_ids, reviewer_accounts
 from annotate.models import Image, ReviewerVerdict, ReviewItem, Verdict, VerdictChange
-from annotate.roles import REVIEWER
 from consensus import services
 
 FORMATS = ("real-raters",)
@@ -76,8 +72,12 @@ def import_votes(*, dataset_name, path, fmt="real-raters", rule="majority", over
         )
     wnids = np.array(taxonomy.class_wnids())[classes]
     with transaction.atomic():
-        reviewers = _reviewers([f"{reviewer_prefix}{rater_id}" for rater_id in rater_ids])
-        item_ids = _review_items(dataset, images, file_names, wnids)
+        usernames = [f"{reviewer_prefix}{rater_id}" for rater_id in rater_ids]
+        accounts, _ = reviewer_accounts(usernames)
+        reviewers = np.array([accounts[name] for name in usernames], dtype=np.int64)
+        pairs = list(zip([images[name] for name in file_names], wnids.tolist(), strict=True))
+        items = review_item_ids(dataset, set(pairs))
+        item_ids = np.array([items[pair] for pair in pairs], dtype=np.int64)
         question_items = item_ids[question]
         existing = set(
             ReviewerVerdict.objects.filter(item__dataset=dataset, reviewer_id__in=reviewers).values_list(
@@ -105,7 +105,7 @@ def import_votes(*, dataset_name, path, fmt="real-raters", rule="majority", over
             ["item", "reviewer", "old", "new", "created_at"],
             ((item, reviewer, Verdict.UNREVIEWED.value, value, date) for item, reviewer, value in new),
         )
-        _analyze(ReviewItem, ReviewerVerdict, VerdictChange)
+        bulk.analyze(ReviewItem, ReviewerVerdict, VerdictChange)
         consensus = services.set_policy(dataset=dataset, rule=rule, overlap=overlap)
     return {
         "dataset": dataset.name,
@@ -116,49 +116,3 @@ def import_votes(*, dataset_name, path, fmt="real-raters", rule="majority", over
         "verdicts_already_there": len(question_items) - len(new),
         "consensus": consensus,
     }
-
-
-def _analyze(*models):
-    """Fresh planner statistics after a bulk load: the review queue's plans depend on them, and autovacuum may
-    not have run before the first reviewers arrive."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {', '.join(model._meta.db_table for model in models)}")
-
-
-def _reviewers(usernames):
-    """{rater index: user id} for the usernames, created where missing as reviewers without a usable password."""
-    user_model = get_user_model()
-    found = dict(user_model.objects.filter(username__in=usernames).values_list("username", "pk"))
-    new = [user_model(username=name) for name in usernames if name not in found]
-    for user in new:
-        user.set_unusable_password()
-    user_model.objects.bulk_create(new)
-    found = dict(user_model.objects.filter(username__in=usernames).values_list("username", "pk"))
-    group = Group.objects.get(name=REVIEWER)
-    group.user_set.add(*found.values())
-    return np.array([found[name] for name in usernames], dtype=np.int64)
-
-
-def _review_items(dataset, images, file_names, wnids):
-    """int [Q]: the review item id of each question, items created where missing (in bulk)."""
-    image_ids = np.array([images[name] for name in file_names], dtype=np.int64)
-    wanted = set(zip(image_ids.tolist(), wnids.tolist(), strict=True))
-    existing = _item_ids(dataset)
-    originals = dict(Image.objects.filter(dataset=dataset).values_list("pk", "original_wnid"))
-    now = timezone.now()
-    bulk.insert_rows(
-        ReviewItem,
-        ["image", "dataset", "wnid", "is_original", "model_count", "verdict", "created_at"],
-        (
-            (image, dataset.pk, wnid, originals[image] == wnid, 0, Verdict.UNREVIEWED.value, now)
-            for image, wnid in wanted - existing.keys()
-        ),
-    )
-    existing = _item_ids(dataset)
-    return np.array([existing[pair] for pair in zip(image_ids.tolist(), wnids.tolist(), strict=True)])
-
-
-def _item_ids(dataset):
-    items = ReviewItem.objects.filter(dataset=dataset).values_list("pk", "image_id", "wnid")
-    return {(image, wnid): pk for pk, image, wnid in items}

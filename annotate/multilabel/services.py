@@ -6,15 +6,12 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
-from annotate import bulk
+from annotate import bulk, importers
 from annotate.models import (
     Dataset,
     FlagChange,
-    Image,
     LabelSource,
     ProblematicFlag,
     ReviewerVerdict,
@@ -23,7 +20,6 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
-from annotate.roles import REVIEWER
 from consensus import services as consensus
 
 
@@ -77,12 +73,12 @@ def store(*, dataset, plan):
     An import adds and updates; it never removes a verdict, flag or label. Returns a summary."""
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
-        accounts, created = reviewer_accounts(
+        accounts, created = importers.reviewer_accounts(
             {vote.reviewer for vote in plan.votes}
             | {flag.reviewer for flag in plan.flags}
             | {fixed.decided_by for fixed in plan.fixed_labels}
         )
-        items = review_item_ids(
+        items = importers.review_item_ids(
             dataset,
             plan.items
             | {(vote.image_id, vote.wnid) for vote in plan.votes}
@@ -93,7 +89,7 @@ def store(*, dataset, plan):
         _fix_labels(dataset, plan.fixed_labels, accounts, items, plan.source)
         for name, image_ids in plan.slices.items():
             Slice.objects.get_or_create(dataset=dataset, name=name)[0].images.add(*image_ids)
-        _analyze(ReviewItem, ReviewerVerdict, VerdictChange)
+        bulk.analyze(ReviewItem, ReviewerVerdict, VerdictChange)
         summary = {
             "images": plan.images,
             "verdicts": len(plan.votes),
@@ -107,48 +103,6 @@ def store(*, dataset, plan):
         if plan.labels is not None:
             summary["labels_unlike_file"] = _labels_unlike(dataset, plan.labels, items)
     return summary
-
-
-def reviewer_accounts(usernames):
-    """({username: user id}, how many were created): accounts missing are created with the reviewer role and no
-    usable password (their owner sets one, or an admin does, before they log in)."""
-    user_model = get_user_model()
-    found = dict(user_model.objects.filter(username__in=usernames).values_list("username", "pk"))
-    new = [user_model(username=name) for name in sorted(set(usernames) - found.keys())]
-    for user in new:
-        user.set_unusable_password()
-    user_model.objects.bulk_create(new)
-    if new:
-        created = user_model.objects.filter(username__in=[user.username for user in new]).values_list("username", "pk")
-        found.update(created)
-        # get_or_create: the data migration's groups are gone after a transactional test's flush.
-        Group.objects.get_or_create(name=REVIEWER)[0].user_set.add(*(pk for _, pk in created))
-    return found, len(new)
-
-
-def review_item_ids(dataset, pairs):
-    """{(image id, wnid): review item id} of every item of the dataset, after creating the (image, wnid) pairs that
-    are missing (unreviewed; aggregate counts them pending)."""
-    items = _item_ids(dataset)
-    missing = pairs - items.keys()
-    if missing:
-        originals = dict(Image.objects.filter(dataset=dataset).values_list("pk", "original_wnid"))
-        now = timezone.now()
-        bulk.insert_rows(
-            ReviewItem,
-            ["image", "dataset", "wnid", "is_original", "model_count", "verdict", "created_at"],
-            (
-                (image_id, dataset.pk, wnid, originals[image_id] == wnid, 0, Verdict.UNREVIEWED.value, now)
-                for image_id, wnid in sorted(missing)
-            ),
-        )
-        items = _item_ids(dataset)
-    return items
-
-
-def _item_ids(dataset):
-    rows = ReviewItem.objects.filter(dataset=dataset).values_list("image_id", "wnid", "pk")
-    return {(image_id, wnid): pk for image_id, wnid, pk in rows.iterator(chunk_size=20_000)}
 
 
 def _store_votes(dataset, votes, accounts, items):
@@ -244,14 +198,6 @@ def _fix_labels(dataset, fixed_labels, accounts, items, source):
             consensus.mark_golden(item_id=item_id, answer=fixed.label, user=user)
         else:
             consensus.adjudicate(item_id=item_id, adjudicator=user, value=fixed.label, note=f"imported from {source}")
-
-
-def _analyze(*models):
-    """Fresh planner statistics after writing many rows: the queries of aggregate, of exports and of the review
-    queue are planned from them, and autovacuum may take minutes to catch up."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {', '.join(model._meta.db_table for model in models)}")
 
 
 def _labels_unlike(dataset, labels, items):
