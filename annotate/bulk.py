@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from contextlib import contextmanager
 from datetime import datetime
 
 import numpy as np
@@ -119,3 +120,37 @@ def analyze(*models):
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {', '.join(model._meta.db_table for model in models)}")
+
+
+@contextmanager
+def foreign_keys_checked_at_end(*models):
+    """Within the block the models' foreign keys are dropped; leaving it adds them back, which checks every row
+    in one pass per key instead of one lookup per inserted row (for a million rows, seconds instead of tens of
+    seconds on PostgreSQL). The tables stay locked until the transaction ends: for bulk loads only. A row that
+    breaks a key fails the transaction there. Elsewhere than PostgreSQL, nothing changes."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("foreign keys may only be set aside inside a transaction")
+    quote = connection.ops.quote_name
+    keys = []
+    with connection.cursor() as cursor:
+        for model in models:
+            table = model._meta.db_table
+            for name, constraint in connection.introspection.get_constraints(cursor, table).items():
+                if constraint["foreign_key"]:
+                    keys.append((table, name, constraint["columns"][0], *constraint["foreign_key"]))
+        # Checks still deferred from earlier in the transaction, on these tables or the ones they refer to, must
+        # run before their constraints may change.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, name, *_ in keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    yield
+    with connection.cursor() as cursor:
+        for table, name, column, target_table, target_column in keys:
+            cursor.execute(
+                f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} FOREIGN KEY ({quote(column)}) "
+                f"REFERENCES {quote(target_table)} ({quote(target_column)}) DEFERRABLE INITIALLY DEFERRED"
+            )

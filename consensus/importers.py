@@ -95,16 +95,17 @@ def import_votes(*, dataset_name, path, fmt="real-raters", rule="majority", over
             if (item, reviewer) not in existing
         ]
         date = REAL_RATERS_DATE.isoformat()
-        bulk.insert_rows(
-            ReviewerVerdict,
-            ["item", "reviewer", "value", "updated_at"],
-            ((item, reviewer, value, date) for item, reviewer, value in new),
-        )
-        bulk.insert_rows(
-            VerdictChange,
-            ["item", "reviewer", "old", "new", "created_at"],
-            ((item, reviewer, Verdict.UNREVIEWED.value, value, date) for item, reviewer, value in new),
-        )
+        with bulk.foreign_keys_checked_at_end(ReviewerVerdict, VerdictChange):
+            bulk.insert_rows(
+                ReviewerVerdict,
+                ["item", "reviewer", "value", "updated_at"],
+                ((item, reviewer, value, date) for item, reviewer, value in new),
+            )
+            bulk.insert_rows(
+                VerdictChange,
+                ["item", "reviewer", "old", "new", "created_at"],
+                ((item, reviewer, Verdict.UNREVIEWED.value, value, date) for item, reviewer, value in new),
+            )
         bulk.analyze(ReviewItem, ReviewerVerdict, VerdictChange)
         consensus = services.set_policy(dataset=dataset, rule=rule, overlap=overlap)
     return {

@@ -405,3 +405,31 @@ def test_with_several_reviewers_open_suggestions_still_reach_the_queue(client, d
     review_services.suggest_problematic(image_id=image.pk, reason="drawing", user=trainee)
     body = client.get("/api/review/next/", {"dataset": "val"}).json()
     assert body["id"] == image.pk and [s["kind"] for s in body["suggestions"]] == ["problematic"]
+
+
+def foreign_keys(model):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return {name: c["foreign_key"] for name, c in constraints.items() if c["foreign_key"]}
+
+
+def test_foreign_keys_set_aside_for_a_bulk_load_come_back_and_still_refuse_a_broken_row(dataset, crew):
+    from django.db import IntegrityError, connection, transaction
+
+    from annotate import bulk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the keys are only set aside on PostgreSQL")
+    before = foreign_keys(VerdictChange)
+    target = item("a.JPEG", GOLDFISH)
+    with pytest.raises(IntegrityError), transaction.atomic(), bulk.foreign_keys_checked_at_end(VerdictChange):
+        bulk.insert_rows(
+            VerdictChange,
+            ["item", "reviewer", "old", "new", "created_at"],
+            [(target.pk, crew[0].pk, "unreviewed", "correct", "2020-06-12T00:00:00+00:00")]
+            + [(target.pk, 999_999, "unreviewed", "wrong", "2020-06-12T00:00:00+00:00")],
+        )
+    assert foreign_keys(VerdictChange) == before and len(before) == 2
+    assert not VerdictChange.objects.exists()
