@@ -49,11 +49,13 @@ def suggested_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
 
 
 def golden_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
-    """Images of the dataset with golden items the reviewer has not answered, not leased to someone else."""
-    golden = ReviewItem.objects.filter(image=OuterRef("pk"), golden__isnull=False).exclude(
-        Exists(ReviewerVerdict.objects.filter(item=OuterRef("pk"), reviewer=reviewer))
-    )
-    images = Image.objects.filter(dataset=dataset).filter(Exists(golden)).exclude(_leased_to_others(reviewer, now))
+    """Images of the dataset with golden items the reviewer has not answered, not leased to someone else.
+
+    Found from the golden items (few) rather than from the images (many).
+    """
+    mine = ReviewerVerdict.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
+    unanswered = ReviewItem.objects.filter(dataset=dataset, golden__isnull=False).exclude(Exists(mine))
+    images = Image.objects.filter(pk__in=unanswered.values("image_id")).exclude(_leased_to_others(reviewer, now))
     return _narrowed(images, wnids, exclude)
 
 
