@@ -13,7 +13,7 @@ acknowledged verdict on an item must be their current verdict there.
 validation images of ../shared/data/val-predictions (manifest) with that model's predictions, and the ReaL
 raters' 924,810 votes (majority of 5). Without the real data, --setup generates a smaller dataset instead.
 
-    .venv/bin/python bench/load.py --setup [--clients 32] [--duration 60] [--workers 8]
+    .venv/bin/python bench/load.py --setup [--clients 32] [--duration 60] [--workers N]
         [--restart-web-at S] [--restart-postgres-at S] [--json FILE]
 """
 
@@ -45,8 +45,10 @@ def parse_args():
     parser.add_argument("--setup", action="store_true", help="load the dataset first if it is not there")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=60, help="seconds of load (default 60)")
-    parser.add_argument("--workers", type=int, default=8, help="gunicorn worker processes (default 8)")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (default 2)")
+    # More requests at once than cores only makes each one wait for a CPU inside the app: let them queue in
+    # gunicorn instead, where the server's time does not count them.
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1, help="gunicorn workers (cores + 1)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
     parser.add_argument("--restart-web-at", type=float, help="restart gunicorn this many seconds in")
     parser.add_argument("--restart-postgres-at", type=float, help="restart PostgreSQL this many seconds in")
     parser.add_argument("--json", help="write the results here too")
