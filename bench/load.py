@@ -292,10 +292,14 @@ def report(args, results, events, lost, elapsed):
         ["request", "n", "server p50", "server p95", "server p99", "client p50", "client p95", "client p99"],
         rows,
     )
-    server_errors = sum(n for kind in results.statuses.values() for status, n in kind.items() if status >= 500)
+    # 503 is the app's "the database is restarting, retry" (config/resilience.py); any other 5xx is a failure.
+    server_errors = sum(
+        n for kind in results.statuses.values() for status, n in kind.items() if status >= 500 and status != 503
+    )
+    unavailable = sum(kind.get(503, 0) for kind in results.statuses.values())
     print(f"statuses: { {kind: dict(s) for kind, s in results.statuses.items()} }")
     print(f"retries: {dict(results.retries)}; disruptions: {events}")
-    print(f"server errors (5xx): {server_errors}")
+    print(f"server errors (5xx but 503): {server_errors}; 503 while the database was unavailable: {unavailable}")
     print(f"acknowledged verdicts: {len(results.acknowledged)}, missing or different in the database: {len(lost)}")
     for key, wanted, found in lost[:10]:
         print(f"  item {key[0]} reviewer {key[1]}: acknowledged {wanted}, database {found}")
@@ -305,6 +309,7 @@ def report(args, results, events, lost, elapsed):
         "seconds": elapsed,
         "requests": summary,
         "server_errors": server_errors,
+        "unavailable_503": unavailable,
         "disruptions": events,
         "acknowledged_verdicts": len(results.acknowledged),
         "lost_verdicts": len(lost),
