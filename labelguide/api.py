@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from annotate import taxonomy
 from annotate.roles import can_edit_guide
+from evaluation.selectors import images_closed_to
 from labelguide import selectors, services
 from labelguide.rendering import render_markdown
 from labelguide.serializers import (
@@ -59,7 +60,10 @@ def run_service(function, **kwargs):
 
 
 def page_response(page, request, status_code=status.HTTP_200_OK):
-    return Response(page_data(selectors.page_view(page), user=request.user), status=status_code)
+    return Response(
+        page_data(selectors.page_view(page, withheld=images_closed_to(request.user)), user=request.user),
+        status=status_code,
+    )
 
 
 class PageList(APIView):

@@ -68,13 +68,16 @@ def _dataset_ids():
     return list(Dataset.objects.values_list("pk", flat=True))
 
 
-def example_images_queryset(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS):
+def example_images_queryset(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS, withheld=None):
     """Per class, a few images whose original label is the class: with a file, not problematic, the
-    original label not judged wrong or unclear; images whose label reviewers confirmed come first."""
+    original label not judged wrong or unclear, not `withheld` (a queryset of image ids); images whose label
+    reviewers confirmed come first."""
     label_items = ReviewItem.objects.filter(image=OuterRef("pk"), wnid=OuterRef("original_wnid"))
+    images = Image.objects.filter(dataset__in=dataset_ids, original_wnid__in=wnids, problematic__isnull=True)
+    if withheld is not None:
+        images = images.exclude(pk__in=withheld)
     return (
-        Image.objects.filter(dataset__in=dataset_ids, original_wnid__in=wnids, problematic__isnull=True)
-        .exclude(file="")
+        images.exclude(file="")
         .exclude(Exists(label_items.filter(verdict__in=[Verdict.WRONG, Verdict.UNCLEAR])))
         .annotate(confirmed=Exists(label_items.filter(verdict=Verdict.CORRECT)))
         .annotate(
@@ -90,12 +93,12 @@ def example_images_queryset(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS)
     )
 
 
-def example_images(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS):
+def example_images(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS, withheld=None):
     """{wnid: [image]} for the example images of each class (see example_images_queryset)."""
     found = {wnid: [] for wnid in wnids}
     if not wnids or not dataset_ids:
         return found
-    for row in example_images_queryset(wnids, dataset_ids=dataset_ids, per_class=per_class):
+    for row in example_images_queryset(wnids, dataset_ids=dataset_ids, per_class=per_class, withheld=withheld):
         found[row["original_wnid"]].append(
             {
                 "id": row["pk"],
@@ -160,12 +163,13 @@ def pages_about(wnids, *, exclude_page):
     return list(pages.values())
 
 
-def page_view(page):
-    """The page with its classes, latest revision, example images and, for class pages, its confusions."""
+def page_view(page, withheld=None):
+    """The page with its classes, latest revision, example images (none of the `withheld` image ids) and, for
+    class pages, its confusions."""
     wnids = page_wnids(page)
     view = PageView(page=page, wnids=wnids, latest_revision=latest_revision(page))
     dataset_ids = _dataset_ids()
-    examples = example_images(wnids, dataset_ids=dataset_ids)
+    examples = example_images(wnids, dataset_ids=dataset_ids, withheld=withheld)
     view.examples = [{**synset_summary(wnid), "images": examples[wnid]} for wnid in wnids]
     view.related_pages = pages_about(wnids, exclude_page=page)
     if page.kind == PageKind.CLASS and wnids:

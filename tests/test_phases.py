@@ -378,3 +378,38 @@ def test_the_participant_paths_take_a_fixed_number_of_queries(people, datasets, 
         assert admin.get("/evaluation/").status_code == 200
     with django_assert_max_num_queries(10):
         assert admin.get(f"/evaluation/phases/{pk}/").status_code == 200
+
+
+def test_an_open_phase_keeps_its_images_out_of_its_participants_training_and_guide(people, datasets):
+    """Training feedback and guide examples show labels: not of the images a participant labels blind now."""
+    from labelguide import services as guide_services
+    from training import services as training_services
+
+    phase = new_phase(datasets={"inet": 8})
+    services.open_phase(phase)
+    task = training_services.create_training_task(
+        name="tench and airliners", dataset_name="inet", source="slice", offset_start=0, offset_end=8
+    )
+    pat = client_for(people["pat"])
+    response = pat.get(f"/api/training/tasks/{task.pk}/next/")
+    assert response.status_code == 403 and "evaluation phase you take part in" in response.json()["detail"]
+    answer = {"image": task.image_ids[0], "wnid": TENCH, "seconds_taken": 3}
+    assert post(pat, f"/api/training/tasks/{task.pk}/answers/", answer).status_code == 403
+    # Someone outside the phase trains on them as usual.
+    assert client_for(people["oscar"]).get(f"/api/training/tasks/{task.pk}/next/").status_code == 200
+
+    page = guide_services.create_page(author=people["admin"], title="Tench or airliner", wnids=[TENCH, AIRLINER])
+
+    def example_ids(client):
+        return {
+            image["id"]
+            for entry in client.get(f"/api/guide/pages/{page.slug}/").json()["examples"]
+            for image in entry["images"]
+        }
+
+    in_phase = set(sampled(phase))
+    assert example_ids(pat) and not example_ids(pat) & in_phase
+    assert example_ids(client_for(people["oscar"])) & in_phase
+
+    services.close_phase(phase)
+    assert pat.get(f"/api/training/tasks/{task.pk}/next/").status_code == 200

@@ -14,6 +14,7 @@ from annotate.models import ProblemReason, SuggestionKind
 from annotate.permissions import IsAdmin
 from annotate.roles import is_admin
 from annotate.serializers import suggestion_data
+from evaluation.selectors import image_closed_to, images_closed_to
 from training import hierarchy, selectors, services, stats
 from training.models import PART_SIZE, TaskSource, TrainingAnswer
 
@@ -151,6 +152,12 @@ class TaskDetail(APIView):
         return Response(task_data(task, selectors.task_progress(task, request.user)))
 
 
+# The feedback would show the labels of images the trainee is labeling blind in an evaluation phase.
+WITHHELD_FOR_PHASE = (
+    "The rest of this task's images are in an evaluation phase you take part in: they come back when it closes."
+)
+
+
 class TaskNext(APIView):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT, 204: None},
@@ -158,8 +165,11 @@ class TaskNext(APIView):
     )
     def get(self, request, pk):
         task = task_or_404(pk)
-        position = selectors.next_position(task, request.user)
+        withheld = set(images_closed_to(request.user))
+        position = selectors.next_position(task, request.user, withheld)
         if position is None:
+            if selectors.next_position(task, request.user) is not None:
+                raise PermissionDenied(WITHHELD_FOR_PHASE)
             return Response(status=status.HTTP_204_NO_CONTENT)
         image = selectors.image_to_label(task, position)
         progress = selectors.task_progress(task, request.user)
@@ -208,6 +218,8 @@ class TaskAnswers(APIView):
         data = AnswerInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        if image_closed_to(request.user, values["image"]):
+            raise PermissionDenied(WITHHELD_FOR_PHASE)
         try:
             answer, labels = services.record_answer(
                 task=task,

@@ -117,12 +117,20 @@ def task_or_none(pk, with_images=True):
     return tasks.filter(pk=pk).first()
 
 
-def next_position(task, trainee):
-    """Where the trainee goes on: the first image of the task not answered yet (None when finished)."""
+def next_position(task, trainee, withheld=frozenset()):
+    """Where the trainee goes on: the first image of the task not answered yet and not `withheld` (ids of images
+    the trainee must not see labels of now), or None."""
     answered = set(
         TrainingAnswer.objects.filter(trainee=trainee, task=task).values_list("position", flat=True).order_by()
     )
-    return next((position for position in range(len(task.image_ids)) if position not in answered), None)
+    return next(
+        (
+            position
+            for position, image_id in enumerate(task.image_ids)
+            if position not in answered and image_id not in withheld
+        ),
+        None,
+    )
 
 
 def image_to_label(task, position):
