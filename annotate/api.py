@@ -252,6 +252,8 @@ class ItemVerdict(APIView):
         summary="Set the verdict of a review item (409 with the item's current state where based_on is stale)",
     )
     def post(self, request, pk):
+        if ReviewItem.objects.filter(pk=pk, image_id__in=images_closed_to(request.user)).exists():
+            raise PermissionDenied(IMAGE_CLOSED)
         data = VerdictInput(data=request.data)
         data.is_valid(raise_exception=True)
         value = data.validated_data["verdict"]
@@ -314,6 +316,8 @@ class SuggestionResolve(APIView):
         summary="Accept or dismiss a suggestion; answers the image as the review page shows it",
     )
     def post(self, request, pk):
+        if Suggestion.objects.filter(pk=pk, image_id__in=images_closed_to(request.user)).exists():
+            raise PermissionDenied(IMAGE_CLOSED)
         data = ResolutionInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:

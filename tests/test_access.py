@@ -114,6 +114,7 @@ def build_world(root):
         "image": image.pk,
         "item": item.pk,
         "phase_image": phase_image.image_id,
+        "phase_item": ReviewItem.objects.filter(image_id=phase_image.image_id).first().pk,
         "other_image": disputed.image_id,
         "adjudication_item": disputed.pk,
         "golden": golden.pk,
