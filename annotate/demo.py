@@ -16,6 +16,7 @@ from PIL import ImageDraw
 from annotate import roles, taxonomy
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import ClassifierModel, Dataset, Prediction
+from consensus.demo import build_crowd_demo
 
 DEMO_DATASET = "demo"
 DEMO_USERS = (
@@ -137,10 +138,12 @@ def build_demo(seed=2020):
             Dataset.objects.filter(name=DEMO_DATASET).update(
                 description="Demo: scikit-image sample photos and generated images with simulated model predictions."
             )
+            predictions = {}
             for model_name, accuracy in zip(SIMULATED_MODELS, (0.55, 0.7, 0.8), strict=True):
-                path = Path(tmp) / f"{model_name}.json"
+                path = predictions[model_name] = Path(tmp) / f"{model_name}.json"
                 path.write_text(json.dumps(_simulated_predictions(rng, labels, accuracy)))
                 import_predictions(model_name=model_name, dataset_name=DEMO_DATASET, path=path)
+            build_crowd_demo(folder, labels, predictions)
         ClassifierModel.objects.filter(name__in=SIMULATED_MODELS).update(
             simulated=True, description="Simulated predictions for the demo, not a real model."
         )

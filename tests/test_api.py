@@ -11,6 +11,7 @@ from annotate.demo import DEMO_DATASET, DEMO_GUIDE_TITLE, DEMO_TRAINING_TASK, SI
 from annotate.importers import import_image_folder
 from annotate.models import ClassifierModel, Dataset, Image, Prediction
 from annotate.selectors import dataset_status
+from consensus.demo import CROWD_DATASET
 from labelguide.models import GuidePage
 from training.models import TrainingTask
 
@@ -134,6 +135,9 @@ def test_demo_builds_once_with_marked_simulated_models(capsys):
     assert set(ClassifierModel.objects.filter(simulated=True).values_list("name", flat=True)) == set(SIMULATED_MODELS)
     assert GuidePage.objects.get(title=DEMO_GUIDE_TITLE).classes.count() == 3
     assert len(TrainingTask.objects.get(name=DEMO_TRAINING_TASK).image_ids) == 20
+    crowd = dataset_status(Dataset.objects.get(name=CROWD_DATASET))
+    assert crowd["images"] == 24 and crowd["unreviewed_items"] == 0  # five verdicts on every item
+    assert crowd["items_per_verdict"]["correct"] > 0 and crowd["items_per_verdict"]["wrong"] > 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from annotate.demo import DEMO_DATASET, build_demo
+from consensus.demo import CROWD_DATASET
 
 
 class Command(BaseCommand):
@@ -13,5 +14,6 @@ class Command(BaseCommand):
         users = build_demo()
         self.stdout.write(f"Relabel demo is ready: {url}datasets/{DEMO_DATASET}/review/")
         self.stdout.write(f"  training tasks {url}training/ · labeling guide {url}guide/ · API {url}api/docs/")
+        self.stdout.write(f"  several reviewers, adjudication, agreement: {url}datasets/{CROWD_DATASET}/consensus/")
         for username, password, role in users:
             self.stdout.write(f"  {role:9} login {username!r} password {password!r}")
