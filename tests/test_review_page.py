@@ -401,3 +401,9 @@ def test_a_change_made_meanwhile_by_someone_else_is_shown_not_overwritten(
     wait_saved(page)
     item.refresh_from_db()
     assert (item.verdict, item.verdict_by) == ("wrong", reviewer)
+
+    page.keyboard.press("h")  # the history shows both changes, olga's then the reviewer's
+    lines = page.get_by_test_id("history").locator("li")
+    lines.nth(1).wait_for()
+    assert "olga set" in lines.nth(0).inner_text() and "Correct" in lines.nth(0).inner_text()
+    assert f"{reviewer.username} set" in lines.nth(1).inner_text() and "Wrong" in lines.nth(1).inner_text()

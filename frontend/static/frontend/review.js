@@ -81,6 +81,7 @@ const config = {
   imageUrl: (id) => fill(app.dataset.imageUrl, id),
   verdictUrl: (id) => fill(app.dataset.verdictUrl, id),
   problematicUrl: (id) => fill(app.dataset.problematicUrl, id),
+  historyUrl: (id) => fill(app.dataset.historyUrl, id),
   resolveUrl: (id) => fill(app.dataset.resolveUrl, id),
   progressUrl: app.dataset.progressUrl,
   datasetUrl: app.dataset.datasetUrl,
@@ -107,6 +108,7 @@ const state = {
   itemStatus: new Map(), // item id -> saved | error
   flagStatus: new Map(), // image id -> saved | error
   showName: false,
+  showHistory: false,
   sheetOpen: false,
   panelOpen: false,
   busy: false,
@@ -372,6 +374,7 @@ async function display(payload, preloaded = null) {
   renderSuggestions();
   renderFlag();
   renderName();
+  renderHistory();
   setMode("ready");
   renderNav();
   saveTrail();
@@ -728,6 +731,7 @@ queue.addEventListener("saved", ({ detail: { op, data } }) => {
   }
   refreshIndicators();
   refreshProgress();
+  renderHistory();
 });
 
 function updateCachedItem(itemId, data) {
@@ -911,6 +915,49 @@ function toggleName() {
   renderName();
 }
 
+/** h: every verdict, flag and adjudication of the image on screen, oldest first; h again hides it. */
+async function toggleHistory() {
+  const section = $("history");
+  state.showHistory = !state.showHistory;
+  section.hidden = !state.showHistory;
+  if (state.showHistory) await renderHistory();
+}
+
+function historyLine(entry) {
+  const when = new Date(entry.at).toLocaleString();
+  if (entry.kind === "problematic") {
+    const what = entry.reason ? `flagged problematic (${entry.reason.replaceAll("_", " ")})` : "cleared the problematic flag";
+    return `${when} · ${entry.reviewer} ${what}`;
+  }
+  const label = entry.wnid;
+  if (entry.kind === "adjudication") return `${when} · ${entry.reviewer} adjudicated ${label}: ${entry.new}`;
+  return `${when} · ${entry.reviewer} set ${label}: ${VERDICT_LABELS[entry.old] || entry.old} → ${VERDICT_LABELS[entry.new] || entry.new}`;
+}
+
+async function renderHistory() {
+  const image = state.image;
+  const list = $("history-list");
+  if (!image || !state.showHistory) return;
+  try {
+    const { data } = await getJSON(config.historyUrl(image.id));
+    if (state.image !== image) return;
+    const lines = data.history.map((entry) => {
+      const li = document.createElement("li");
+      li.textContent = historyLine(entry);
+      return li;
+    });
+    if (!lines.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "No verdict or flag yet.";
+      lines.push(li);
+    }
+    list.replaceChildren(...lines);
+  } catch (error) {
+    list.textContent = `Could not load the history: ${error.message}`;
+  }
+}
+
 /** g: the labeling guide of the highlighted candidate in the side panel; g again closes it. */
 function toggleGuide() {
   const item = state.image && state.image.items[state.focus];
@@ -986,6 +1033,7 @@ function onKeyDown(event) {
   else if (key === "t") toggleName();
   else if (key === "o") openOriginal();
   else if (key === "g") toggleGuide();
+  else if (key === "h") toggleHistory();
   else if (key === "Escape") closePanel();
   else handled = false;
   if (handled) event.preventDefault();
