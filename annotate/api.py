@@ -221,6 +221,26 @@ class ImageReview(APIView):
         return Response(image_review_data(review_image_or_404(pk, request.user)))
 
 
+class ImageLease(APIView):
+    permission_classes = [IsReviewer]
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        summary="Keep the image on screen leased to you for another 10 minutes (409 where someone else has it now)",
+    )
+    def post(self, request, pk):
+        get_object_or_404(Image, pk=pk)
+        check_not_closed(pk, request.user)
+        expires_at = services.renew_lease(reviewer=request.user, image_id=pk)
+        if expires_at is None:
+            return Response(
+                {"detail": "Another reviewer has this image now: your lease on it ran out. Your verdicts still save."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response({"image": pk, "expires_at": expires_at})
+
+
 class ImageHistory(APIView):
     permission_classes = [IsReviewer]
 

@@ -262,5 +262,19 @@ def _first_unlocked(queryset):
     return queryset.select_for_update(skip_locked=True, of=("self",)).first()
 
 
+def renew_lease(*, reviewer, image_id):
+    """Keep the image the reviewer has on screen theirs for another LEASE_DURATION. Returns the new expiry, or
+    None where someone else holds it now (the reviewer's lease ran out and the queue handed it on)."""
+    now = timezone.now()
+    expires_at = now + LEASE_DURATION
+    with transaction.atomic():
+        Image.objects.select_for_update().filter(pk=image_id).first()
+        lease = Lease.objects.filter(image_id=image_id).first()
+        if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
+            return None
+        Lease.objects.update_or_create(image_id=image_id, defaults={"reviewer": reviewer, "expires_at": expires_at})
+    return expires_at
+
+
 def release_leases(*, reviewer):
     Lease.objects.filter(reviewer=reviewer).delete()

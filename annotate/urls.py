@@ -22,6 +22,7 @@ api_urlpatterns = [
     path("review/next/", api.NextImage.as_view(), name="api-review-next"),
     path("images/<int:pk>/", api.ImageReview.as_view(), name="api-image"),
     path("images/<int:pk>/history/", api.ImageHistory.as_view(), name="api-image-history"),
+    path("images/<int:pk>/lease/", api.ImageLease.as_view(), name="api-image-lease"),
     path("images/<int:pk>/problematic/", api.ImageProblematic.as_view(), name="api-image-problematic"),
     path("review-items/<int:pk>/verdict/", api.ItemVerdict.as_view(), name="api-item-verdict"),
     path("suggestions/<int:pk>/resolve/", api.SuggestionResolve.as_view(), name="api-suggestion-resolve"),

@@ -240,3 +240,19 @@ def test_a_retried_save_is_stored_once(client, reviewer, dataset):
     ]
     response = post("correct", "x" * 65)
     assert response.status_code == 400 and "Idempotency-Key" in response.json()
+
+
+def test_the_image_on_screen_keeps_its_lease_while_its_reviewer_takes_their_time(client, reviewer, dataset):
+    other = make_user("olga", "reviewer")
+    client.force_login(reviewer)
+    image = next_image(client).json()
+    Lease.objects.filter(image_id=image["id"]).update(expires_at=timezone.now() + timedelta(seconds=30))
+    response = client.post(f"/api/images/{image['id']}/lease/")
+    assert response.status_code == 200
+    assert Lease.objects.get(image_id=image["id"]).expires_at > timezone.now() + timedelta(minutes=9)
+    # Run out, handed on to someone else: the renewal is refused and the image stays theirs.
+    Lease.objects.filter(image_id=image["id"]).update(reviewer=other)
+    response = client.post(f"/api/images/{image['id']}/lease/")
+    assert response.status_code == 409 and "Another reviewer has this image now" in response.json()["detail"]
+    assert Lease.objects.get(image_id=image["id"]).reviewer == other
+    assert client.post("/api/images/999999/lease/").status_code == 404

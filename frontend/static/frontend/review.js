@@ -35,6 +35,7 @@ const REASON_LABELS = {
 const SAVE_LABELS = { saving: "Saving…", saved: "Saved", error: "Not saved", waiting: "Waiting…", conflict: "Changed meanwhile" };
 const DECODE_WAIT_MS = 2000;
 const PREFETCH_MAX_AGE_MS = 8 * 60 * 1000; // the server's leases last 10 minutes
+const LEASE_RENEW_MS = 3 * 60 * 1000; // while an image stays on screen, its lease is renewed this often
 const TRAIL_LIMIT = 500;
 
 const app = document.getElementById("review-app");
@@ -82,6 +83,7 @@ const config = {
   verdictUrl: (id) => fill(app.dataset.verdictUrl, id),
   problematicUrl: (id) => fill(app.dataset.problematicUrl, id),
   historyUrl: (id) => fill(app.dataset.historyUrl, id),
+  leaseUrl: (id) => fill(app.dataset.leaseUrl, id),
   resolveUrl: (id) => fill(app.dataset.resolveUrl, id),
   progressUrl: app.dataset.progressUrl,
   datasetUrl: app.dataset.datasetUrl,
@@ -914,6 +916,19 @@ function toggleName() {
   state.showName = !state.showName;
   renderName();
 }
+
+/** Keeps the image on screen from being handed to another reviewer while this one takes their time. */
+async function renewLease() {
+  const image = state.image;
+  if (!image || app.dataset.state !== "ready" || document.hidden) return;
+  try {
+    await request(config.leaseUrl(image.id), { method: "POST" });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && state.image === image) toast(error.data.detail);
+  }
+}
+
+setInterval(renewLease, LEASE_RENEW_MS);
 
 /** h: every verdict, flag and adjudication of the image on screen, oldest first; h again hides it. */
 async function toggleHistory() {
