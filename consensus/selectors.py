@@ -3,7 +3,7 @@
 from django.db.models import Q
 
 from annotate.models import ReviewerVerdict, ReviewItem
-from consensus.models import Adjudication, ConsensusPolicy
+from consensus.models import ConsensusPolicy
 
 
 def policy_of(dataset):
@@ -25,7 +25,7 @@ def adjudication_queue(dataset, after=None, limit=50):
     order; each with its image, posterior and `votes` (every reviewer's current verdict), in four queries."""
     items = (
         ReviewItem.objects.filter(dataset=dataset, needs_adjudication=True)
-        .select_related("image", "posterior")
+        .select_related("image", "posterior", "verdict_by")
         .order_by("image__position", "pk")
     )
     if after is not None:
@@ -43,7 +43,3 @@ def adjudication_queue(dataset, after=None, limit=50):
 
 def adjudication_count(dataset):
     return ReviewItem.objects.filter(dataset=dataset, needs_adjudication=True).count()
-
-
-def adjudications(item):
-    return list(Adjudication.objects.filter(item=item).select_related("adjudicator"))

@@ -2,6 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from annotate import taxonomy
+from annotate.serializers import item_data
 from consensus.models import DecidedVerdict, Rule
 from consensus.services import MAX_OVERLAP
 
@@ -40,15 +41,9 @@ def posterior_data(item):
 
 def adjudication_item_data(item):
     """An item of the adjudication queue: what the senior reviewer needs to decide it."""
-    synset, original = taxonomy.get(item.wnid), taxonomy.get(item.image.original_wnid)
+    original = taxonomy.get(item.image.original_wnid)
     return {
-        "id": item.pk,
-        "wnid": item.wnid,
-        "words": list(synset.words),
-        "gloss": synset.gloss,
-        "is_original": item.is_original,
-        "model_count": item.model_count,
-        "label": item.verdict,
+        **item_data(item),
         "source": item.source,
         "posterior": posterior_data(item),
         "votes": [

@@ -54,7 +54,7 @@ function render() {
   });
   part("votes").replaceChildren(...rows);
   for (const button of app.querySelectorAll("[data-decide]")) {
-    button.setAttribute("aria-pressed", String(button.dataset.decide === item.label && item.source === "adjudication"));
+    button.setAttribute("aria-pressed", String(button.dataset.decide === item.verdict && item.source === "adjudication"));
   }
 }
 
@@ -83,7 +83,7 @@ async function decide(verdict) {
     const url = app.dataset.decideUrl.replace("ID", item.id);
     await withRetry(() => request(url, { method: "POST", body: { verdict } }));
     const wasQueued = item.source !== "adjudication";
-    state.decided.push({ ...item, label: verdict, source: "adjudication" });
+    state.decided.push({ ...item, verdict, source: "adjudication" });
     state.items.splice(state.index, 1);
     if (wasQueued) state.remaining = Math.max(0, state.remaining - 1);
     if (state.index >= state.items.length - 5) await loadMore();
@@ -108,7 +108,7 @@ function reopenLast() {
   const last = state.decided.pop();
   if (!last) return;
   state.items.splice(state.index, 0, last);
-  say(`Back to ${last.words[0]}: decided ${last.label}; decide again to change it.`);
+  say(`Back to ${last.words[0]}: decided ${last.verdict}; decide again to change it.`);
   render();
 }
 
