@@ -18,7 +18,8 @@ GOLDEN_ITEMS = 3
 
 def build_crowd_demo(folder, labels, predictions):
     """The crowd dataset from the demo's image folder, {file name: (wnid, ...)} labels and {model: file} of
-    predictions; votes under majority of 5, then labels by Dawid-Skene. Does nothing where it exists."""
+    predictions, with the votes of five simulated reviewers under majority of five: the items they split on wait
+    for adjudication. Does nothing where it exists."""
     if Dataset.objects.filter(name=CROWD_DATASET).exists():
         return
     import_image_folder(dataset_name=CROWD_DATASET, directory=folder)
@@ -42,4 +43,4 @@ def build_crowd_demo(folder, labels, predictions):
     for item in items[:GOLDEN_ITEMS]:
         truth = "correct" if labels[item.image.file_name][0] == item.wnid else "wrong"
         services.mark_golden(item_id=item.pk, answer=truth, user=admin)
-    services.aggregate(dataset=dataset, rule="dawid_skene")
+    services.aggregate(dataset=dataset)

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotate.models import Dataset
+from annotate.models import Dataset, Verdict
 from annotate.roles import is_admin
 from annotate.selectors import dataset_status
 from consensus import selectors, services
@@ -45,6 +45,7 @@ def consensus_page(request, name):
                 f"{summary['changed_items']} changed, {summary['needs_adjudication']} to adjudicate.",
             )
         return redirect("consensus", name=dataset.name)
+    per_verdict = dataset_status(dataset)["items_per_verdict"]
     return render(
         request,
         "consensus/consensus.html",
@@ -52,7 +53,7 @@ def consensus_page(request, name):
             "dataset": dataset,
             "policy": policy,
             "rules": Rule.choices,
-            "status": dataset_status(dataset),
+            "label_counts": [(verdict.label, per_verdict[verdict.value]) for verdict in Verdict],
             "needs_adjudication": selectors.adjudication_count(dataset),
         },
     )

@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 
 from annotate.demo import DEMO_DATASET, DEMO_GUIDE_TITLE, DEMO_TRAINING_TASK, SIMULATED_MODELS
 from annotate.importers import import_image_folder
-from annotate.models import ClassifierModel, Dataset, Image, Prediction
+from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem
 from annotate.selectors import dataset_status
 from consensus.demo import CROWD_DATASET
 from labelguide.models import GuidePage
@@ -138,6 +138,7 @@ def test_demo_builds_once_with_marked_simulated_models(capsys):
     crowd = dataset_status(Dataset.objects.get(name=CROWD_DATASET))
     assert crowd["images"] == 24 and crowd["unreviewed_items"] == 0  # five verdicts on every item
     assert crowd["items_per_verdict"]["correct"] > 0 and crowd["items_per_verdict"]["wrong"] > 0
+    assert ReviewItem.objects.filter(dataset__name=CROWD_DATASET, needs_adjudication=True).exists()
 
 
 @pytest.mark.django_db(transaction=True)
