@@ -189,7 +189,8 @@ def run_browser(args, base_url):
     results = {"latency_ms": [], "next_frame_ms": [], "key_to_handler_ms": [], "verdicts_pressed": 0}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=not args.headed)
-        context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+        # The bench's own probes are evaluated strings, which the app's Content-Security-Policy forbids pages.
+        context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, bypass_csp=True)
         context.add_init_script(INIT_SCRIPT)
         page = context.new_page()
         page.set_default_timeout(15_000)
