@@ -22,10 +22,12 @@ from annotate.roles import is_admin
 from annotate.serializers import (
     ClassifierModelSerializer,
     DatasetSerializer,
+    FlagBase,
     ProblematicInput,
     ResolutionInput,
     SynsetSerializer,
     VerdictInput,
+    flag_data,
     image_review_data,
     item_data,
     synset_data,
@@ -306,7 +308,11 @@ class ItemVerdict(APIView):
 class ImageProblematic(APIView):
     permission_classes = [IsReviewer]
 
-    @extend_schema(request=ProblematicInput, responses=OpenApiTypes.OBJECT, summary="Flag an image as problematic")
+    @extend_schema(
+        request=ProblematicInput,
+        responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        summary="Flag an image as problematic (409 with the current flag where based_on is stale)",
+    )
     def put(self, request, pk):
         data = ProblematicInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -314,17 +320,38 @@ class ImageProblematic(APIView):
             services.set_problematic(image_id=pk, reviewer=request.user, **data.validated_data)
         except Image.DoesNotExist:
             raise_not_found(f"image {pk}")
+        except services.FlagConflict as conflict:
+            return flag_conflict(conflict)
         except ValueError as exc:
             raise ValidationError({"note": str(exc)}) from exc
         return Response(image_review_data(review_image_or_404(pk, request.user))["problematic"])
 
-    @extend_schema(responses={204: None}, summary="Clear an image's problematic flag")
+    @extend_schema(
+        request=FlagBase,
+        responses={204: None, 409: OpenApiTypes.OBJECT},
+        summary="Clear an image's problematic flag (409 with the current flag where based_on is stale)",
+    )
     def delete(self, request, pk):
+        data = FlagBase(data=request.data)
+        data.is_valid(raise_exception=True)
         try:
-            services.clear_problematic(image_id=pk, reviewer=request.user)
+            services.clear_problematic(image_id=pk, reviewer=request.user, **data.validated_data)
         except Image.DoesNotExist:
             raise_not_found(f"image {pk}")
+        except services.FlagConflict as conflict:
+            return flag_conflict(conflict)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def flag_conflict(conflict):
+    return Response(
+        {
+            "detail": f"This image's flag was changed meanwhile: {conflict}. "
+            "Your change was not saved; make it again to apply it on top.",
+            "current": flag_data(conflict.flag),
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
 
 
 class SuggestionResolve(APIView):

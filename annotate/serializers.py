@@ -27,7 +27,15 @@ class VerdictInput(serializers.Serializer):
     )
 
 
-class ProblematicInput(serializers.Serializer):
+class FlagBase(serializers.Serializer):
+    based_on = serializers.ChoiceField(
+        choices=[("", "not flagged"), *ProblemReason.choices],
+        required=False,
+        help_text="The flag's reason as shown before this change ('' for none): where it has moved on, 409.",
+    )
+
+
+class ProblematicInput(FlagBase):
     reason = serializers.ChoiceField(choices=ProblemReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 

@@ -107,12 +107,30 @@ def check_problem_note(reason, note):
         raise ValueError("reason 'other' needs a note that says what is wrong with the image")
 
 
-def set_problematic(*, image_id, reviewer, reason, note="", at=None):
+class FlagConflict(Exception):
+    """A flag change based on an older state of the image's flag than the one now stored; `flag` is the flag now
+    (None where the image is not flagged)."""
+
+    def __init__(self, flag):
+        now = f"flagged {flag.reason} by {flag.reviewer.username}" if flag else "not flagged"
+        super().__init__(f"the image is now {now}, not as this change expected")
+        self.flag = flag
+
+
+def _check_flag_base(flag, based_on, wanted):
+    """`based_on`: the reason the reviewer saw ("" for no flag), None where the client did not say."""
+    current = flag.reason if flag else ""
+    if based_on is not None and based_on != current and current != wanted:
+        raise FlagConflict(flag)
+
+
+def set_problematic(*, image_id, reviewer, reason, note="", at=None, based_on=None):
     check_problem_note(reason, note)
     at = at or timezone.now()
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image_id)
-        flag = ProblematicFlag.objects.filter(image=image).first()
+        flag = ProblematicFlag.objects.filter(image=image).select_related("reviewer").first()
+        _check_flag_base(flag, based_on, reason)
         if flag and (flag.reason, flag.note, flag.reviewer_id) == (reason, note, reviewer.pk):
             return flag
         FlagChange.objects.create(image=image, reviewer=reviewer, reason=reason, note=note, created_at=at)
@@ -123,11 +141,13 @@ def set_problematic(*, image_id, reviewer, reason, note="", at=None):
     return flag
 
 
-def clear_problematic(*, image_id, reviewer, at=None):
+def clear_problematic(*, image_id, reviewer, at=None, based_on=None):
     with transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image_id)
-        deleted, _ = ProblematicFlag.objects.filter(image=image).delete()
-        if deleted:
+        flag = ProblematicFlag.objects.filter(image=image).select_related("reviewer").first()
+        _check_flag_base(flag, based_on, "")
+        if flag is not None:
+            flag.delete()
             FlagChange.objects.create(image=image, reviewer=reviewer, reason="", created_at=at or timezone.now())
 
 

@@ -256,3 +256,20 @@ def test_the_image_on_screen_keeps_its_lease_while_its_reviewer_takes_their_time
     assert response.status_code == 409 and "Another reviewer has this image now" in response.json()["detail"]
     assert Lease.objects.get(image_id=image["id"]).reviewer == other
     assert client.post("/api/images/999999/lease/").status_code == 404
+
+
+def test_a_flag_changed_meanwhile_gets_409_with_the_current_flag(client, reviewer, dataset):
+    other = make_user("olga", "reviewer")
+    image = Image.objects.get(file_name="a.JPEG")
+    services.set_problematic(image_id=image.pk, reviewer=other, reason="drawing")
+    client.force_login(reviewer)
+    url = f"/api/images/{image.pk}/problematic/"
+    response = client.put(url, {"reason": "inappropriate", "based_on": ""}, content_type="application/json")
+    assert response.status_code == 409
+    assert response.json()["current"]["reason"] == "drawing" and "flagged drawing by olga" in response.json()["detail"]
+    response = client.delete(url, {"based_on": ""}, content_type="application/json")
+    assert response.status_code == 409 and ProblematicFlag.objects.get(image=image).reason == "drawing"
+    response = client.delete(url, {"based_on": "drawing"}, content_type="application/json")
+    assert response.status_code == 204 and not ProblematicFlag.objects.filter(image=image).exists()
+    # Already as wanted: no conflict.
+    assert client.delete(url, {"based_on": "drawing"}, content_type="application/json").status_code == 204

@@ -386,7 +386,8 @@ def test_a_change_made_meanwhile_by_someone_else_is_shown_not_overwritten(
     image_id = shown_image_id(page)
     first = candidate_wnids(page)[0]
     item = ReviewItem.objects.get(image_id=image_id, wnid=first)
-    services.set_verdict(item_id=item.pk, reviewer=make_user("olga", roles.REVIEWER), value="correct")
+    olga = make_user("olga", roles.REVIEWER)
+    services.set_verdict(item_id=item.pk, reviewer=olga, value="correct")
 
     page.keyboard.press("2")  # wrong, based on the unreviewed item the page shows
     node = page.locator(f'.candidate[data-wnid="{first}"]')
@@ -407,3 +408,11 @@ def test_a_change_made_meanwhile_by_someone_else_is_shown_not_overwritten(
     lines.nth(1).wait_for()
     assert "olga set" in lines.nth(0).inner_text() and "Correct" in lines.nth(0).inner_text()
     assert f"{reviewer.username} set" in lines.nth(1).inner_text() and "Wrong" in lines.nth(1).inner_text()
+
+    # The same for the problematic flag: olga flags the image first, the reviewer's flag is refused and shown.
+    services.set_problematic(image_id=image_id, reviewer=olga, reason="drawing")
+    page.keyboard.press("p")
+    page.keyboard.press("4")  # inappropriate, based on the unflagged image the page shows
+    page.locator('#flag-save-state[data-state="conflict"]').wait_for()
+    assert "flagged drawing by olga" in page.locator("#status-banner").inner_text()
+    assert ProblematicFlag.objects.get(image_id=image_id).reason == "drawing"

@@ -599,13 +599,20 @@ function setVerdict(index, verdict, { advance = true, record = true } = {}) {
   renderFocus();
 }
 
+/** The flag's reason as the server last confirmed it ("" for none): a change made meanwhile is answered 409. */
+function serverFlagReason(imageId) {
+  const payload = state.cache.get(imageId);
+  return (payload && payload.problematic && payload.problematic.reason) || "";
+}
+
 function queueFlag(imageId, flag) {
   state.flagStatus.delete(imageId);
+  const basedOn = serverFlagReason(imageId);
   queue.enqueue({
     key: flagKey(imageId),
     method: flag ? "PUT" : "DELETE",
     url: config.problematicUrl(imageId),
-    body: flag ? { reason: flag.reason, note: flag.note || "" } : undefined,
+    body: flag ? { reason: flag.reason, note: flag.note || "", based_on: basedOn } : { based_on: basedOn },
     meta: { kind: "flag", imageId, flag: flag ? { reason: flag.reason, note: flag.note || "" } : null },
   });
 }
@@ -727,9 +734,11 @@ queue.addEventListener("saved", ({ detail: { op, data } }) => {
     else if (data) waiting.body.based_on = data.verdict; // the next change of this item builds on this one
     updateCachedItem(meta.itemId, data);
   } else if (meta.kind === "flag") {
-    if (!queue.pendingFor(op.key)) state.flagStatus.set(meta.imageId, "saved");
     const payload = state.cache.get(meta.imageId);
     if (payload) payload.problematic = op.method === "DELETE" ? null : data;
+    const waiting = queue.pendingFor(op.key);
+    if (!waiting) state.flagStatus.set(meta.imageId, "saved");
+    else waiting.body.based_on = serverFlagReason(meta.imageId);
   }
   refreshIndicators();
   refreshProgress();
@@ -752,6 +761,16 @@ queue.addEventListener("failed", ({ detail: { op, error } }) => {
     const waiting = queue.pendingFor(op.key);
     if (waiting) waiting.body.based_on = error.data.current.verdict;
     state.itemStatus.set(meta.itemId, "conflict");
+    showError(error.data.detail);
+    refreshIndicators();
+    return;
+  }
+  if (meta.kind === "flag" && error.status === 409 && error.data) {
+    const payload = state.cache.get(meta.imageId);
+    if (payload) payload.problematic = error.data.current;
+    const waiting = queue.pendingFor(op.key);
+    if (waiting) waiting.body.based_on = serverFlagReason(meta.imageId);
+    state.flagStatus.set(meta.imageId, "conflict");
     showError(error.data.detail);
     refreshIndicators();
     return;
