@@ -198,6 +198,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge image from validator.swagger.io: the docs page loads nothing from elsewhere.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # One schema name per choice set, used by several fields.
+    "ENUM_NAME_OVERRIDES": {
+        "VerdictEnum": "annotate.models.Verdict",
+        "DecidedVerdictEnum": "consensus.models.DecidedVerdict",
+        "ConsensusRuleEnum": "consensus.models.Rule",
+        "ProblemReasonEnum": "annotate.models.ProblemReason",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True

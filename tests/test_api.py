@@ -29,6 +29,10 @@ def test_openapi_schema_and_docs_page(client, reviewer):
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
 
 
+def test_the_openapi_schema_validates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+
+
 def test_token_auth_for_scripts(client, reviewer, image_folder):
     import_image_folder(dataset_name="val", directory=image_folder())
     response = client.post("/api/auth/token/", {"username": "rita", "password": "pw-for-tests"})
