@@ -18,8 +18,8 @@ GOLDEN_ITEMS = 3
 
 def build_crowd_demo(folder, labels, predictions):
     """The crowd dataset from the demo's image folder, {file name: (wnid, ...)} labels and {model: file} of
-    predictions, with the votes of five simulated reviewers under majority of five: the items they split on wait
-    for adjudication. Does nothing where it exists."""
+    predictions, with the votes of simulated reviewers under majority of five: the items they split on wait for
+    adjudication, every other image's for a fifth verdict. Does nothing where it exists."""
     if Dataset.objects.filter(name=CROWD_DATASET).exists():
         return
     import_image_folder(dataset_name=CROWD_DATASET, directory=folder)
@@ -35,7 +35,9 @@ def build_crowd_demo(folder, labels, predictions):
     items = list(ReviewItem.objects.filter(dataset=dataset).select_related("image").order_by("pk"))
     for item in items:
         truth = Verdict.CORRECT if labels[item.image.file_name][0] == item.wnid else Verdict.WRONG
-        for username, reliability in CROWD_RELIABILITY.items():
+        # The last reviewer skipped every other image: those wait for a fifth verdict, the demo reviewer's.
+        voters = list(CROWD_RELIABILITY.items())[: None if item.image.position % 2 == 0 else -1]
+        for username, reliability in voters:
             others = [v for v in (Verdict.CORRECT, Verdict.WRONG, Verdict.UNCLEAR) if v != truth]
             verdict = truth if rng.random() < reliability else rng.choice(others)
             set_verdict(item_id=item.pk, reviewer=reviewers[accounts[username]], value=verdict)

@@ -140,7 +140,7 @@ def test_demo_builds_once_with_marked_simulated_models(capsys):
     assert GuidePage.objects.get(title=DEMO_GUIDE_TITLE).classes.count() == 3
     assert len(TrainingTask.objects.get(name=DEMO_TRAINING_TASK).image_ids) == 20
     crowd = dataset_status(Dataset.objects.get(name=CROWD_DATASET))
-    assert crowd["images"] == 24 and crowd["unreviewed_items"] == 0  # five verdicts on every item
+    assert crowd["images"] == 24 and 0 < crowd["unreviewed_items"] < crowd["review_items"]
     assert crowd["items_per_verdict"]["correct"] > 0 and crowd["items_per_verdict"]["wrong"] > 0
     assert ReviewItem.objects.filter(dataset__name=CROWD_DATASET, needs_adjudication=True).exists()
 
