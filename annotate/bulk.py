@@ -63,26 +63,30 @@ def _as_text(rows, model_fields):
 
 
 def update_rows(model, fields, rows, compare=None):
-    """Set `fields` of the rows whose primary keys lead each tuple of `rows` ((pk, *values)). On PostgreSQL only
-    rows where one of the `compare` fields (default: all) changes are written. Returns how many rows were."""
+    """Set `fields` of the rows whose primary keys lead each tuple of `rows` ((pk, *values)); only rows where one
+    of the `compare` fields (default: all) changes are written. Returns how many rows were."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     pk = quote(model._meta.pk.column)
     model_fields = [model._meta.get_field(name) for name in fields]
     columns = [quote(field.column) for field in model_fields]
+    compared = [fields.index(name) for name in compare or fields]
     rows = list(rows)
     if not rows:
         return 0
     if connection.vendor != "postgresql":
         assignments = ", ".join(f"{column} = %s" for column in columns)
-        values = [
-            [field.get_db_prep_save(value, connection) for field, value in zip(model_fields, row[1:], strict=True)]
-            + [row[0]]
-            for row in rows
-        ]
+        # SQLite's IS NOT compares NULLs as values, like PostgreSQL's IS DISTINCT FROM below.
+        changed = " OR ".join(f"{columns[index]} IS NOT %s" for index in compared)
+        values = []
+        for row in rows:
+            prepared = [
+                field.get_db_prep_save(value, connection) for field, value in zip(model_fields, row[1:], strict=True)
+            ]
+            values.append([*prepared, row[0], *(prepared[index] for index in compared)])
         with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", values)
-        return len(values)
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s AND ({changed})", values)
+            return cursor.rowcount
     staging = quote(f"staging_{model._meta.db_table}")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {pk}, {', '.join(columns)} FROM {table} LIMIT 0")
@@ -94,8 +98,7 @@ def update_rows(model, fields, rows, compare=None):
         options = f", FORCE_NULL ({nullable})" if nullable else ""
         cursor.copy_expert(f"COPY {staging} FROM STDIN WITH (FORMAT csv{options})", buffer)
         assignments = ", ".join(f"{column} = s.{column}" for column in columns)
-        compared = [quote(model._meta.get_field(name).column) for name in compare or fields]
-        changed = " OR ".join(f"t.{column} IS DISTINCT FROM s.{column}" for column in compared)
+        changed = " OR ".join(f"t.{columns[index]} IS DISTINCT FROM s.{columns[index]}" for index in compared)
         cursor.execute(f"UPDATE {table} t SET {assignments} FROM {staging} s WHERE t.{pk} = s.{pk} AND ({changed})")
         count = cursor.rowcount
         cursor.execute(f"DROP TABLE {staging}")
