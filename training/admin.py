@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from annotate.admin import ReadOnlyAdmin
 from training.models import TrainingAnswer, TrainingTask
 
 
@@ -33,7 +34,7 @@ class TrainingTaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrainingAnswer)
-class TrainingAnswerAdmin(admin.ModelAdmin):
+class TrainingAnswerAdmin(ReadOnlyAdmin):
     """Answers are appended by trainees and never edited by hand."""
 
     list_display = ["task", "trainee", "image", "position", "wnid", "correct", "expected_wnid", "answered_at"]
@@ -43,12 +44,3 @@ class TrainingAnswerAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("task__image_ids")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
