@@ -19,6 +19,7 @@ raters' 924,810 votes (majority of 5). Without the real data, --setup generates 
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -147,20 +148,19 @@ class Client(threading.Thread):
             payload = json.dumps(body)
             headers["Content-Type"] = "application/json"
             headers["Idempotency-Key"] = str(uuid.uuid4())
-        for attempt in range(1000):
+        for attempt in itertools.count():
             started = time.perf_counter()
+            status, data = 0, b""
             try:
                 if self.connection is None:
                     self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
                 self.connection.request(method, path, payload, headers)
                 response = self.connection.getresponse()
                 data = response.read()
+                status = response.status
+                self.results.record(kind, status, (time.perf_counter() - started) * 1000, server_time(response))
             except (OSError, http.client.HTTPException):
                 self.connection = None
-                status, data, response = 0, b"", None
-            elapsed = (time.perf_counter() - started) * 1000
-            if status := (response.status if response else 0):
-                self.results.record(kind, status, elapsed, server_time(response))
             if status and status not in RETRY_STATUSES:
                 return status, json.loads(data) if data else None
             with self.results.lock:
@@ -168,7 +168,6 @@ class Client(threading.Thread):
             if time.monotonic() > self.deadline + 60:
                 return status, None
             time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + self.random.random()))
-        return 0, None
 
     def run(self):
         after = None
