@@ -21,7 +21,7 @@ class AuthToken(APIView):
 
     @extend_schema(
         request=Credentials,
-        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
+        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()}), 429: None},
         auth=[],
         summary="Your API token, for 'Authorization: Token <token>' (429 after too many failed attempts)",
     )

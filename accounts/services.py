@@ -23,9 +23,17 @@ class LoginLocked(Exception):
 
 
 def client_address(request):
-    # The peer of this process: behind a proxy every client shares the proxy's address, and the limit
-    # still holds per username.
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address: the peer's, or, where the peer is one of TRUSTED_PROXIES, the last address in
+    X-Forwarded-For that is not a trusted proxy (the one the outermost trusted proxy saw). A header from any other
+    peer is ignored: a client could write anything there."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if address not in settings.TRUSTED_PROXIES:
+        return address
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(forwarded):
+        if hop not in settings.TRUSTED_PROXIES:
+            return hop
+    return address
 
 
 def _attempts_key(username, address):
@@ -58,6 +66,13 @@ def authenticate_within_limit(*, request, username, password):
 def token_for(user):
     """The user's API token, made on first use (and again after a revocation)."""
     return Token.objects.get_or_create(user=user)[0]
+
+
+def revoke_tokens_after_password_change(sender, instance, **kwargs):
+    """post_save of a user: a new password (set_password, whichever page, command or admin set it) ends the
+    user's API token, as it ends their other sessions. A hash upgraded at login keeps the password and the token."""
+    if instance._password is not None:
+        Token.objects.filter(user_id=instance.pk).delete()
 
 
 def revoke_token(user):

@@ -6,15 +6,15 @@ from pathlib import Path
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import importers, multilabel, selectors, services, taxonomy
+from annotate import access, importers, multilabel, selectors, services, taxonomy
 from annotate.errors import ImportFailed
 from annotate.models import ClassifierModel, Dataset, Image, ReviewItem, Suggestion
 from annotate.permissions import IsAdmin, IsReviewer
@@ -32,8 +32,7 @@ from annotate.serializers import (
     item_data,
     synset_data,
 )
-from evaluation.permissions import IMAGE_CLOSED
-from evaluation.selectors import image_closed_to, images_closed_to
+from config.query import int_schema, query_int, query_ints
 
 
 def dataset_or_404(name):
@@ -41,16 +40,12 @@ def dataset_or_404(name):
 
 
 def review_image_or_404(image_id, reviewer):
+    """The image as the review page shows it, unless it is missing or closed to the reviewer (annotate.access)."""
+    access.check_image_visible(reviewer, image_id)
     image = selectors.image_for_review(image_id, reviewer)
     if image is None:
-        raise_not_found(f"image {image_id}")
+        raise access.ImageNotFound(image_id)
     return image
-
-
-def check_not_closed(image_id, user):
-    """Participants of an open evaluation phase label its images blind: their labels and history wait for its end."""
-    if image_closed_to(user, image_id):
-        raise PermissionDenied(IMAGE_CLOSED)
 
 
 def raise_not_found(what):
@@ -82,8 +77,30 @@ def saved_upload(upload, suffix):
 
 
 ONE_FILE_UPLOAD = {
-    "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}},
+        "required": ["file"],
+    }
 }
+IMPORT_REPORT = inline_serializer(
+    "ImportReport",
+    {
+        "added": serializers.IntegerField(),
+        "attached": serializers.IntegerField(),
+        "skipped": serializers.IntegerField(),
+        "failed": serializers.ListField(child=serializers.DictField(child=serializers.CharField())),
+    },
+)
+PREDICTION_IMPORT = inline_serializer(
+    "PredictionImport",
+    {
+        "model": serializers.CharField(),
+        "dataset": serializers.CharField(),
+        "predictions": serializers.IntegerField(),
+        "new_review_items": serializers.IntegerField(),
+    },
+)
 
 
 def required_upload(request, what):
@@ -91,6 +108,22 @@ def required_upload(request, what):
     if upload is None:
         raise ValidationError({"file": f"attach the {what} as 'file'"})
     return upload
+
+
+def upload_name(upload):
+    """How error messages name an uploaded file: by the name it was sent with, never the temporary path it was
+    saved to."""
+    return Path(upload.name or "").name or "the upload"
+
+
+def prediction_format(fmt):
+    """The format of a predictions upload, one of importers.PREDICTION_FORMATS, checked before anything is written:
+    it becomes the temporary file's suffix."""
+    fmt = str(fmt).strip().lower()
+    if fmt not in importers.PREDICTION_FORMATS:
+        formats = ", ".join(importers.PREDICTION_FORMATS)
+        raise ValidationError({"format": f"unknown predictions format {fmt[:40]!r}; use one of {formats}"})
+    return fmt
 
 
 def run_import(function, **kwargs):
@@ -125,14 +158,16 @@ class ManifestUpload(APIView):
 
     @extend_schema(
         request=ONE_FILE_UPLOAD,
-        responses=OpenApiTypes.OBJECT,
+        responses={201: IMPORT_REPORT},
         summary="Register images from a CSV manifest (filename,wnid[,uri]); the dataset is created if new",
     )
     def post(self, request, name):
         upload = required_upload(request, "manifest CSV")
         path = saved_upload(upload, ".csv")
         try:
-            report = run_import(importers.register_manifest, dataset_name=name, manifest_file=path)
+            report = run_import(
+                importers.register_manifest, dataset_name=name, manifest_file=path, source=upload_name(upload)
+            )
         finally:
             path.unlink()
         return Response(report.as_dict(), status=status.HTTP_201_CREATED)
@@ -149,17 +184,22 @@ class PredictionUpload(APIView):
                 "properties": {
                     "file": {"type": "string", "format": "binary"},
                     "dataset": {"type": "string"},
-                    "format": {"type": "string", "enum": ["csv", "json", "npy"]},
+                    "format": {
+                        "type": "string",
+                        "enum": list(importers.PREDICTION_FORMATS),
+                        "description": "the file's format; by default its name's extension",
+                    },
                     "replace": {"type": "boolean"},
                 },
+                "required": ["file", "dataset"],
             }
         },
-        responses=OpenApiTypes.OBJECT,
+        responses={201: PREDICTION_IMPORT},
         summary="Import a model's predictions on a dataset; the model is created if new",
     )
     def post(self, request, name):
         upload = required_upload(request, "predictions file")
-        fmt = request.data.get("format") or Path(upload.name).suffix.lstrip(".").lower()
+        fmt = prediction_format(request.data.get("format") or Path(upload.name).suffix.lstrip("."))
         path = saved_upload(upload, f".{fmt}")
         try:
             result = run_import(
@@ -169,6 +209,7 @@ class PredictionUpload(APIView):
                 path=path,
                 fmt=fmt,
                 replace=str(request.data.get("replace", "")).lower() in {"1", "true", "yes"},
+                source=upload_name(upload),
             )
         finally:
             path.unlink()
@@ -187,27 +228,29 @@ class NextImage(APIView):
         parameters=[
             OpenApiParameter("dataset", str, required=True),
             OpenApiParameter("wnid", str, description="only images with a candidate at or under this synset"),
-            OpenApiParameter("after", int, description="position of the current image; the queue goes on after it"),
-            OpenApiParameter("keep", int, many=True, description="image ids whose leases the reviewer keeps"),
+            OpenApiParameter(
+                "after", int_schema(), description="position of the current image; the queue goes on after it"
+            ),
+            OpenApiParameter(
+                "keep",
+                {"type": "array", "items": int_schema()},
+                description="image ids whose leases the reviewer keeps (repeated: keep=1&keep=2)",
+            ),
         ],
-        responses={200: OpenApiTypes.OBJECT, 204: None},
+        responses={200: OpenApiTypes.OBJECT, 204: None, 404: None},
         summary="Lease the next image to review (204 when the queue is empty)",
     )
     def get(self, request):
         dataset = dataset_or_404(request.query_params.get("dataset", ""))
-        try:
-            after = request.query_params.get("after")
-            after = int(after) if after not in (None, "") else None
-            keep = [int(value) for value in request.query_params.getlist("keep") if value]
-        except ValueError:
-            raise ValidationError({"detail": "'after' and 'keep' must be integers"}) from None
+        after = query_int(request, "after")
+        keep = query_ints(request, "keep")
         image = services.lease_next_image(
             reviewer=request.user,
             dataset=dataset,
             wnids=class_filter(request.query_params.get("wnid")),
             after_position=after,
             keep=keep,
-            withheld=images_closed_to(request.user),
+            withheld=access.closed_image_ids(request.user),
         )
         if image is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -219,7 +262,6 @@ class ImageReview(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="An image with its review items and problematic flag")
     def get(self, request, pk):
-        check_not_closed(pk, request.user)
         return Response(image_review_data(review_image_or_404(pk, request.user)))
 
 
@@ -229,15 +271,21 @@ class ImageLease(APIView):
     @extend_schema(
         request=None,
         responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
-        summary="Keep the image on screen leased to you for another 10 minutes (409 where someone else has it now)",
+        summary="Keep an image the queue handed you leased to you for another 10 minutes (409 where you hold no "
+        "lease on it: the queue hands leases out, a few per reviewer)",
     )
     def post(self, request, pk):
-        get_object_or_404(Image, pk=pk)
-        check_not_closed(pk, request.user)
+        access.visible_image_or_404(request.user, pk)
         expires_at = services.renew_lease(reviewer=request.user, image_id=pk)
         if expires_at is None:
+            taken = selectors.leased_to_another(image_id=pk, reviewer=request.user)
+            detail = (
+                "Another reviewer has this image now: your lease on it ran out."
+                if taken
+                else "You hold no lease on this image: only the queue hands images out."
+            )
             return Response(
-                {"detail": "Another reviewer has this image now: your lease on it ran out. Your verdicts still save."},
+                {"detail": f"{detail} Your verdicts still save.", "leased_to_another": taken},
                 status=status.HTTP_409_CONFLICT,
             )
         return Response({"image": pk, "expires_at": expires_at})
@@ -251,8 +299,7 @@ class ImageHistory(APIView):
         summary="Every verdict and flag change of an image (where you answer blind, only your own verdicts)",
     )
     def get(self, request, pk):
-        image = get_object_or_404(Image, pk=pk)
-        check_not_closed(image.pk, request.user)
+        image = access.visible_image_or_404(request.user, pk, Image.objects.select_related("dataset"))
         viewer = None if is_admin(request.user) else request.user
         return Response({"image": image.pk, "history": selectors.image_history(image, viewer)})
 
@@ -267,15 +314,16 @@ class ItemVerdict(APIView):
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                description="A key unique to this change (up to 64 characters): a retry carrying it is stored once.",
+                description="A key unique to this change of this item (up to 64 characters): a retry carrying it "
+                "is stored once; the same key with another verdict is refused (422).",
             )
         ],
-        responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT},
         summary="Set the verdict of a review item (409 with the item's current state where based_on is stale)",
     )
     def post(self, request, pk):
-        if ReviewItem.objects.filter(pk=pk, image_id__in=images_closed_to(request.user)).exists():
-            raise PermissionDenied(IMAGE_CLOSED)
+        if not ReviewItem.objects.filter(pk=pk).exclude(image_id__in=access.closed_image_ids(request.user)).exists():
+            raise_not_found(f"review item {pk}")
         data = VerdictInput(data=request.data)
         data.is_valid(raise_exception=True)
         value = data.validated_data["verdict"]
@@ -289,6 +337,8 @@ class ItemVerdict(APIView):
             )
         except ReviewItem.DoesNotExist:
             raise_not_found(f"review item {pk}")
+        except services.KeyReused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         except services.VerdictConflict as conflict:
             blind = selectors.answers_blind(conflict.item)
             current = item_data(conflict.item, conflict.seen if blind else None)
@@ -314,6 +364,7 @@ class ImageProblematic(APIView):
         summary="Flag an image as problematic (409 with the current flag where based_on is stale)",
     )
     def put(self, request, pk):
+        access.visible_image_or_404(request.user, pk)
         data = ProblematicInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -332,6 +383,7 @@ class ImageProblematic(APIView):
         summary="Clear an image's problematic flag (409 with the current flag where based_on is stale)",
     )
     def delete(self, request, pk):
+        access.visible_image_or_404(request.user, pk)
         data = FlagBase(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -363,8 +415,8 @@ class SuggestionResolve(APIView):
         summary="Accept or dismiss a suggestion; answers the image as the review page shows it",
     )
     def post(self, request, pk):
-        if Suggestion.objects.filter(pk=pk, image_id__in=images_closed_to(request.user)).exists():
-            raise PermissionDenied(IMAGE_CLOSED)
+        if not Suggestion.objects.filter(pk=pk).exclude(image_id__in=access.closed_image_ids(request.user)).exists():
+            raise_not_found(f"suggestion {pk}")
         data = ResolutionInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -389,7 +441,17 @@ class MultilabelExport(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=list(multilabel.EXPORT_FORMATS), default="tfds")],
-        responses=OpenApiTypes.BINARY,
+        responses={
+            (200, "application/json"): {
+                "description": "tfds: an object of the TFDS builder's keys; real: one list of class indices per image",
+                "oneOf": [
+                    {"type": "object"},
+                    {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+                ],
+            },
+            (200, "application/jsonl"): {"type": "string", "description": "jsonl: one JSON object per line"},
+            (200, "text/csv"): {"type": "string", "description": "csv: one row per image and class"},
+        },
         summary="Download the dataset's multi-label annotation (TFDS JSON, ReaL JSON, JSON Lines or CSV)",
     )
     def get(self, request, name):
@@ -416,7 +478,7 @@ class MultilabelImport(APIView):
                 "required": ["file"],
             }
         },
-        responses=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT},
         summary="Import a multi-label file (TFDS JSON, ReaL JSON or JSON Lines) into the dataset; the labels of a "
         "TFDS or ReaL file become the caller's verdicts",
     )
@@ -434,21 +496,21 @@ class MultilabelImport(APIView):
         return Response(summary, status=status.HTTP_201_CREATED)
 
 
+SYNSET_LIMIT = 100
+
+
 class SynsetSearch(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, description="wnid, synonym or gloss words"),
             OpenApiParameter("classes_only", bool),
-            OpenApiParameter("limit", int),
+            OpenApiParameter("limit", int_schema(1, SYNSET_LIMIT), description="at most this many (default 20)"),
         ],
         responses=SynsetSerializer(many=True),
         summary="Ranked synset search",
     )
     def get(self, request):
-        try:
-            limit = min(int(request.query_params.get("limit", 20)), 100)
-        except ValueError:
-            raise ValidationError({"limit": "must be an integer"}) from None
+        limit = query_int(request, "limit", default=20, minimum=1, maximum=SYNSET_LIMIT)
         classes_only = request.query_params.get("classes_only", "").lower() in {"1", "true", "yes"}
         found = taxonomy.search(request.query_params.get("q", ""), limit=limit, classes_only=classes_only)
         return Response([synset_data(synset.wnid) for synset in found])

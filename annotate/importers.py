@@ -4,6 +4,7 @@ import csv
 import ipaddress
 import json
 import math
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -136,34 +137,36 @@ def parse_label(value, where):
     return value
 
 
-def _bounded_lines(handle, path):
+def _bounded_lines(handle, source):
     """The lines of a text file, refusing one over MAX_CSV_LINE characters before reading all of it."""
     number = 0
     while line := handle.readline(MAX_CSV_LINE + 1):
         number += 1
         if len(line) > MAX_CSV_LINE:
-            raise ImportFailed(f"{path}:{number}: the line is longer than {MAX_CSV_LINE:,} characters")
+            raise ImportFailed(f"{source}:{number}: the line is longer than {MAX_CSV_LINE:,} characters")
         yield line
 
 
-def read_csv_rows(path):
-    """Rows of a CSV file with their line numbers, skipping a header that starts with 'filename'."""
+def read_csv_rows(path, source=None):
+    """Rows of a CSV file with their line numbers, skipping a header that starts with 'filename'. Messages name the
+    file as `source` (an upload's own name: never the temporary path it was saved to), or else by its path."""
+    source = source or path
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            for number, row in enumerate(csv.reader(_bounded_lines(handle, path)), start=1):
+            for number, row in enumerate(csv.reader(_bounded_lines(handle, source)), start=1):
                 if not row or (number == 1 and row[0].strip().lower() in {"filename", "file_name"}):
                     continue
                 row = [cell.strip() for cell in row]
                 if number == 1 and len(row) > 1 and not (WNID_PATTERN.match(row[1]) or row[1].isdigit()):
                     raise ImportFailed(
-                        f"{path}:1: {row[1]!r} is neither a wnid nor a class index; a header row must start "
+                        f"{source}:1: {row[1]!r} is neither a wnid nor a class index; a header row must start "
                         "with 'filename'"
                     )
                 yield number, row
     except UnicodeDecodeError as exc:
-        raise ImportFailed(f"{path}: not UTF-8 text ({exc})") from exc
+        raise ImportFailed(f"{source}: not UTF-8 text ({exc})") from exc
     except csv.Error as exc:
-        raise ImportFailed(f"{path}: not a valid CSV file ({exc})") from exc
+        raise ImportFailed(f"{source}: not a valid CSV file ({exc})") from exc
 
 
 def read_labels_file(path):
@@ -320,12 +323,14 @@ def _insert_images(dataset, first_position, images):
         )
 
 
-def register_manifest(*, dataset_name, manifest_file):
-    """Register images whose files are elsewhere (CSV filename,wnid[,uri]); all rows or none."""
+def register_manifest(*, dataset_name, manifest_file, source=None):
+    """Register images whose files are elsewhere (CSV filename,wnid[,uri]); all rows or none. Messages name the file
+    as `source` where given (an upload's own name), else by its path."""
     check_dataset_name(dataset_name)
+    source = source or manifest_file
     rows, seen = [], set()
-    for number, row in read_csv_rows(manifest_file):
-        where = f"{manifest_file}:{number}"
+    for number, row in read_csv_rows(manifest_file, source):
+        where = f"{source}:{number}"
         if len(row) not in (2, 3):
             raise ImportFailed(f"{where}: expected 'filename,wnid[,uri]', got {len(row)} columns")
         name = check_file_name(row[0], where)
@@ -335,7 +340,7 @@ def register_manifest(*, dataset_name, manifest_file):
         uri = check_source_uri(row[2], where) if len(row) == 3 and row[2] else ""
         rows.append((name, parse_label(row[1], where), uri, where))
     if not rows:
-        raise ImportFailed(f"{manifest_file}: no images in the manifest")
+        raise ImportFailed(f"{source}: no images in the manifest")
     report = ImportReport()
     with transaction.atomic():
         dataset = Dataset.objects.get_or_create(name=dataset_name)[0]
@@ -354,16 +359,21 @@ def register_manifest(*, dataset_name, manifest_file):
     return report
 
 
-def read_predictions(path, fmt, file_names):
-    """{file name: (wnids, scores or None)} from a CSV, JSON or .npy file, every row validated."""
+PREDICTION_FORMATS = ("csv", "json", "npy")
+
+
+def read_predictions(path, fmt, file_names, source=None):
+    """{file name: (wnids, scores or None)} from a CSV, JSON or .npy file, every row validated. Messages name the
+    file as `source` where given (an upload's own name: never the temporary path it was saved to), else by its path."""
     path = Path(path)
+    source = source or path
     fmt = fmt or path.suffix.lstrip(".").lower()
     readers = {"csv": _predictions_from_csv, "json": _predictions_from_json, "npy": _predictions_from_npy}
     if fmt not in readers:
-        raise ImportFailed(f"{path}: unknown predictions format {fmt!r}; use csv, json or npy")
+        raise ImportFailed(f"{source}: unknown predictions format {fmt!r}; use {', '.join(PREDICTION_FORMATS)}")
     if not path.is_file():
-        raise ImportFailed(f"{path}: no such file")
-    predictions = readers[fmt](path, file_names)
+        raise ImportFailed(f"{source}: no such file")
+    predictions = readers[fmt](path, file_names, source)
     known = set(file_names)
     for name, (_, _, where) in predictions.items():
         if name not in known:
@@ -380,10 +390,10 @@ def _ranked(labels, where):
     return wnids
 
 
-def _predictions_from_csv(path, file_names):
+def _predictions_from_csv(path, file_names, source):
     predictions = {}
-    for number, row in read_csv_rows(path):
-        where = f"{path}:{number}"
+    for number, row in read_csv_rows(path, source):
+        where = f"{source}:{number}"
         name = check_file_name(row[0], where)
         if name in predictions:
             raise ImportFailed(f"{where}: {name} has a second prediction")
@@ -391,20 +401,20 @@ def _predictions_from_csv(path, file_names):
     return predictions
 
 
-def _predictions_from_json(path, file_names):
+def _predictions_from_json(path, file_names, source):
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImportFailed(f"{path}: not valid JSON ({exc})") from exc
+        raise ImportFailed(f"{source}: not valid JSON ({exc})") from exc
     except RecursionError:
-        raise ImportFailed(f"{path}: the JSON is nested too deeply") from None
+        raise ImportFailed(f"{source}: the JSON is nested too deeply") from None
     if isinstance(data, dict):
         data = [{"file_name": name, "wnids": labels} for name, labels in data.items()]
     if not isinstance(data, list):
-        raise ImportFailed(f"{path}: expected an object {{file_name: [wnid, ...]}} or a list of objects")
+        raise ImportFailed(f"{source}: expected an object {{file_name: [wnid, ...]}} or a list of objects")
     predictions = {}
     for number, entry in enumerate(data):
-        where = f"{path}[{number}]"
+        where = f"{source}[{number}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("wnids"), list):
             raise ImportFailed(f"{where}: expected {{'file_name': ..., 'wnids': [...], 'scores': [...]}}")
         name = check_file_name(str(entry.get("file_name", "")), where)
@@ -422,51 +432,75 @@ def _predictions_from_json(path, file_names):
     return predictions
 
 
-def _predictions_from_npy(path, file_names):
+def _read_npy(path, source):
+    """The array of a .npy file, its header checked against the file before any data is read: np.load would take an
+    empty file for EOFError, a .npz archive for something else than an array, and a header that announces more data
+    than the file holds for memory to allocate."""
     try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise ImportFailed(f"{path}: not a NumPy .npy file ({exc})") from exc
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported; use numpy.save")
+            announced, held = math.prod(shape) * dtype.itemsize, os.fstat(handle.fileno()).st_size - handle.tell()
+            # Object arrays (pickles) are refused by read_array itself.
+            if announced != held and not dtype.hasobject:
+                raise ValueError(f"its header announces {announced:,} bytes of data, the file holds {held:,}")
+            handle.seek(0)
+            return np.lib.format.read_array(handle, allow_pickle=False)
+    except (ValueError, TypeError, EOFError, OSError) as exc:
+        raise ImportFailed(f"{source}: not a NumPy .npy file ({exc})") from exc
+
+
+def _predictions_from_npy(path, file_names, source):
+    array = _read_npy(path, source)
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2 or array.shape[0] != len(file_names):
         raise ImportFailed(
-            f"{path}: expected one row per image in dataset order ({len(file_names)} rows), got shape {array.shape}"
+            f"{source}: expected one row per image in dataset order ({len(file_names)} rows), got shape {array.shape}"
         )
     wnids = np.array(taxonomy.class_wnids())
     if np.issubdtype(array.dtype, np.floating) and array.shape[1] == len(wnids):
         if not np.isfinite(array).all():
             row, col = np.argwhere(~np.isfinite(array))[0]
-            raise ImportFailed(f"{path}: row {row}, column {col}: score {array[row, col]} is not a finite number")
+            raise ImportFailed(f"{source}: row {row}, column {col}: score {array[row, col]} is not a finite number")
         top = np.argsort(-array, axis=1, kind="stable")[:, :MAX_TOP_K]
         scores = np.round(np.take_along_axis(array, top, axis=1), 6).tolist()
     elif np.issubdtype(array.dtype, np.integer) and 1 <= array.shape[1] <= MAX_TOP_K:
         bad = np.argwhere((array < 0) | (array >= len(wnids)))
         if bad.size:
             row, col = bad[0]
-            raise ImportFailed(f"{path}: row {row}, column {col}: class index {array[row, col]} is out of range 0-999")
+            raise ImportFailed(
+                f"{source}: row {row}, column {col}: class index {array[row, col]} is out of range 0-999"
+            )
         top, scores = array, None
     else:
         raise ImportFailed(
-            f"{path}: expected integer class indices (N,) or (N, <=5), or float scores (N, 1000); "
+            f"{source}: expected integer class indices (N,) or (N, <=5), or float scores (N, 1000); "
             f"got {array.dtype} {array.shape}"
         )
     names = wnids[top].tolist()
     return {
-        name: (row, None if scores is None else scores[i], f"{path}: row {i}")
+        name: (row, None if scores is None else scores[i], f"{source}: row {i}")
         for i, (name, row) in enumerate(zip(file_names, names, strict=True))
     }
 
 
-def import_predictions(*, model_name, dataset_name, path, fmt=None, replace=False, description=""):
-    """Store a model's top-k predictions and add its new unique (image, wnid) pairs to the review queue."""
+def import_predictions(*, model_name, dataset_name, path, fmt=None, replace=False, description="", source=None):
+    """Store a model's top-k predictions and add its new unique (image, wnid) pairs to the review queue. Messages name
+    the file as `source` where given (an upload's own name), else by its path."""
     dataset = dataset_named(dataset_name)
     check_model_name(model_name)
+    source = source or path
     images = list(Image.objects.filter(dataset=dataset).order_by("position").values_list("file_name", "pk"))
     image_ids = dict(images)
-    predictions = read_predictions(path, fmt, [name for name, _ in images])
+    predictions = read_predictions(path, fmt, [name for name, _ in images], source)
     if not predictions:
-        raise ImportFailed(f"{path}: no predictions in the file")
+        raise ImportFailed(f"{source}: no predictions in the file")
     with transaction.atomic():
         model, _ = ClassifierModel.objects.get_or_create(name=model_name, defaults={"description": description})
         already = Prediction.objects.filter(model=model, image__dataset=dataset)

@@ -69,6 +69,8 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["dataset", "position"], condition=Q(pending_items__gt=0), name="image_pending_queue"),
             models.Index(fields=["dataset", "original_wnid"], name="image_original_wnid"),
+            # The images that carry the same file as a closed one are closed too (annotate.access).
+            models.Index(fields=["sha256"], condition=~Q(sha256=""), name="image_sha256"),
         ]
 
     def __str__(self):
@@ -198,14 +200,25 @@ class VerdictChange(models.Model):
         blank=True,
         default="",
         db_default="",
-        help_text="The client's idempotency key: a retried request with it is not stored twice.",
+        help_text="The client's idempotency key, unique per reviewer and item: a retried request with it is not "
+        "stored twice.",
+    )
+    request_body = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="What the request with the idempotency key asked (verdict and the verdict it was based on): the "
+        "same key with another body is refused.",
     )
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["reviewer", "request_key"], condition=~Q(request_key=""), name="verdict_change_request_key"
+                fields=["reviewer", "item", "request_key"],
+                condition=~Q(request_key=""),
+                name="verdict_change_request_key",
             )
         ]
         indexes = [

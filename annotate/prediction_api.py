@@ -40,6 +40,32 @@ class PredictionJobInput(serializers.Serializer):
         return weights
 
 
+class JobProgress(serializers.Serializer):
+    """A job's progress (jobs.job_progress), for the schema."""
+
+    id = serializers.IntegerField()
+    model = serializers.CharField()
+    architecture = serializers.CharField()
+    weights = serializers.CharField()
+    random_weights = serializers.BooleanField()
+    batch_size = serializers.IntegerField()
+    shard_size = serializers.IntegerField()
+    dataset = serializers.CharField()
+    state = serializers.CharField()
+    error = serializers.CharField(allow_blank=True)
+    shards_total = serializers.IntegerField()
+    shards_done = serializers.IntegerField()
+    images_total = serializers.IntegerField()
+    images_done = serializers.IntegerField()
+    images_failed = serializers.IntegerField()
+    images_per_second = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    new_review_items = serializers.IntegerField(allow_null=True, help_text="null until the job finishes")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
 class AdminWrites(IsAdmin):
     """Everyone logged in reads; only admins start or cancel jobs."""
 
@@ -55,13 +81,15 @@ class PredictionJobList(APIView):
     permission_classes = [AdminWrites]
 
     @extend_schema(
-        responses=OpenApiTypes.OBJECT, operation_id="prediction_jobs_list", summary="Prediction jobs, newest first"
+        responses=JobProgress(many=True),
+        operation_id="prediction_jobs_list",
+        summary="Prediction jobs, newest first (the latest 100)",
     )
     def get(self, request):
         recent = PredictionJob.objects.select_related("model", "dataset")[:100]
         return Response([jobs.job_progress(job) for job in recent])
 
-    @extend_schema(request=PredictionJobInput, responses=OpenApiTypes.OBJECT, summary="Start a prediction job")
+    @extend_schema(request=PredictionJobInput, responses={201: JobProgress}, summary="Start a prediction job")
     def post(self, request):
         data = PredictionJobInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -82,7 +110,7 @@ class PredictionJobList(APIView):
 
 
 class PredictionJobDetail(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A job's progress: shards, images/s, ETA")
+    @extend_schema(responses=JobProgress, summary="A job's progress: shards, images/s, ETA")
     def get(self, request, pk):
         return Response(jobs.job_progress(job_or_404(pk)))
 
@@ -90,7 +118,7 @@ class PredictionJobDetail(APIView):
 class PredictionJobCancel(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Cancel a job: its shards stop")
+    @extend_schema(request=None, responses=JobProgress, summary="Cancel a job: its shards stop")
     def post(self, request, pk):
         job = job_or_404(pk)
         jobs.cancel_job(job.pk)

@@ -3,13 +3,12 @@
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
-from annotate import taxonomy
+from annotate import access, taxonomy
 from annotate.models import (
     ClassifierModel,
     FlagChange,
     Image,
     JobState,
-    LabelSource,
     Lease,
     Prediction,
     PredictionFailure,
@@ -59,6 +58,11 @@ def golden_images(*, dataset, reviewer, now=None, wnids=None, exclude=()):
     return _narrowed(images, wnids, exclude)
 
 
+def leased_to_another(*, image_id, reviewer):
+    """Whether someone other than the reviewer holds the image's lease now."""
+    return Lease.objects.filter(image_id=image_id, expires_at__gt=timezone.now()).exclude(reviewer=reviewer).exists()
+
+
 def _leased_to_others(reviewer, now):
     return Exists(
         Lease.objects.filter(image=OuterRef("pk"), expires_at__gt=now or timezone.now()).exclude(reviewer=reviewer)
@@ -92,7 +96,7 @@ def image_for_review(image_id, reviewer):
         .order_by(*ReviewItem._meta.ordering[1:])
     )
     several = policy_of(image.dataset).several_reviewers
-    blind = [item for item in image.items if several or hasattr(item, "golden")]
+    blind = [item for item in image.items if access.answers_blind(item, several)]
     own = dict(ReviewerVerdict.objects.filter(item__in=blind, reviewer=reviewer).values_list("item_id", "value"))
     for item in image.items:
         item.own_verdict = None
@@ -103,8 +107,8 @@ def image_for_review(image_id, reviewer):
 
 
 def answers_blind(item):
-    """Whether reviewers answer this item blind: several reviewers decide its dataset's items, or it is golden."""
-    return item.source == LabelSource.GOLDEN or policy_of(item.dataset).several_reviewers
+    """Whether reviewers answer this item blind (see annotate.access)."""
+    return access.answers_blind(item, policy_of(item.dataset).several_reviewers)
 
 
 def open_suggestions(image):
@@ -178,7 +182,7 @@ def image_history(image, viewer=None):
     several = viewer is not None and policy_of(image.dataset).several_reviewers
 
     def hidden(item, author_id):
-        return viewer is not None and author_id != viewer.pk and (several or item.source == LabelSource.GOLDEN)
+        return access.hides_others_answers(viewer, item, several, author_id)
 
     verdicts = [
         {

@@ -3,6 +3,7 @@
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,6 +31,16 @@ from consensus.selectors import policy_of
 LEASE_DURATION = timedelta(minutes=10)
 
 
+class KeyReused(Exception):
+    """An idempotency key this reviewer already used on the item for another change."""
+
+    def __init__(self, key, earlier):
+        super().__init__(
+            f"Idempotency-Key {key!r} was already used on this item for another change ({earlier}); "
+            "send a new key with a new change"
+        )
+
+
 class VerdictConflict(Exception):
     """A verdict based on an older state of the item than the one now stored; `item` is the item now and
     `seen` what the reviewer would see of it (their own verdict where they answer blind)."""
@@ -47,8 +58,9 @@ def set_verdict(*, item_id, reviewer, value, at=None, based_on=None, request_key
     verdict it replaced). Golden and adjudicated items keep their label.
 
     `based_on` is the verdict the reviewer saw before changing it: if the item has moved on since, the change
-    is refused with VerdictConflict rather than silently overwriting. A `request_key` already stored for this
-    reviewer means the request was a retry of one that was applied: nothing more is written.
+    is refused with VerdictConflict rather than silently overwriting. A `request_key` this reviewer already sent
+    for this item means the request was a retry of one that was applied: nothing more is written (KeyReused where
+    the earlier request asked for another change).
     """
     if value not in Verdict.values:
         raise ValueError(f"unknown verdict {value!r}; expected one of {', '.join(Verdict.values)}")
@@ -59,8 +71,13 @@ def set_verdict(*, item_id, reviewer, value, at=None, based_on=None, request_key
             .select_related("dataset__consensus_policy")
             .get(pk=item_id)
         )
-        if request_key and VerdictChange.objects.filter(reviewer=reviewer, request_key=request_key).exists():
-            return item
+        body = f"{value} based on {based_on}" if based_on is not None else value
+        if request_key:
+            earlier = VerdictChange.objects.filter(reviewer=reviewer, item=item, request_key=request_key).first()
+            if earlier is not None:
+                if earlier.request_body != body:
+                    raise KeyReused(request_key, earlier.request_body)
+                return item
         policy = policy_of(item.dataset)
         fixed = item.source in (LabelSource.GOLDEN, LabelSource.ADJUDICATION)
         old_label = item.verdict
@@ -75,7 +92,13 @@ def set_verdict(*, item_id, reviewer, value, at=None, based_on=None, request_key
         if replaced == value and (blind or item.verdict_by_id == reviewer.pk or value == Verdict.UNREVIEWED):
             return item
         VerdictChange.objects.create(
-            item=item, reviewer=reviewer, old=replaced, new=value, created_at=at, request_key=request_key
+            item=item,
+            reviewer=reviewer,
+            old=replaced,
+            new=value,
+            created_at=at,
+            request_key=request_key,
+            request_body=body if request_key else "",
         )
         _store_reviewer_verdict(item, reviewer, value, at)
         if not fixed and (policy.several_reviewers or value == Verdict.UNREVIEWED):
@@ -249,7 +272,8 @@ def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep
     Images after `after_position` come first, then the queue wraps around. Now and then (the dataset's golden
     rate) it is an image with a golden item the reviewer has not answered, unannounced. The reviewer's other
     leases are released, except those on the images in `keep` (the image on screen while the next one is
-    prefetched). Images whose ids are in `withheld` (a queryset of ids) are never handed out.
+    prefetched), of which the reviewer keeps the most recently renewed ones up to MAX_LEASES_PER_REVIEWER in all.
+    Images whose ids are in `withheld` (a queryset of ids) are never handed out.
     """
     now = timezone.now()
     policy = policy_of(dataset)
@@ -267,7 +291,9 @@ def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep
         if withheld is not None:
             queues = [queue.exclude(pk__in=withheld) for queue in queues]
         image = next(filter(None, map(_first_unlocked, queues)), None)
-        Lease.objects.filter(reviewer=reviewer).exclude(image_id__in=keep).delete()
+        kept = Lease.objects.filter(reviewer=reviewer, image_id__in=keep).order_by("-expires_at", "image_id")
+        kept = kept.values("pk")[: settings.MAX_LEASES_PER_REVIEWER - 1]
+        Lease.objects.filter(reviewer=reviewer).exclude(pk__in=kept).delete()
         if image is not None:
             Lease.objects.bulk_create(
                 [Lease(image=image, reviewer=reviewer, expires_at=now + LEASE_DURATION)],
@@ -283,17 +309,12 @@ def _first_unlocked(queryset):
 
 
 def renew_lease(*, reviewer, image_id):
-    """Keep the image the reviewer has on screen theirs for another LEASE_DURATION. Returns the new expiry, or
-    None where someone else holds it now (the reviewer's lease ran out and the queue handed it on)."""
-    now = timezone.now()
-    expires_at = now + LEASE_DURATION
-    with transaction.atomic():
-        Image.objects.select_for_update().filter(pk=image_id).first()
-        lease = Lease.objects.filter(image_id=image_id).first()
-        if lease is not None and lease.reviewer_id != reviewer.pk and lease.expires_at > now:
-            return None
-        Lease.objects.update_or_create(image_id=image_id, defaults={"reviewer": reviewer, "expires_at": expires_at})
-    return expires_at
+    """Keep an image the queue handed to the reviewer theirs for another LEASE_DURATION, even where the lease ran
+    out, as long as nobody else was handed it since. Returns the new expiry, or None where the reviewer holds no
+    lease on it: only the queue hands leases out, so that no reviewer can hold more than a few images."""
+    expires_at = timezone.now() + LEASE_DURATION
+    renewed = Lease.objects.filter(image_id=image_id, reviewer=reviewer).update(expires_at=expires_at)
+    return expires_at if renewed else None
 
 
 def release_leases(*, reviewer):

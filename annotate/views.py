@@ -9,13 +9,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from annotate import jobs, selectors, taxonomy
+from annotate import access, jobs, selectors, taxonomy
 from annotate.images import resized_jpeg
 from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
 from annotate.roles import can_review, is_admin
 from annotate.served_files import content_type_of, file_response
-from evaluation.permissions import IMAGE_CLOSED
-from evaluation.selectors import image_closed_to
 
 
 @login_required
@@ -107,11 +105,9 @@ def model_page(request, name):
 
 
 def _image_with_file(request, pk):
-    image = get_object_or_404(Image.objects.only("pk", "file", "file_name", "sha256"), pk=pk)
     # The display JPEG is byte for byte the one a phase serves by token: matching the two would tie a participant's
     # blind image to its id, and so to its labels.
-    if image_closed_to(request.user, image.pk):
-        raise PermissionDenied(IMAGE_CLOSED)
+    image = access.visible_image_or_404(request.user, pk, Image.objects.only("pk", "file", "file_name", "sha256"))
     if not image.file:
         raise Http404("This image is registered but its file has not arrived yet.")
     return image

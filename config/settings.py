@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "annotate",
+    "accounts",
     "labelguide",
     "training",
     "evaluation",
@@ -121,6 +122,9 @@ LOGIN_URL = "login"
 # and the token endpoint alike (accounts.services).
 LOGIN_FAILURE_LIMIT = int(os.environ.get("RELABEL_LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW = int(os.environ.get("RELABEL_LOGIN_FAILURE_WINDOW", str(15 * 60)))
+# Addresses of the reverse proxies in front of the app: from them, and only from them, the client's address is
+# read from X-Forwarded-For (comma-separated; empty: the peer's address is the client's).
+TRUSTED_PROXIES = frozenset(filter(None, (a.strip() for a in os.environ.get("RELABEL_TRUSTED_PROXIES", "").split(","))))
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -141,6 +145,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Pillow refuses images above this many pixels (decompression bombs).
 MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(89_478_485)))
 DISPLAY_IMAGE_SIZE = 512
+# Images one reviewer may hold leased at once: the one on screen, the one prefetched and a spare (two at least).
+MAX_LEASES_PER_REVIEWER = max(2, int(os.environ.get("RELABEL_MAX_LEASES_PER_REVIEWER", "3")))
 # Folders of the checkpoints that prediction jobs started over the API may load (comma-separated).
 TORCH_CHECKPOINTS = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
 CHECKPOINT_ROOTS = os.environ.get("RELABEL_CHECKPOINT_ROOTS", f"{TORCH_CHECKPOINTS},{VAR_DIR / 'checkpoints'}").split(
@@ -182,8 +188,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "config.metadata.Metadata",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     # `format` names export formats in this API, not renderers.
     "URL_FORMAT_OVERRIDE": None,
@@ -196,6 +203,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Path parameters documented as what their URL converters match, so that an address made from the schema reaches
+    # its view; ids are PostgreSQL integers (config/query.py).
+    "PATH_CONVERTER_OVERRIDES": {
+        "int": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+        "str": {"type": "string", "pattern": "^[^/]+$"},
+    },
     # No badge image from validator.swagger.io: the docs page loads nothing from elsewhere.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # One schema name per choice set, used by several fields.

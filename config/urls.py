@@ -42,3 +42,4 @@ urlpatterns = [
 ]
 
 handler400 = "config.security.bad_request"
+handler404 = "config.security.not_found"

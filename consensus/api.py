@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from annotate.models import Dataset, ReviewItem
 from annotate.permissions import IsAdmin
 from annotate.serializers import item_data
+from config.query import int_schema, query_int
 from consensus import selectors, services
 from consensus.serializers import (
     AdjudicationInput,
@@ -79,21 +80,21 @@ class AdjudicationQueue(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("after", int, description="an item id: the queue goes on after it"),
-            OpenApiParameter("limit", int, description=f"at most this many items (default 50, at most {QUEUE_LIMIT})"),
+            OpenApiParameter("after", int_schema(), description="an item id: the queue goes on after it"),
+            OpenApiParameter(
+                "limit",
+                int_schema(1, QUEUE_LIMIT),
+                description=f"at most this many items (default 50, at most {QUEUE_LIMIT})",
+            ),
         ],
         responses=OpenApiTypes.OBJECT,
         summary="Items whose reviewers reached no consensus, with every vote",
     )
     def get(self, request, name):
         dataset = get_object_or_404(Dataset, name=name)
-        try:
-            after = request.query_params.get("after")
-            after = int(after) if after else None
-            limit = min(int(request.query_params.get("limit") or 50), QUEUE_LIMIT)
-        except ValueError:
-            raise ValidationError({"detail": "'after' and 'limit' must be integers"}) from None
-        items = selectors.adjudication_queue(dataset, after=after, limit=max(limit, 1))
+        after = query_int(request, "after")
+        limit = query_int(request, "limit", default=50, minimum=1, maximum=QUEUE_LIMIT)
+        items = selectors.adjudication_queue(dataset, after=after, limit=limit)
         return Response(
             {"remaining": selectors.adjudication_count(dataset), "items": [adjudication_item_data(i) for i in items]}
         )

@@ -31,6 +31,36 @@ class GoldenInput(AnswerInput):
         return data
 
 
+class GoldenAnswer(serializers.Serializer):
+    reviewer = serializers.CharField()
+    verdict = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class GoldenItem(serializers.Serializer):
+    """A golden item as golden_data answers it, for the schema."""
+
+    item = serializers.IntegerField()
+    image = serializers.IntegerField()
+    file_name = serializers.CharField()
+    wnid = serializers.CharField()
+    words = serializers.ListField(child=serializers.CharField())
+    answer = serializers.ChoiceField(choices=DecidedVerdict.choices)
+    answered = serializers.IntegerField(help_text="reviewers who gave a decided verdict")
+    right = serializers.IntegerField(help_text="of them, those who gave the known answer")
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    answers = GoldenAnswer(many=True, required=False, help_text="each reviewer's verdict")
+
+
+class ReviewerAccuracy(serializers.Serializer):
+    reviewer = serializers.CharField()
+    right = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    accuracy = serializers.FloatField(allow_null=True, help_text="right / answered; null where nothing is answered")
+    dont_know = serializers.IntegerField()
+
+
 def golden_data(golden):
     """One golden item (from consensus.agreement); with each reviewer's answer where they were loaded."""
     item = golden.item
@@ -80,7 +110,9 @@ class DatasetAgreement(APIView):
 class GoldenAccuracy(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Each reviewer's accuracy on the dataset's golden items")
+    @extend_schema(
+        responses=ReviewerAccuracy(many=True), summary="Each reviewer's accuracy on the dataset's golden items"
+    )
     def get(self, request, name):
         return Response(agreement.golden_accuracy(dataset_or_404(name)))
 
@@ -89,7 +121,7 @@ class GoldenList(GenericAPIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(
-        responses=OpenApiTypes.OBJECT,
+        responses=GoldenItem(many=True),
         summary="The dataset's golden items, in image order, with each reviewer's answer (paginated)",
     )
     def get(self, request, name):
@@ -98,7 +130,7 @@ class GoldenList(GenericAPIView):
 
     @extend_schema(
         request=GoldenInput,
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: GoldenItem},
         summary="Make an (image, wnid) pair golden with a known answer; its review item is created if missing",
     )
     def post(self, request, name):
@@ -123,11 +155,11 @@ class GoldenList(GenericAPIView):
 class GoldenDetail(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A golden item with each reviewer's answer")
+    @extend_schema(responses=GoldenItem, summary="A golden item with each reviewer's answer")
     def get(self, request, pk):
         return Response(golden_data(golden_or_404(pk)))
 
-    @extend_schema(request=AnswerInput, responses=OpenApiTypes.OBJECT, summary="Change a golden item's answer")
+    @extend_schema(request=AnswerInput, responses=GoldenItem, summary="Change a golden item's answer")
     def patch(self, request, pk):
         golden_or_404(pk)
         data = AnswerInput(data=request.data)

@@ -41,6 +41,46 @@ class PhaseAnswerInput(serializers.Serializer):
     wnid = serializers.CharField(max_length=20)
 
 
+class Progress(serializers.Serializer):
+    images = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    finished = serializers.BooleanField()
+    text = serializers.CharField(help_text='"12 of 100"')
+
+
+class PhaseSummary(serializers.Serializer):
+    """A phase in the list (phase_data): the admin fields for admins only, progress for participants only."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    instructions = serializers.CharField(allow_blank=True)
+    state = serializers.CharField()
+    progress = Progress(required=False, help_text="yours, where you take part")
+    strata = serializers.JSONField(required=False)
+    seed = serializers.IntegerField(required=False)
+    exclude_seen = serializers.BooleanField(required=False)
+    images = serializers.IntegerField(required=False)
+    created_at = serializers.DateTimeField(required=False)
+    opened_at = serializers.DateTimeField(required=False, allow_null=True)
+    closed_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class PhaseAnswer(serializers.Serializer):
+    image = serializers.CharField(help_text="the image's token")
+    position = serializers.IntegerField()
+    wnid = serializers.CharField(allow_blank=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    seconds_taken = serializers.FloatField(allow_null=True)
+
+
+class ParticipantImageRow(serializers.Serializer):
+    participant = serializers.CharField()
+    image = serializers.IntegerField()
+    file_name = serializers.CharField()
+    seen = serializers.BooleanField()
+
+
 def input_error(exc):
     return ValidationError({exc.field: str(exc)})
 
@@ -106,7 +146,7 @@ def answer_data(item):
 class PhaseList(APIView):
     @extend_schema(
         operation_id="evaluation_phases_list",
-        responses=OpenApiTypes.OBJECT,
+        responses=PhaseSummary(many=True),
         summary="Phases: every phase for admins, your own phases with your progress for participants",
     )
     def get(self, request):
@@ -152,7 +192,11 @@ class PhaseDetail(APIView):
 class PhaseOpen(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Open a draft phase to its participants")
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiTypes.OBJECT, 400: None},
+        summary="Open a draft phase to its participants",
+    )
     def post(self, request, pk):
         try:
             phase = services.open_phase(phase_or_404(pk))
@@ -166,7 +210,7 @@ class PhaseClose(APIView):
 
     @extend_schema(
         request=None,
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: None},
         summary="Close an open phase: answers become human predictions and go to the review queue",
     )
     def post(self, request, pk):
@@ -183,7 +227,7 @@ class PhaseClose(APIView):
 class PhaseNext(APIView):
     @extend_schema(
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 204: None},
+        responses={200: OpenApiTypes.OBJECT, 204: None, 400: None},
         summary="Put your next unanswered image on screen (its start time is recorded); 204 when done",
     )
     def post(self, request, pk):
@@ -210,7 +254,7 @@ class PhaseNext(APIView):
 class PhaseAnswers(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("participant", str, description="username; only admins may name someone else")],
-        responses=OpenApiTypes.OBJECT,
+        responses=PhaseAnswer(many=True),
         summary="A participant's answers with their start and end times (yours; anyone's for admins)",
     )
     def get(self, request, pk):
@@ -256,7 +300,7 @@ class PhaseParticipantImages(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(
-        responses=OpenApiTypes.OBJECT,
+        responses=ParticipantImageRow(many=True),
         summary="Every participant's images with the seen flag (admins): for splitting results on seen images",
     )
     def get(self, request, pk):

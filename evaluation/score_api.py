@@ -1,7 +1,6 @@
 """REST API of the scores: the rows of evaluation/scores.py, the same as `manage.py score --json`, also as CSV;
 and the data of the results page. Closed to participants of open phases (evaluation.permissions)."""
 
-import csv
 import io
 
 from django.http import HttpResponse
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import taxonomy
+from annotate.spreadsheets import SafeWriter
 from evaluation import results, scores, scoring
 from evaluation.permissions import SeesResults
 
@@ -81,6 +81,9 @@ DROP_ROW = inline_serializer(
 )
 
 
+CSV_FILE = {"type": "string", "description": "With ?format=csv: a header line of the keys, then one line per row."}
+
+
 def _filters(request):
     return {name: request.query_params.get(name) or None for name in ("split", "metric", "subset")}
 
@@ -92,9 +95,9 @@ def rows_response(request, rows, keys, name):
         raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}"})
     if fmt == "csv":
         text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=keys, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = SafeWriter(text, lineterminator="\n")
+        writer.writerow(keys)
+        writer.writerows([row.get(key) for key in keys] for row in rows)
         response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
     else:
         response = Response(rows)
@@ -108,7 +111,7 @@ class ScoreList(APIView):
 
     @extend_schema(
         parameters=[DATASET, *FILTERS, FORMAT],
-        responses=SCORE_ROW,
+        responses={(200, "application/json"): SCORE_ROW, (200, "text/csv"): CSV_FILE},
         summary="Scores: one flat row per predictor, dataset, split, metric, averaging and subset",
         description="Multi-label accuracy (strict and lenient), top-1 and top-5 (models), per image and per class; "
         "see evaluation/scoring.py for the definitions.",
@@ -126,7 +129,7 @@ class ScoreDrops(APIView):
 
     @extend_schema(
         parameters=[DATASET, *FILTERS, FORMAT],
-        responses=DROP_ROW,
+        responses={(200, "application/json"): DROP_ROW, (200, "text/csv"): CSV_FILE},
         summary="Drops of each figure from the first dataset named to each of the others",
         description="Needs at least two datasets; the first is the reference.",
     )

@@ -12,8 +12,9 @@ def phase_or_none(pk):
 
 
 def participant_of(phase, user):
-    """The user's participation in the phase, or None."""
-    if not user.is_authenticated:
+    """The user's participation in the phase, or None. A draft phase has no participants yet: its sample and
+    list of participants may still change, so its pages and API stay closed to them until it opens."""
+    if not user.is_authenticated or phase.state == PhaseState.DRAFT:
         return None
     return Participant.objects.filter(phase=phase, user=user).first()
 
@@ -26,17 +27,18 @@ def results_closed_to(user):
     return Participant.objects.filter(user=user, phase__state=PhaseState.OPEN).exists()
 
 
-def images_closed_to(user):
-    """Ids of the images the user must not reach by id: those of the open phases they take part in (not as an
-    admin). Their labels, history and files would give away the answers; the phase serves them by token."""
+def phase_images_closed_to(user):
+    """The ids of the images of the open phases the user takes part in (not as an admin), or None: their labels,
+    history and files would give away the answers, and the phase serves them by token. Evaluation registers this
+    rule with annotate.access, which closes them, and every image with the same file, everywhere else."""
     if not user.is_authenticated or is_admin(user):
-        return PhaseImage.objects.none().values_list("image_id", flat=True)
-    open_phases = Participant.objects.filter(user=user, phase__state=PhaseState.OPEN).values("phase_id")
-    return PhaseImage.objects.filter(phase_id__in=open_phases).values_list("image_id", flat=True)
-
-
-def image_closed_to(user, image_id):
-    return images_closed_to(user).filter(image_id=image_id).exists()
+        return None
+    open_phases = list(
+        Participant.objects.filter(user=user, phase__state=PhaseState.OPEN).values_list("phase_id", flat=True)
+    )
+    if not open_phases:
+        return None
+    return PhaseImage.objects.filter(phase_id__in=open_phases).values("image_id")
 
 
 def progress(participant):
@@ -63,7 +65,7 @@ def phases_for(user):
         )
         mine = {p.phase_id: p for p in Participant.objects.filter(user=user)}
     else:
-        mine = {p.phase_id: p for p in Participant.objects.filter(user=user)}
+        mine = {p.phase_id: p for p in Participant.objects.filter(user=user).exclude(phase__state=PhaseState.DRAFT)}
         phases = list(Phase.objects.filter(pk__in=mine))
     for phase in phases:
         participant = mine.get(phase.pk)

@@ -150,12 +150,13 @@ def phase_image(request, pk, token):
         .filter(phase_id=pk, token=token)
         .first()
     )
-    if phase_image is None:
-        raise Http404("No such image in this phase.")
-    if not is_admin(request.user):
+    # Refused like a missing image: a token tells nothing to whoever may not see it.
+    if phase_image is not None and not is_admin(request.user):
         mine = ParticipantImage.objects.filter(phase_image=phase_image, participant__user=request.user).exists()
         if not mine or phase_image.phase.state != PhaseState.OPEN:
-            raise PermissionDenied("This image is not in your open phase.")
+            phase_image = None
+    if phase_image is None:
+        raise Http404("No such image in this phase.")
     if not phase_image.image.file:
         raise Http404("This image's file has not arrived yet.")
     return display_response(phase_image.image)

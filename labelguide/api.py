@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from annotate import taxonomy
 from annotate.roles import can_edit_guide
-from evaluation.selectors import images_closed_to
 from labelguide import selectors, services
 from labelguide.rendering import render_markdown
 from labelguide.serializers import (
@@ -61,7 +60,7 @@ def run_service(function, **kwargs):
 
 def page_response(page, request, status_code=status.HTTP_200_OK):
     return Response(
-        page_data(selectors.page_view(page, withheld=images_closed_to(request.user)), user=request.user),
+        page_data(selectors.page_view(page, viewer=request.user), user=request.user),
         status=status_code,
     )
 
@@ -71,7 +70,24 @@ class PageList(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="words of the title or text, or a wnid")],
-        responses=OpenApiTypes.OBJECT,
+        responses={
+            200: {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "title": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "wnids": {"type": "array", "items": {"type": "string"}},
+                        "snippet": {"type": "string", "description": "search results only"},
+                        "rank": {"type": "number", "description": "search results only"},
+                        "url": {"type": "string", "description": "search results only"},
+                    },
+                    "required": ["slug", "title", "kind", "wnids"],
+                },
+            }
+        },
         operation_id="guide_pages_list",
         summary="Search guide pages (title matches first); without q, the comparison and general pages",
     )
@@ -86,7 +102,9 @@ class PageList(APIView):
             ]
         )
 
-    @extend_schema(request=NewPageInput, responses=OpenApiTypes.OBJECT, summary="Create a comparison or general page")
+    @extend_schema(
+        request=NewPageInput, responses={201: OpenApiTypes.OBJECT}, summary="Create a comparison or general page"
+    )
     def post(self, request):
         data = NewPageInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -101,7 +119,11 @@ class PageDetail(APIView):
     def get(self, request, slug):
         return page_response(page_or_404(slug), request)
 
-    @extend_schema(request=PageInput, responses=OpenApiTypes.OBJECT, summary="Change a page's title, text or classes")
+    @extend_schema(
+        request=PageInput,
+        responses={200: OpenApiTypes.OBJECT, 409: None},
+        summary="Change a page's title, text or classes",
+    )
     def put(self, request, slug):
         page = page_or_404(slug)
         data = PageInput(data=request.data)
@@ -113,7 +135,32 @@ class PageDetail(APIView):
 class PageRevisions(APIView):
     permission_classes = GUIDE_PERMISSIONS
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="A page's revisions, newest first, with diffs")
+    @extend_schema(
+        responses={
+            200: {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "number": {"type": "integer"},
+                        "current": {"type": "boolean"},
+                        "author": {"type": "string", "nullable": True},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "title": {"type": "string"},
+                        "body": {"type": "string"},
+                        "wnids": {"type": "array", "items": {"type": "string"}},
+                        "restored_from": {"type": "integer", "nullable": True},
+                        "diff": {"type": "array", "items": {"type": "object"}},
+                        "added": {"type": "integer"},
+                        "removed": {"type": "integer"},
+                    },
+                    "required": ["id", "number", "current", "created_at", "title", "body", "diff"],
+                },
+            }
+        },
+        summary="A page's revisions, newest first, with diffs",
+    )
     def get(self, request, slug):
         history = selectors.revision_history(page_or_404(slug))
         return Response([revision_data(entry) for entry in history])
@@ -122,7 +169,11 @@ class PageRevisions(APIView):
 class RevisionRestore(APIView):
     permission_classes = GUIDE_PERMISSIONS
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Make an earlier revision current again")
+    @extend_schema(
+        request=None,
+        responses={201: OpenApiTypes.OBJECT, 400: None, 409: None},
+        summary="Make an earlier revision current again",
+    )
     def post(self, request, slug, pk):
         page = page_or_404(slug)
         run_service(services.restore_revision, page=page, revision_id=pk, author=request.user)
@@ -137,7 +188,7 @@ class AttachmentUpload(APIView):
         request={
             "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
         },
-        responses=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT},
         summary="Upload an image (JPEG, PNG, WebP, GIF) for a page; answers its URL and a Markdown snippet",
     )
     def post(self, request, slug):

@@ -12,7 +12,7 @@ from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, 
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
 
-from annotate import taxonomy
+from annotate import access, taxonomy
 from annotate.models import Dataset, Image, ReviewItem, Verdict
 from labelguide.models import GuidePage, PageClass, PageKind, Revision
 from labelguide.rendering import class_page_path
@@ -68,14 +68,19 @@ def _dataset_ids():
     return list(Dataset.objects.values_list("pk", flat=True))
 
 
-def example_images_queryset(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS, withheld=None):
+def example_images_queryset(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS, viewer=None):
     """Per class, a few images whose original label is the class: with a file, not problematic, the
     original label not judged wrong or unclear, not `withheld` (a queryset of image ids); images whose label
     reviewers confirmed come first."""
     label_items = ReviewItem.objects.filter(image=OuterRef("pk"), wnid=OuterRef("original_wnid"))
     images = Image.objects.filter(dataset__in=dataset_ids, original_wnid__in=wnids, problematic__isnull=True)
-    if withheld is not None:
-        images = images.exclude(pk__in=withheld)
+    if viewer is not None:
+        # Neither images closed to the viewer nor those whose reviewers answer blind: being shown, or ranked
+        # first as confirmed, or left out as judged wrong, would tell what reviewers said of them.
+        images = images.exclude(pk__in=access.closed_image_ids(viewer))
+        blind = access.blind_images(viewer)
+        if blind is not None:
+            images = images.exclude(blind)
     return (
         images.exclude(file="")
         .exclude(Exists(label_items.filter(verdict__in=[Verdict.WRONG, Verdict.UNCLEAR])))
@@ -93,12 +98,12 @@ def example_images_queryset(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS,
     )
 
 
-def example_images(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS, withheld=None):
+def example_images(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS, viewer=None):
     """{wnid: [image]} for the example images of each class (see example_images_queryset)."""
     found = {wnid: [] for wnid in wnids}
     if not wnids or not dataset_ids:
         return found
-    for row in example_images_queryset(wnids, dataset_ids=dataset_ids, per_class=per_class, withheld=withheld):
+    for row in example_images_queryset(wnids, dataset_ids=dataset_ids, per_class=per_class, viewer=viewer):
         found[row["original_wnid"]].append(
             {
                 "id": row["pk"],
@@ -163,13 +168,13 @@ def pages_about(wnids, *, exclude_page):
     return list(pages.values())
 
 
-def page_view(page, withheld=None):
-    """The page with its classes, latest revision, example images (none of the `withheld` image ids) and, for
+def page_view(page, viewer=None):
+    """The page with its classes, latest revision, example images (those the `viewer` may see) and, for
     class pages, its confusions."""
     wnids = page_wnids(page)
     view = PageView(page=page, wnids=wnids, latest_revision=latest_revision(page))
     dataset_ids = _dataset_ids()
-    examples = example_images(wnids, dataset_ids=dataset_ids, withheld=withheld)
+    examples = example_images(wnids, dataset_ids=dataset_ids, viewer=viewer)
     view.examples = [{**synset_summary(wnid), "images": examples[wnid]} for wnid in wnids]
     view.related_pages = pages_about(wnids, exclude_page=page)
     if page.kind == PageKind.CLASS and wnids:

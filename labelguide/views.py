@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET
 from annotate import taxonomy
 from annotate.roles import can_edit_guide
 from annotate.served_files import file_response
-from evaluation.selectors import images_closed_to
 from labelguide import selectors, services
 from labelguide.models import Attachment, PageKind
 from labelguide.serializers import page_html
@@ -58,7 +57,7 @@ def class_list(request):
 @login_required
 @require_GET
 def page_detail(request, slug):
-    view = selectors.page_view(_page_or_404(slug), withheld=images_closed_to(request.user))
+    view = selectors.page_view(_page_or_404(slug), viewer=request.user)
     body_html, generated_html = page_html(view.page)
     context = {
         "view": view,

@@ -1,6 +1,7 @@
 """Every row of docs/access.md, requested as an anonymous user and as each role, gets the status the table says;
 every URL of the project has a row there."""
 
+import hashlib
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,10 +44,12 @@ ROWS = table_rows()
 
 
 def image_folder(root, files):
+    """Each file of its own colour, so that no two images share a file by chance."""
     for wnid, names in files.items():
         (root / wnid).mkdir(parents=True)
-        for index, name in enumerate(names):
-            (root / wnid / name).write_bytes(jpeg_bytes((40 * index, 120, 200 - 40 * index)))
+        for name in names:
+            digest = hashlib.sha256(f"{root.name}/{wnid}/{name}".encode()).digest()
+            (root / wnid / name).write_bytes(jpeg_bytes(tuple(digest[:3])))
     return root
 
 
@@ -92,7 +95,16 @@ def build_world(root):
         name="blind", datasets={"val": 1}, participants=["tom", "rita", "tina"], created_by=users["admin"]
     )
     evaluation_services.open_phase(phase)
-    phase_image = PhaseImage.objects.get(phase=phase)
+    phase_image = PhaseImage.objects.select_related("image").get(phase=phase)
+    twin_folder = root / "mirror" / phase_image.image.original_wnid
+    twin_folder.mkdir(parents=True)
+    with phase_image.image.file.open("rb") as handle:
+        (twin_folder / "copy.JPEG").write_bytes(handle.read())
+    import_image_folder(dataset_name="mirror", directory=root / "mirror")
+    phase_suggestion = annotate_services.suggest_label(image_id=phase_image.image_id, wnid=SPANIEL, user=users["admin"])
+    blind_task = create_training_task(
+        name="crowd images", dataset_name="crowd", source=TaskSource.SLICE, offset_start=0, offset_end=1
+    )
     outside_the_phase = Image.objects.filter(dataset=dataset).exclude(pk=phase_image.image_id)
     image, golden_image = outside_the_phase.order_by("position")[:2]
     item = ReviewItem.objects.filter(image=image).first()
@@ -115,6 +127,9 @@ def build_world(root):
         "item": item.pk,
         "phase_image": phase_image.image_id,
         "phase_item": ReviewItem.objects.filter(image_id=phase_image.image_id).first().pk,
+        "phase_twin": Image.objects.get(dataset__name="mirror").pk,
+        "phase_suggestion": phase_suggestion.pk,
+        "blind_task": blind_task.pk,
         "other_image": disputed.image_id,
         "adjudication_item": disputed.pk,
         "golden": golden.pk,

@@ -24,7 +24,10 @@ def build_folder(root, files):
     for wnid, names in files.items():
         (root / wnid).mkdir(parents=True, exist_ok=True)
         for index, name in enumerate(names):
-            (root / wnid / name).write_bytes(jpeg_bytes((20 * index, 90, 200 - 20 * index)))
+            # One colour per dataset too: no two images share a file (that would close both in a phase).
+            (root / wnid / name).write_bytes(
+                jpeg_bytes((20 * index, 90 if root.name == "inet" else 150, 200 - 20 * index))
+            )
     return root
 
 
@@ -201,7 +204,7 @@ def test_state_changes_and_edits_through_the_api(people, datasets):
     assert response.status_code == 201
     pk = response.json()["id"]
     pat = client_for(people["pat"])
-    assert post(pat, f"/api/evaluation/phases/{pk}/next/").status_code == 400  # draft: not yet
+    assert post(pat, f"/api/evaluation/phases/{pk}/next/").status_code == 403  # draft: no participants yet
     assert post(pat, f"/api/evaluation/phases/{pk}/open/").status_code == 403
     response = admin.patch(f"/api/evaluation/phases/{pk}/", {"datasets": {"v2": 3}}, content_type="application/json")
     assert response.status_code == 200 and response.json()["images"] == 3
@@ -270,7 +273,7 @@ def test_participants_see_only_their_own_blind_work(people, datasets):
     assert post(oscar, f"/api/evaluation/phases/{pk}/answers/", {"image": token, "wnid": TENCH}).status_code == 403
     assert oscar.get(f"/evaluation/phases/{pk}/label/").status_code == 403
     assert oscar.get(f"/evaluation/phases/{pk}/").status_code == 403
-    assert oscar.get(f"/evaluation/phases/{pk}/images/{token}.jpg").status_code == 403
+    assert oscar.get(f"/evaluation/phases/{pk}/images/{token}.jpg").status_code == 404  # as if there were none
     assert oscar.get("/api/evaluation/phases/").json() == []
     assert post(oscar, "/api/evaluation/phases/", {"name": "x"}).status_code == 403
 
@@ -283,7 +286,7 @@ def test_participants_see_only_their_own_blind_work(people, datasets):
 
     # After closing, even its own participant gets no more images.
     services.close_phase(phase)
-    assert pat.get(f"/evaluation/phases/{pk}/images/{token}.jpg").status_code == 403
+    assert pat.get(f"/evaluation/phases/{pk}/images/{token}.jpg").status_code == 404
 
 
 def test_a_participant_cannot_answer_an_image_of_someone_elses_list(people, datasets):
@@ -296,7 +299,7 @@ def test_a_participant_cannot_answer_an_image_of_someone_elses_list(people, data
     with pytest.raises(services.PhaseInputError, match="not in your list"):
         services.record_answer(phase=phase, participant=pat, token=hidden.token, wnid=TENCH)
     response = client_for(people["pat"]).get(f"/evaluation/phases/{phase.pk}/images/{hidden.token}.jpg")
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 # --- timing and resuming --------------------------------------------------------------------------------------
@@ -394,7 +397,8 @@ def test_an_open_phase_keeps_its_images_out_of_its_participants_training_and_gui
     response = pat.get(f"/api/training/tasks/{task.pk}/next/")
     assert response.status_code == 403 and "evaluation phase you take part in" in response.json()["detail"]
     answer = {"image": task.image_ids[0], "wnid": TENCH, "seconds_taken": 3}
-    assert post(pat, f"/api/training/tasks/{task.pk}/answers/", answer).status_code == 403
+    refused = post(pat, f"/api/training/tasks/{task.pk}/answers/", answer)
+    assert refused.status_code == 400 and "is not part of task" in refused.json()["image"]
     # Someone outside the phase trains on them as usual.
     assert client_for(people["oscar"]).get(f"/api/training/tasks/{task.pk}/next/").status_code == 200
 

@@ -174,8 +174,9 @@ def test_page_query_paths_use_a_fixed_number_of_queries(client, reviewer, datase
         body = next_image(client, after=first["position"], keep=first["id"]).json()
     with django_assert_max_num_queries(8):
         client.get(f"/api/images/{body['id']}/")
-    # 11: one is the check that the item is not of an open evaluation phase's image the reviewer labels blind.
-    with django_assert_max_num_queries(11):
+    # 12: two check that the item's image is not closed to the reviewer (the open phases they take part in, then
+    # the item's image against the images of those phases and their twins; annotate.access).
+    with django_assert_max_num_queries(12):
         client.post(f"/api/review-items/{body['items'][0]['id']}/verdict/", {"verdict": "correct"})
     with django_assert_max_num_queries(8):
         client.get("/api/datasets/val/progress/")

@@ -496,20 +496,22 @@ def test_page_and_api_query_paths_use_few_queries(client, dataset, trainee, djan
     # 8: the trainee's roles and the images of open phases they take part in, withheld from training.
     with django_assert_max_num_queries(8):
         body = client.get(f"/api/training/tasks/{task.pk}/next/").json()
-    with django_assert_max_num_queries(12):  # the same two, to refuse an image of an open phase
+    # The same two, to refuse an image of an open phase, and one for whether the image's answers are blind.
+    with django_assert_max_num_queries(13):
         answer = client.post(
             f"/api/training/tasks/{task.pk}/answers/",
             {"image": body["image"]["id"], "wnid": TENCH},
             content_type="application/json",
         ).json()
-    with django_assert_max_num_queries(13):  # creates the review item and the suggestion under the image's lock
+    # Creates the review item and the suggestion under the image's lock; two to refuse an answer on a closed image.
+    with django_assert_max_num_queries(15):
         response = client.post(f"/api/training/answers/{answer['answer']}/suggestions/", {"kind": "label_correct"})
     assert response.status_code == 201
     with django_assert_max_num_queries(5):
         client.get("/api/training/tasks/")
     with django_assert_max_num_queries(8):
         client.get("/api/training/stats/", {"task": task.pk})
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # one to leave out answers on images closed to the viewer
         assert client.get(f"/training/stats/?task={task.pk}").status_code == 200
     with django_assert_max_num_queries(3):
         client.get(f"/api/training/hierarchy/?node={DOG}")

@@ -10,11 +10,12 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotate import access
 from annotate.models import ProblemReason, SuggestionKind
 from annotate.permissions import IsAdmin
 from annotate.roles import is_admin
 from annotate.serializers import suggestion_data
-from evaluation.selectors import image_closed_to, images_closed_to
+from config.query import query_int
 from training import hierarchy, selectors, services, stats
 from training.models import PART_SIZE, TaskSource, TrainingAnswer
 
@@ -128,12 +129,40 @@ class TaskList(APIView):
     permission_classes = [AdminWrites]
 
     @extend_schema(
-        operation_id="training_tasks_list", responses=OpenApiTypes.OBJECT, summary="Training tasks with your progress"
+        operation_id="training_tasks_list",
+        responses={
+            200: {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "description": {"type": "string"},
+                        "instructions": {"type": "string"},
+                        "source": {"type": "string"},
+                        "dataset": {"type": "string"},
+                        "offset_start": {"type": "integer", "nullable": True},
+                        "offset_end": {"type": "integer", "nullable": True},
+                        "node_wnid": {"type": "string", "nullable": True},
+                        "wnids": {"type": "array", "items": {"type": "string"}},
+                        "shuffled": {"type": "boolean"},
+                        "images": {"type": "integer"},
+                        "parts": {"type": "integer"},
+                        "part_size": {"type": "integer"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "progress": {"type": "object", "description": "yours"},
+                    },
+                    "required": ["id", "name", "source", "dataset", "images", "parts", "progress"],
+                },
+            }
+        },
+        summary="Training tasks with your progress",
     )
     def get(self, request):
         return Response([task_data(task, task.progress) for task in selectors.tasks_with_progress(request.user)])
 
-    @extend_schema(request=TaskInput, responses=OpenApiTypes.OBJECT, summary="Create a training task (admins)")
+    @extend_schema(request=TaskInput, responses={201: OpenApiTypes.OBJECT}, summary="Create a training task (admins)")
     def post(self, request):
         data = TaskInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -165,7 +194,7 @@ class TaskNext(APIView):
     )
     def get(self, request, pk):
         task = task_or_404(pk)
-        withheld = set(images_closed_to(request.user))
+        withheld = set(access.closed_image_ids(request.user))
         position = selectors.next_position(task, request.user, withheld)
         if position is None:
             if selectors.next_position(task, request.user) is not None:
@@ -200,13 +229,31 @@ class TaskNext(APIView):
 class TaskAnswers(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("trainee", str, description="username; only admins may name someone else")],
-        responses=OpenApiTypes.OBJECT,
+        responses={
+            200: {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "image": {"type": "integer"},
+                        "position": {"type": "integer"},
+                        "part": {"type": "integer"},
+                        "wnid": {"type": "string"},
+                        "correct": {"type": "boolean"},
+                        "expected_wnid": {"type": "string"},
+                        "answered_at": {"type": "string", "format": "date-time"},
+                    },
+                    "required": ["id", "image", "position", "part", "wnid", "correct", "answered_at"],
+                },
+            }
+        },
         summary="A trainee's answers in the task, in task order",
     )
     def get(self, request, pk):
         task = task_or_404(pk, with_images=False)
         trainee = trainee_for(request)
-        return Response([answer_data(answer) for answer in selectors.answers_of(trainee, task)])
+        return Response([answer_data(answer) for answer in selectors.answers_of(trainee, task, request.user)])
 
     @extend_schema(
         request=AnswerInput,
@@ -218,8 +265,9 @@ class TaskAnswers(APIView):
         data = AnswerInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if image_closed_to(request.user, values["image"]):
-            raise PermissionDenied(WITHHELD_FOR_PHASE)
+        if access.is_closed(request.user, values["image"]):
+            # As for an image the task does not hold: a closed image reads like a missing one.
+            raise ValidationError({"image": f"image {values['image']} is not part of task {task.name!r}"})
         try:
             answer, labels = services.record_answer(
                 task=task,
@@ -240,7 +288,11 @@ class AnswerSuggestions(APIView):
         summary="From the feedback: suggest your label as correct, or the image as problematic, to the reviewers",
     )
     def post(self, request, pk):
-        answer = TrainingAnswer.objects.filter(pk=pk, trainee=request.user).first()
+        answer = (
+            TrainingAnswer.objects.filter(pk=pk, trainee=request.user)
+            .exclude(image_id__in=access.closed_image_ids(request.user))
+            .first()
+        )
         if answer is None:
             raise NotFound(f"you have no answer {pk}")
         answer.trainee = request.user
@@ -257,26 +309,27 @@ class TraineeStats(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("trainee", str, description="username; only admins may name someone else"),
-            OpenApiParameter("task", int, description="one task; all tasks when absent"),
+            OpenApiParameter(
+                "task",
+                {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                description="one task; all tasks when absent",
+            ),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 404: None},
         summary="A trainee's accuracy over time (per part, per day) and most confused classes",
     )
     def get(self, request):
         trainee = trainee_for(request)
-        task = None
-        if request.query_params.get("task"):
-            try:
-                task = task_or_404(int(request.query_params["task"]), with_images=False)
-            except ValueError:
-                raise ValidationError({"task": "must be a task id (an integer)"}) from None
+        task = query_int(request, "task")
+        if task is not None:
+            task = task_or_404(task, with_images=False)
         return Response(stats.trainee_stats(trainee, task))
 
 
 class Hierarchy(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("node", str, description="a wnid; the root (entity) when absent")],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 404: None},
         summary="Children of a node of the class hierarchy, with the number of classes under each",
     )
     def get(self, request):

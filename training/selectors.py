@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, OuterRef, Q
 
-from annotate import taxonomy
+from annotate import access, taxonomy
 from annotate.models import DECIDED_VERDICTS, Image, ReviewItem, Suggestion, Verdict
 from training.models import PART_SIZE, TrainingAnswer, TrainingTask
 
@@ -25,12 +25,13 @@ class ImageLabels:
     expected: str  # the main correct label: the true side of a confusion
 
 
-def image_labels(images):
+def image_labels(images, blind=frozenset()):
     """ImageLabels per image id for Image objects (their original_wnid loaded), in one query.
 
     The multi-label annotation decides once the image has a label reviewed as correct, or once its
     original label was reviewed as wrong or unclear (then nothing may be correct). Otherwise, with
-    nothing reviewed yet or only other candidates turned down, the original label is the answer.
+    nothing reviewed yet or only other candidates turned down, the original label is the answer. So it is
+    for the images in `blind`, whose reviewers' answers the trainee may not see (annotate.access).
     """
     originals = {image.pk: image.original_wnid for image in images}
     reviewed = {image_id: {} for image_id in originals}
@@ -41,7 +42,7 @@ def image_labels(images):
         reviewed[image_id][wnid] = verdict
     labels = {}
     for image_id, original in originals.items():
-        verdicts = reviewed[image_id]
+        verdicts = {} if image_id in blind else reviewed[image_id]
         correct = tuple(wnid for wnid, verdict in verdicts.items() if verdict == Verdict.CORRECT)
         unclear = tuple(wnid for wnid, verdict in verdicts.items() if verdict == Verdict.UNCLEAR)
         if correct or original in verdicts:
@@ -175,10 +176,12 @@ def answer_feedback(answer, labels, part_answers=None):
     }
 
 
-def answers_of(trainee, task):
-    """The trainee's answers in a task, in task order, with the images' files."""
+def answers_of(trainee, task, viewer):
+    """The trainee's answers in a task, in task order, with the images' files; none on images closed to the
+    `viewer` (annotate.access)."""
     return (
         TrainingAnswer.objects.filter(trainee=trainee, task=task)
+        .exclude(image_id__in=access.closed_image_ids(viewer))
         .select_related("image")
         .only("pk", "position", "wnid", "correct", "expected_wnid", "answered_at", "image__id", "image__file")
         .order_by("position")

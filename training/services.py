@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from annotate import access, taxonomy
 from annotate import services as annotate_services
-from annotate import taxonomy
 from annotate.models import Dataset, Image, ReviewItem, SuggestionKind, Verdict
 from training.models import DEFAULT_INSTRUCTIONS, TaskSource, TrainingAnswer, TrainingTask
 from training.selectors import image_labels
@@ -168,7 +168,7 @@ def record_answer(*, task, trainee, image_id, wnid, seconds_taken=None, at=None)
         raise TrainingInputError("image", f"image {image_id} is not part of task {task.name!r}") from None
     started_at = at - timedelta(seconds=seconds_taken or 0)
     image = Image.objects.only("pk", "original_wnid").get(pk=image_id)
-    labels = image_labels([image])[image.pk]
+    labels = image_labels([image], blind=access.blind_image_ids(trainee, [image.pk]))[image.pk]
     try:
         with transaction.atomic():
             answer = TrainingAnswer.objects.create(

@@ -101,7 +101,7 @@ def stats_page(request):
             else None,
         )
         if task is not None:
-            wrong = selectors.answers_of(trainee, task).filter(correct=False)
+            wrong = selectors.answers_of(trainee, task, request.user).filter(correct=False)
             context["wrong_answers"] = [
                 {
                     "answer": answer,

@@ -1,10 +1,10 @@
 """CSV: one row per review item, for spreadsheets and data frames; export only."""
 
-import csv
 import io
 
 from annotate import taxonomy
 from annotate.multilabel import selectors
+from annotate.spreadsheets import SafeWriter
 
 COLUMNS = (
     "file_name",
@@ -28,7 +28,7 @@ def export_chunks(dataset):
     labels = selectors.labels_by_image(dataset)
     counts = selectors.verdict_counts(dataset)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeWriter(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for image_id, file_name, _ in images:
         writer.writerows(

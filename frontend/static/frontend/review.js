@@ -943,7 +943,10 @@ async function renewLease() {
   try {
     await request(config.leaseUrl(image.id), { method: "POST" });
   } catch (error) {
-    if (error instanceof ApiError && error.status === 409 && state.image === image) toast(error.data.detail);
+    // An image revisited from the trail holds no lease any more: that only matters where someone else has it.
+    if (error instanceof ApiError && error.status === 409 && error.data.leased_to_another && state.image === image) {
+      toast(error.data.detail);
+    }
   }
 }
 
