@@ -1,6 +1,8 @@
 """Logging in with a password, held to a number of attempts per username and client address."""
 
+import functools
 import hashlib
+import ipaddress
 import math
 import time
 
@@ -27,13 +29,27 @@ def client_address(request):
     X-Forwarded-For that is not a trusted proxy (the one the outermost trusted proxy saw). A header from any other
     peer is ignored: a client could write anything there."""
     address = request.META.get("REMOTE_ADDR", "")
-    if address not in settings.TRUSTED_PROXIES:
+    if not _trusted(address):
         return address
     forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
     for hop in reversed(forwarded):
-        if hop not in settings.TRUSTED_PROXIES:
+        if not _trusted(hop):
             return hop
     return address
+
+
+def _trusted(address):
+    """Whether the address is one of TRUSTED_PROXIES (addresses or networks such as 10.0.0.0/8)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _trusted_networks(settings.TRUSTED_PROXIES))
+
+
+@functools.cache
+def _trusted_networks(proxies):
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
 def _attempts_key(username, address):
@@ -70,8 +86,9 @@ def token_for(user):
 
 def revoke_tokens_after_password_change(sender, instance, **kwargs):
     """post_save of a user: a new password (set_password, whichever page, command or admin set it) ends the
-    user's API token, as it ends their other sessions. A hash upgraded at login keeps the password and the token."""
-    if instance._password is not None:
+    user's API token, as it ends their other sessions, and so does having no usable password (the admin's way to
+    lock an account out). A hash upgraded at login keeps the password and the token."""
+    if instance._password is not None or not instance.has_usable_password():
         Token.objects.filter(user_id=instance.pk).delete()
 
 

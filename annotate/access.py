@@ -72,8 +72,10 @@ def check_image_visible(user, image_id):
 
 def visible_image_or_404(user, image_id, queryset=None):
     """The image by id from `queryset` (all images by default), unless it is missing or closed to the user."""
+    # Both asked whatever the first answer, so that a closed image costs what a missing one does.
+    closed = is_closed(user, image_id)
     image = (queryset if queryset is not None else Image.objects).filter(pk=image_id).first()
-    if image is None or is_closed(user, image.pk):
+    if image is None or closed:
         raise ImageNotFound(image_id)
     return image
 
@@ -99,6 +101,15 @@ def blind_images(user):
     )
     several = Q(dataset__consensus_policy__isnull=False) & ~Q(dataset__consensus_policy__rule=Rule.SINGLE)
     return several | Q(Exists(golden))
+
+
+def with_answers_visible(images, user):
+    """The images of the queryset that the user may see together with what reviewers said of them: none closed to
+    the user, none whose answers are blind to them. For feeds that rank or count images by their verdicts (guide
+    examples, confusions), where being shown, left out or counted tells a verdict."""
+    images = images.exclude(pk__in=closed_image_ids(user))
+    blind = blind_images(user)
+    return images if blind is None else images.exclude(blind)
 
 
 def blind_image_ids(user, image_ids):

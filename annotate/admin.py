@@ -6,12 +6,14 @@ from annotate.models import (
     Dataset,
     FlagChange,
     Image,
+    ImportBatch,
     Lease,
     Prediction,
     PredictionFailure,
     PredictionJob,
     PredictionShard,
     ProblematicFlag,
+    ReplacedPrediction,
     ReviewerVerdict,
     ReviewItem,
     Slice,
@@ -103,6 +105,21 @@ class ProblematicFlagAdmin(admin.ModelAdmin):
 @admin.register(FlagChange)
 class FlagChangeAdmin(ReadOnlyAdmin):
     list_display = ["image", "reviewer", "reason", "created_at"]
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ReadOnlyAdmin):
+    """Imports are undone on the dataset page, the API or with undo_import, which put back what they changed."""
+
+    list_display = ["pk", "dataset", "kind", "source", "created_by", "created_at", "undoes"]
+    list_filter = ["kind"]
+    list_select_related = ["dataset", "created_by"]
+
+
+@admin.register(ReplacedPrediction)
+class ReplacedPredictionAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "model", "image", "top1_wnid"]
+    list_select_related = ["model", "image"]
 
 
 @admin.register(Suggestion)

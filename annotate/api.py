@@ -3,7 +3,7 @@
 import tempfile
 from pathlib import Path
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -98,7 +98,11 @@ PREDICTION_IMPORT = inline_serializer(
         "model": serializers.CharField(),
         "dataset": serializers.CharField(),
         "predictions": serializers.IntegerField(),
+        "predictions_replaced": serializers.IntegerField(),
+        "model_created": serializers.BooleanField(),
         "new_review_items": serializers.IntegerField(),
+        "batch": serializers.IntegerField(allow_null=True, help_text="the import's number, for undoing it"),
+        "dry_run": serializers.BooleanField(),
     },
 )
 
@@ -124,6 +128,11 @@ def prediction_format(fmt):
         formats = ", ".join(importers.PREDICTION_FORMATS)
         raise ValidationError({"format": f"unknown predictions format {fmt[:40]!r}; use one of {formats}"})
     return fmt
+
+
+def form_flag(request, name):
+    """A yes/no field of a form or JSON body: true, 1, yes or on."""
+    return str(request.data.get(name, "")).strip().lower() in {"1", "true", "yes", "on"}
 
 
 def run_import(function, **kwargs):
@@ -189,12 +198,13 @@ class PredictionUpload(APIView):
                         "enum": list(importers.PREDICTION_FORMATS),
                         "description": "the file's format; by default its name's extension",
                     },
-                    "replace": {"type": "boolean"},
+                    "replace": {"type": "boolean", "description": "replace the model's earlier predictions"},
+                    "dry_run": {"type": "boolean", "description": "say what the import would change; write nothing"},
                 },
                 "required": ["file", "dataset"],
             }
         },
-        responses={201: PREDICTION_IMPORT},
+        responses={200: PREDICTION_IMPORT, 201: PREDICTION_IMPORT},
         summary="Import a model's predictions on a dataset; the model is created if new",
     )
     def post(self, request, name):
@@ -208,12 +218,14 @@ class PredictionUpload(APIView):
                 dataset_name=request.data.get("dataset", ""),
                 path=path,
                 fmt=fmt,
-                replace=str(request.data.get("replace", "")).lower() in {"1", "true", "yes"},
+                replace=form_flag(request, "replace"),
                 source=upload_name(upload),
+                user=request.user,
+                dry_run=form_flag(request, "dry_run"),
             )
         finally:
             path.unlink()
-        return Response(result, status=status.HTTP_201_CREATED)
+        return Response(result, status=status.HTTP_200_OK if result["dry_run"] else status.HTTP_201_CREATED)
 
 
 class ModelList(ListAPIView):
@@ -458,7 +470,8 @@ class MultilabelExport(APIView):
         fmt = multilabel_format(request.query_params.get("format", "tfds"), multilabel.EXPORT_FORMATS)
         dataset = dataset_or_404(name)
         spec = multilabel.FORMATS[fmt]
-        response = HttpResponse(multilabel.export(dataset, fmt), content_type=spec.content_type)
+        # Streamed: a JSON Lines export of a large dataset is read and written a chunk at a time.
+        response = StreamingHttpResponse(multilabel.export(dataset, fmt), content_type=spec.content_type)
         response["Content-Disposition"] = f'attachment; filename="{dataset.name}-multilabel-{fmt}.{spec.extension}"'
         return response
 
@@ -474,11 +487,13 @@ class MultilabelImport(APIView):
                 "properties": {
                     "file": {"type": "string", "format": "binary"},
                     "format": {"type": "string", "enum": list(multilabel.IMPORT_FORMATS), "default": "tfds"},
+                    "dry_run": {"type": "boolean", "description": "say what the import would change; write nothing"},
+                    "overwrite": {"type": "boolean", "description": "replace verdicts and flags already given"},
                 },
                 "required": ["file"],
             }
         },
-        responses={201: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
         summary="Import a multi-label file (TFDS JSON, ReaL JSON or JSON Lines) into the dataset; the labels of a "
         "TFDS or ReaL file become the caller's verdicts",
     )
@@ -491,9 +506,17 @@ class MultilabelImport(APIView):
         except UnicodeDecodeError:
             raise ValidationError({"file": "the file is not UTF-8 text"}) from None
         summary = run_import(
-            multilabel.load, dataset=dataset, fmt=fmt, text=text, source=upload.name, reviewer=request.user.username
+            multilabel.load,
+            dataset=dataset,
+            fmt=fmt,
+            text=text,
+            source=upload_name(upload),
+            reviewer=request.user.username,
+            user=request.user,
+            dry_run=form_flag(request, "dry_run"),
+            overwrite=form_flag(request, "overwrite"),
         )
-        return Response(summary, status=status.HTTP_201_CREATED)
+        return Response(summary, status=status.HTTP_200_OK if summary["dry_run"] else status.HTTP_201_CREATED)
 
 
 SYNSET_LIMIT = 100

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import tokenize
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +22,30 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from annotate import taxonomy
+from annotate import batches, bulk, taxonomy
 from annotate.bulk import insert_rows
 from annotate.errors import ImportFailed
 from annotate.images import BadImage, check_image
-from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem, Suggestion, Verdict
+from annotate.models import (
+    TOP_K,
+    WNID_LENGTH,
+    ClassifierModel,
+    Dataset,
+    Image,
+    ImportKind,
+    Prediction,
+    ReplacedPrediction,
+    ReviewItem,
+    Suggestion,
+    Verdict,
+    ranked_classes,
+)
 from annotate.roles import REVIEWER
 
 WNID_PATTERN = re.compile(r"^n\d{8}$")
 LEADING_WNID = re.compile(r"^(n\d{8})_")
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 IMAGE_BATCH = 200
-MAX_TOP_K = 5
 # Characters in one line of a CSV file: far above any real row, far below what would exhaust memory.
 MAX_CSV_LINE = 64 * 1024
 MAX_URI_LENGTH = 1000
@@ -360,6 +373,8 @@ def register_manifest(*, dataset_name, manifest_file, source=None):
 
 
 PREDICTION_FORMATS = ("csv", "json", "npy")
+# Scores beyond this overflow when rounded to 6 decimal places.
+SCORE_LIMIT = 1e300
 
 
 def read_predictions(path, fmt, file_names, source=None):
@@ -382,8 +397,8 @@ def read_predictions(path, fmt, file_names, source=None):
 
 
 def _ranked(labels, where):
-    if not 1 <= len(labels) <= MAX_TOP_K:
-        raise ImportFailed(f"{where}: expected 1 to {MAX_TOP_K} ranked classes, got {len(labels)}")
+    if not 1 <= len(labels) <= TOP_K:
+        raise ImportFailed(f"{where}: expected 1 to {TOP_K} ranked classes, got {len(labels)}")
     wnids = [parse_label(label, where) for label in labels]
     if len(set(wnids)) != len(wnids):
         raise ImportFailed(f"{where}: a class is listed twice")
@@ -451,7 +466,8 @@ def _read_npy(path, source):
                 raise ValueError(f"its header announces {announced:,} bytes of data, the file holds {held:,}")
             handle.seek(0)
             return np.lib.format.read_array(handle, allow_pickle=False)
-    except (ValueError, TypeError, EOFError, OSError) as exc:
+    # A malformed header fails in numpy's parsing of its Python literal (SyntaxError, tokenize.TokenError).
+    except (ValueError, TypeError, EOFError, OSError, SyntaxError, tokenize.TokenError) as exc:
         raise ImportFailed(f"{source}: not a NumPy .npy file ({exc})") from exc
 
 
@@ -464,13 +480,20 @@ def _predictions_from_npy(path, file_names, source):
             f"{source}: expected one row per image in dataset order ({len(file_names)} rows), got shape {array.shape}"
         )
     wnids = np.array(taxonomy.class_wnids())
-    if np.issubdtype(array.dtype, np.floating) and array.shape[1] == len(wnids):
-        if not np.isfinite(array).all():
-            row, col = np.argwhere(~np.isfinite(array))[0]
-            raise ImportFailed(f"{source}: row {row}, column {col}: score {array[row, col]} is not a finite number")
-        top = np.argsort(-array, axis=1, kind="stable")[:, :MAX_TOP_K]
-        scores = np.round(np.take_along_axis(array, top, axis=1), 6).tolist()
-    elif np.issubdtype(array.dtype, np.integer) and 1 <= array.shape[1] <= MAX_TOP_K:
+    # By kind: numpy counts timedelta64 among its integers and long double among its floats.
+    if array.dtype.kind == "f" and array.shape[1] == len(wnids):
+        # In float64, so that rounding to 6 places overflows neither float16 nor float32 scores.
+        array = array.astype(np.float64)
+        top = np.argsort(-array, axis=1, kind="stable")[:, :TOP_K]
+        scores = np.round(np.take_along_axis(array, top, axis=1), 6)
+        if not (np.isfinite(array).all() and np.isfinite(scores).all()):
+            row, col = np.argwhere(~np.isfinite(array) | (np.abs(array) > SCORE_LIMIT))[0]
+            raise ImportFailed(
+                f"{source}: row {row}, column {col}: score {array[row, col]} is not a finite number below "
+                f"{SCORE_LIMIT:g}"
+            )
+        scores = scores.tolist()
+    elif array.dtype.kind in "iu" and 1 <= array.shape[1] <= TOP_K:
         bad = np.argwhere((array < 0) | (array >= len(wnids)))
         if bad.size:
             row, col = bad[0]
@@ -490,9 +513,12 @@ def _predictions_from_npy(path, file_names, source):
     }
 
 
-def import_predictions(*, model_name, dataset_name, path, fmt=None, replace=False, description="", source=None):
-    """Store a model's top-k predictions and add its new unique (image, wnid) pairs to the review queue. Messages name
-    the file as `source` where given (an upload's own name), else by its path."""
+def import_predictions(
+    *, model_name, dataset_name, path, fmt=None, replace=False, description="", source=None, user=None, dry_run=False
+):
+    """Store a model's top-k predictions and add its new unique (image, wnid) pairs to the review queue, as one
+    import batch (annotate.batches: a dry run says what it would do; undoing it brings back the predictions it
+    replaced). Messages name the file as `source` where given (an upload's own name), else by its path."""
     dataset = dataset_named(dataset_name)
     check_model_name(model_name)
     source = source or path
@@ -501,29 +527,60 @@ def import_predictions(*, model_name, dataset_name, path, fmt=None, replace=Fals
     predictions = read_predictions(path, fmt, [name for name, _ in images], source)
     if not predictions:
         raise ImportFailed(f"{source}: no predictions in the file")
-    with transaction.atomic():
-        model, _ = ClassifierModel.objects.get_or_create(name=model_name, defaults={"description": description})
+
+    def store(batch):
+        model, created = ClassifierModel.objects.get_or_create(name=model_name, defaults={"description": description})
+        batch.undo_data.update(model=model.pk, model_created=created)
         already = Prediction.objects.filter(model=model, image__dataset=dataset)
-        replacing = already.exists()
-        if replacing:
+        replaced = already.count()
+        if replaced:
             if not replace:
                 raise ImportFailed(
-                    f"model {model_name!r} already has {already.count()} predictions on dataset {dataset.name!r}; "
+                    f"model {model_name!r} already has {replaced} predictions on dataset {dataset.name!r}; "
                     "pass replace to overwrite them"
                 )
+            _keep_replaced(batch, model, dataset)
             already.delete()
         insert_rows(
             Prediction,
-            ["model", "image", "top1_wnid", "wnids", "scores"],
-            ((model.pk, image_ids[name], wnids[0], wnids, scores) for name, (wnids, scores) in predictions.items()),
+            ["model", "image", "top1_wnid", "wnids", "scores", "top5", "batch"],
+            (
+                (model.pk, image_ids[name], wnids[0], wnids, scores, ranked_classes(wnids), batch.pk)
+                for name, (wnids, scores) in predictions.items()
+            ),
         )
-        added = sync_review_items(dataset=dataset, model=model, removed_predictions=replacing)
-    return {"model": model.name, "dataset": dataset.name, "predictions": len(predictions), "new_review_items": added}
+        added = sync_review_items(dataset=dataset, model=model, removed_predictions=bool(replaced), batch=batch)
+        return {
+            "model": model.name,
+            "dataset": dataset.name,
+            "predictions": len(predictions),
+            "predictions_replaced": replaced,
+            "model_created": created,
+            "new_review_items": added,
+        }
+
+    return batches.run_import(
+        dataset=dataset, kind=ImportKind.PREDICTIONS, source=source, user=user, dry_run=dry_run, write=store
+    )
 
 
-def sync_review_items(*, dataset, model, removed_predictions=False):
-    """Add the model's new top-1 pairs as review items, then recount the models of each item and the
-    pending items of each image over the dataset, writing only rows whose counts changed.
+def _keep_replaced(batch, model, dataset):
+    """Copy the model's predictions on the dataset, which the import `batch` replaces, into ReplacedPrediction for
+    its undoing, in one statement."""
+    kept, prediction, image = (table._meta.db_table for table in (ReplacedPrediction, Prediction, Image))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {kept} (batch_id, model_id, image_id, top1_wnid, wnids, scores, prediction_batch_id)
+            SELECT %s, p.model_id, p.image_id, p.top1_wnid, p.wnids, p.scores, p.batch_id
+            FROM {prediction} p JOIN {image} i ON i.id = p.image_id WHERE p.model_id = %s AND i.dataset_id = %s""",
+            [batch.pk, model.pk, dataset.pk],
+        )
+
+
+def sync_review_items(*, dataset, model, removed_predictions=False, batch=None):
+    """Add the model's new top-1 pairs as review items (made by the import `batch`, where one is given), then
+    recount the models of each item and the pending items of each image over the dataset, writing only rows whose
+    counts changed.
 
     Returns how many review items were added.
     """
@@ -531,12 +588,12 @@ def sync_review_items(*, dataset, model, removed_predictions=False):
     suggestion = Suggestion._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""INSERT INTO {item} (image_id, dataset_id, wnid, is_original, model_count, verdict, created_at)
-            SELECT DISTINCT p.image_id, i.dataset_id, p.top1_wnid, FALSE, 0, 'unreviewed', %s
+            f"""INSERT INTO {item} (image_id, dataset_id, wnid, is_original, model_count, verdict, created_at, batch_id)
+            SELECT DISTINCT p.image_id, i.dataset_id, p.top1_wnid, FALSE, 0, 'unreviewed', %s, CAST(%s AS BIGINT)
             FROM {prediction} p JOIN {image} i ON i.id = p.image_id
             WHERE p.model_id = %s AND i.dataset_id = %s AND NOT EXISTS (
                 SELECT 1 FROM {item} r WHERE r.image_id = p.image_id AND r.wnid = p.top1_wnid)""",
-            [timezone.now(), model.pk, dataset.pk],
+            [timezone.now(), batch.pk if batch is not None else None, model.pk, dataset.pk],
         )
         added = cursor.rowcount
         cursor.execute(
@@ -585,24 +642,68 @@ def reviewer_accounts(usernames):
     return found, len(new)
 
 
-def review_item_ids(dataset, pairs):
+def review_item_ids(dataset, pairs, batch=None):
     """{(image id, wnid): review item id} of every item of the dataset, after creating the (image, wnid) pairs that
-    are missing (unreviewed; aggregate counts them pending)."""
-    items = _item_ids(dataset)
-    missing = pairs - items.keys()
-    if missing:
-        originals = dict(Image.objects.filter(dataset=dataset).values_list("pk", "original_wnid"))
-        now = timezone.now()
-        insert_rows(
-            ReviewItem,
-            ["image", "dataset", "wnid", "is_original", "model_count", "verdict", "created_at"],
-            (
-                (image_id, dataset.pk, wnid, originals[image_id] == wnid, 0, Verdict.UNREVIEWED.value, now)
-                for image_id, wnid in sorted(missing)
-            ),
+    are missing (see review_items)."""
+    if pairs:
+        image_ids, wnids = zip(*pairs, strict=True)
+        known = sorted(set(wnids))
+        review_items(dataset, np.array(image_ids, dtype=np.int64), np.searchsorted(known, wnids), known, batch=batch)
+    return _item_ids(dataset)
+
+
+def review_items(dataset, image_ids, wnid_codes, wnids, batch=None):
+    """int64 [n]: the id of the dataset's review item of each pair (image_ids[i], wnids[wnid_codes[i]]), after
+    creating the pairs that are missing (unreviewed; aggregate counts them pending), as made by the import `batch`
+    where one is given. The images must be the dataset's; wnids distinct, of WNID_LENGTH characters."""
+    keys = np.asarray(image_ids, dtype=np.int64) * len(wnids) + wnid_codes
+    if not len(keys):
+        return keys
+    found, ids = _item_keys(dataset, wnids)
+    missing = np.unique(keys[~np.isin(keys, found)])
+    if len(missing):
+        images, originals = bulk.read_columns(
+            f"SELECT id, original_wnid FROM {Image._meta.db_table} WHERE dataset_id = %s ORDER BY id",
+            [dataset.pk],
+            [">i8", f"S{WNID_LENGTH}"],
         )
-        items = _item_ids(dataset)
-    return items
+        new_images, new_codes = np.divmod(missing, len(wnids))
+        strangers = new_images[~np.isin(new_images, images)]
+        if len(strangers):
+            raise ValueError(f"image {strangers[0]} is not in dataset {dataset.name!r}")
+        at = np.searchsorted(images, new_images)
+        bulk.insert_columns(
+            ReviewItem,
+            {
+                # By image then wnid, the order of the unique index on them: it then grows at its end.
+                "image": new_images,
+                "dataset": dataset.pk,
+                "wnid": bulk.Coded(new_codes, list(wnids)),
+                "is_original": originals[at] == np.array(wnids, dtype=f"S{WNID_LENGTH}")[new_codes],
+                "model_count": 0,
+                "verdict": Verdict.UNREVIEWED.value,
+                "created_at": timezone.now(),
+                "batch": batch.pk if batch is not None else None,
+            },
+        )
+        found, ids = _item_keys(dataset, wnids)
+    return ids[np.searchsorted(found, keys)]
+
+
+def _item_keys(dataset, wnids):
+    """(sorted keys image id * len(wnids) + wnid index, their item ids) of the dataset's items of these wnids."""
+    images, item_wnids, ids = bulk.read_columns(
+        f"SELECT image_id, wnid, id FROM {ReviewItem._meta.db_table} WHERE dataset_id = %s",
+        [dataset.pk],
+        [">i8", f"S{WNID_LENGTH}", ">i8"],
+    )
+    wnids = np.array(wnids, dtype=f"S{WNID_LENGTH}")
+    sorter = np.argsort(wnids)
+    at = np.searchsorted(wnids, item_wnids, sorter=sorter).clip(max=len(wnids) - 1)
+    listed = wnids[sorter[at]] == item_wnids
+    keys = images[listed] * len(wnids) + sorter[at[listed]]
+    order = np.argsort(keys)
+    return keys[order], ids[listed][order]
 
 
 def _item_ids(dataset):

@@ -4,11 +4,21 @@ Histories (verdicts, problematic flags) are append-only tables; the current stat
 is kept beside them on the reviewed row so that pages and exports read one row.
 """
 
+import struct
+from functools import cache
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotate import taxonomy
+
 WNID_LENGTH = 9
+TOP_K = 5
+# Prediction.top5: the class index of each of the (at most 5) ranked wnids as little-endian int16, -1 where a wnid
+# is no class and after the last rank; fixed-size rows that the score loader reads in place (evaluation.scores).
+RANKED_FORMAT = f"<{TOP_K}h"
+NO_CLASS = -1
 
 
 class Verdict(models.TextChoices):
@@ -28,6 +38,7 @@ class ProblemReason(models.TextChoices):
     EDITED = "excessively_edited", "Excessively edited"
     INAPPROPRIATE = "inappropriate", "Inappropriate"
     OTHER = "other", "Other"
+    NO_VALID_LABEL = "no_valid_label", "No valid label"
 
 
 class Dataset(models.Model):
@@ -42,6 +53,41 @@ class Dataset(models.Model):
         return self.name
 
 
+class ImportKind(models.TextChoices):
+    TFDS = "tfds", "TFDS multi-label JSON"
+    REAL = "real", "ReaL JSON"
+    JSONL = "jsonl", "JSON Lines"
+    PREDICTIONS = "predictions", "Predictions"
+    VOTES = "votes", "Reviewer votes"
+    UNDO = "undo", "Undoing an import"
+
+
+class ImportBatch(models.Model):
+    """One import into a dataset, or the undoing of one: what it changed carries its batch (verdict and flag
+    changes, review items it created, predictions it added), so that it can be undone in one step."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="import_batches")
+    kind = models.CharField(max_length=12, choices=ImportKind.choices)
+    source = models.CharField(max_length=255, help_text="The file's name, as it was given.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    overwrite = models.BooleanField(default=False, help_text="Whether it replaced reviewers' verdicts.")
+    summary = models.JSONField(default=dict, help_text="What it changed, as the preview said.")
+    undo_data = models.JSONField(default=dict, help_text="What undoing it needs besides the rows that carry it.")
+    undoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undone_by", help_text="(undo batches)"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["dataset", "created_at"], name="import_batch_dataset")]
+
+    def __str__(self):
+        return f"{self.dataset_id}: {self.kind} {self.source} ({self.pk})"
+
+
 class Image(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
     position = models.PositiveIntegerField(help_text="Order of the image in its dataset (import order).")
@@ -53,6 +99,12 @@ class Image(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    labels_complete = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Its multi-label annotation lists every valid class (a ReaL file says so): a class without a "
+        "verdict is not a valid label of it.",
+    )
     pending_items = models.PositiveIntegerField(
         default=0,
         help_text="Unreviewed review items of this image plus its open suggestions; the image is in the "
@@ -123,12 +175,45 @@ class ClassifierModel(models.Model):
         return self.name
 
 
+@cache
+def _class_indices():
+    return {wnid: index for index, wnid in enumerate(taxonomy.class_wnids())}
+
+
+def ranked_classes(wnids):
+    """Prediction.top5 of a prediction's ranked wnids: 10 bytes (RANKED_FORMAT)."""
+    indices = _class_indices()
+    ranked = [indices.get(wnid, NO_CLASS) for wnid in wnids[:TOP_K]]
+    return struct.pack(RANKED_FORMAT, *ranked, *[NO_CLASS] * (TOP_K - len(ranked)))
+
+
+class RankedClassesField(models.BinaryField):
+    """Prediction.top5, derived from the row's `wnids` whenever the ORM writes the row (save, create, bulk_create
+    call pre_save), so that none of those writers can leave it out or let it disagree with `wnids`. Writers that
+    insert with SQL (annotate.bulk.insert_rows) pass ranked_classes(wnids); the column has no default, so a row
+    without it is refused."""
+
+    def pre_save(self, model_instance, add):
+        value = ranked_classes(model_instance.wnids)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class Prediction(models.Model):
     model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="predictions")
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="predictions")
     top1_wnid = models.CharField(max_length=WNID_LENGTH)
     wnids = models.JSONField(help_text="Ranked top-k wnids (k <= 5), best first.")
     scores = models.JSONField(null=True, blank=True, help_text="Scores of `wnids`, where known.")
+    top5 = RankedClassesField(help_text="The class indices of `wnids` (RANKED_FORMAT), for scoring.")
+    batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The import that stored it (none: a prediction job).",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["model", "image"], name="prediction_unique")]
@@ -136,6 +221,23 @@ class Prediction(models.Model):
 
     def __str__(self):
         return f"{self.model_id}:{self.image_id}:{self.top1_wnid}"
+
+
+class ReplacedPrediction(models.Model):
+    """A prediction that a predictions import replaced, kept so that undoing the import brings it back."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="replaced_predictions")
+    model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    top1_wnid = models.CharField(max_length=WNID_LENGTH)
+    wnids = models.JSONField()
+    scores = models.JSONField(null=True, blank=True)
+    prediction_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self):
+        return f"{self.batch_id}: {self.model_id}:{self.image_id}:{self.top1_wnid}"
 
 
 class LabelSource(models.TextChoices):
@@ -171,6 +273,14 @@ class ReviewItem(models.Model):
         default=False, db_default=False, help_text="Enough reviewers decided but they reached no consensus."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The import that created it.",
+    )
 
     class Meta:
         ordering = ["image", "-is_original", "-model_count", "wnid"]
@@ -210,6 +320,14 @@ class VerdictChange(models.Model):
         db_default="",
         help_text="What the request with the idempotency key asked (verdict and the verdict it was based on): the "
         "same key with another body is refused.",
+    )
+    batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The import (or undo) that made this change.",
     )
 
     class Meta:
@@ -268,6 +386,14 @@ class FlagChange(models.Model):
     reason = models.CharField(max_length=40, choices=ProblemReason.choices, blank=True)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField()
+    batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The import (or undo) that made this change.",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -8,6 +8,7 @@ from annotate.models import (
     ClassifierModel,
     FlagChange,
     Image,
+    ImportBatch,
     JobState,
     Lease,
     Prediction,
@@ -219,6 +220,15 @@ def image_history(image, viewer=None):
         if not hidden(decision.item, decision.adjudicator_id)
     ]
     return sorted(verdicts + flags + adjudications, key=lambda entry: entry["at"])
+
+
+def import_batches(dataset, limit=100):
+    """The dataset's latest import batches (imports and undos), newest first, with who made and undid them."""
+    return list(
+        ImportBatch.objects.filter(dataset=dataset)
+        .select_related("created_by", "undone_by")
+        .order_by("-created_at")[:limit]
+    )
 
 
 def candidate_label(wnid):

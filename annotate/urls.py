@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotate import api, prediction_api, views
+from annotate import api, batch_api, prediction_api, views
 
 api_urlpatterns = [
     path("datasets/", api.DatasetList.as_view(), name="api-datasets"),
@@ -9,6 +9,8 @@ api_urlpatterns = [
     path("datasets/<slug:name>/manifest/", api.ManifestUpload.as_view(), name="api-dataset-manifest"),
     path("datasets/<slug:name>/export/", api.MultilabelExport.as_view(), name="api-dataset-export"),
     path("datasets/<slug:name>/multilabel/", api.MultilabelImport.as_view(), name="api-dataset-multilabel"),
+    path("datasets/<slug:name>/imports/", batch_api.ImportBatchList.as_view(), name="api-dataset-imports"),
+    path("imports/<int:pk>/undo/", batch_api.ImportBatchUndo.as_view(), name="api-import-undo"),
     path("models/", api.ModelList.as_view(), name="api-models"),
     path("models/<str:name>/predictions/", api.PredictionUpload.as_view(), name="api-model-predictions"),
     path("models/<str:name>/", prediction_api.ModelDetail.as_view(), name="api-model"),

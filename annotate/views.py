@@ -35,6 +35,8 @@ def dataset_page(request, name):
         "can_review": can_review(request.user),
         "is_admin": is_admin(request.user),
     }
+    if context["is_admin"]:
+        context["imports"] = selectors.import_batches(dataset, limit=20)
     if context["can_review"]:
         context["progress"] = selectors.reviewer_progress(reviewer=request.user, dataset=dataset)
     return render(request, "frontend/dataset.html", context)

@@ -5,6 +5,7 @@ in-process; no SECRET_KEY means a random key created once per install.
 RELABEL_HTTPS=true is production: HTTPS only, and SECRET_KEY must come from the environment.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -125,6 +126,11 @@ LOGIN_FAILURE_WINDOW = int(os.environ.get("RELABEL_LOGIN_FAILURE_WINDOW", str(15
 # Addresses of the reverse proxies in front of the app: from them, and only from them, the client's address is
 # read from X-Forwarded-For (comma-separated; empty: the peer's address is the client's).
 TRUSTED_PROXIES = frozenset(filter(None, (a.strip() for a in os.environ.get("RELABEL_TRUSTED_PROXIES", "").split(","))))
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"RELABEL_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -145,6 +151,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Pillow refuses images above this many pixels (decompression bombs).
 MAX_IMAGE_PIXELS = int(os.environ.get("MAX_IMAGE_PIXELS", str(89_478_485)))
 DISPLAY_IMAGE_SIZE = 512
+# The Server-Timing header (config/timing.py): for development and the benches.
+SERVER_TIMING = env_flag("RELABEL_SERVER_TIMING", default=DEBUG)
 # Images one reviewer may hold leased at once: the one on screen, the one prefetched and a spare (two at least).
 MAX_LEASES_PER_REVIEWER = max(2, int(os.environ.get("RELABEL_MAX_LEASES_PER_REVIEWER", "3")))
 # Folders of the checkpoints that prediction jobs started over the API may load (comma-separated).

@@ -15,12 +15,11 @@ from annotate import bulk
 from annotate.models import LabelSource, ReviewerVerdict, ReviewItem, Verdict
 from consensus import rules
 from consensus.labels import DONT_KNOW_CODE, VERDICTS_BY_CODE
-from consensus.models import GoldenItem
+from consensus.models import GoldenItem, Rule
+from consensus.selectors import policy_for
+from consensus.services import FIXED_SOURCES
 
-# Labels that several people stand behind. A single reviewer's own label would only measure agreement with
-# themselves; an item awaiting adjudication has no consensus yet.
-REFERENCE_SOURCES = (LabelSource.CONSENSUS, LabelSource.ADJUDICATION, LabelSource.GOLDEN)
-NO_CODE = -1
+NO_CODE = rules.NO_LABEL  # no verdict: no label, no reference, no golden answer
 UNIX_EPOCH = date(1970, 1, 1)
 
 
@@ -69,16 +68,25 @@ def golden_verdicts(dataset):
 
 
 def dataset_items(dataset):
-    """(id, reference label code, golden answer code, P(correct), P(wrong), P(unclear)) of each of the dataset's
-    review items, by id. The reference is the label where several people stand behind it, else NO_CODE; the
-    posterior is None where the consensus keeps none."""
-    is_reference = Q(source__in=REFERENCE_SOURCES, needs_adjudication=False)
+    """(id, fixed label code, 1 where the consensus of its reviewers gave the label else 0, golden answer code,
+    P(correct), P(wrong), P(unclear)) of each of the dataset's review items, by id. The fixed label is an
+    adjudication's or a golden answer, else NO_CODE; the posterior is None where the consensus keeps none."""
+    by_consensus = Case(
+        When(source=LabelSource.CONSENSUS, then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
     return (
         ReviewItem.objects.filter(dataset=dataset)
-        .annotate(reference=verdict_code("verdict", is_reference), answer=verdict_code("golden__answer"))
+        .annotate(
+            fixed=verdict_code("verdict", Q(source__in=FIXED_SOURCES)),
+            by_consensus=by_consensus,
+            answer=verdict_code("golden__answer"),
+        )
         .order_by("pk")
-        .values_list("pk", "reference", "answer", "posterior__p_correct", "posterior__p_wrong", "posterior__p_unclear")
-    )
+        .values_list(
+            "pk", "fixed", "by_consensus", "answer",
+            "posterior__p_correct", "posterior__p_wrong", "posterior__p_unclear",
+        )
+    )  # fmt: skip
 
 
 def _int_columns(rows, width):
@@ -123,14 +131,15 @@ def golden_accuracy(dataset):
 
 
 def dataset_agreement(dataset):
-    """Agreement statistics of the dataset's reviewers, in three queries.
+    """Agreement statistics of the dataset's reviewers, in four queries.
 
-    Per reviewer: their verdicts, "don't know" answers, agreement with the items' consensus labels (overall and
-    per period), reliability (the mean consensus posterior of their votes, where a posterior is known) and
+    Per reviewer: their verdicts, "don't know" answers, agreement with the consensus (overall and per period; see
+    _references), reliability (the mean consensus posterior of their votes, where a posterior is known) and
     accuracy on golden items. Per dataset: Fleiss' kappa, Cohen's kappa of every pair of reviewers who share
     items, and agreement with the consensus per day, or per week over a longer span. "Don't know" is no vote.
     """
-    item_ids, references, posterior, golden_answers = _item_arrays(dataset)
+    item_ids, fixed, by_consensus, posterior, golden_answers = _item_arrays(dataset)
+    rule = policy_for(dataset.pk).rule
     vote_items, reviewer_column, codes, seconds = _int_columns(dataset_verdicts(dataset), 4)
     reviewer_ids, reviewers = np.unique(reviewer_column, return_inverse=True)
     items = np.searchsorted(item_ids, vote_items)
@@ -143,8 +152,9 @@ def dataset_agreement(dataset):
     reliability = rules.reviewer_reliability(posterior, *votes, n_reviewers)
     right, answered = _golden_scores(reviewers, codes, golden_answers[items], n_reviewers)
 
-    reference = references[items]
-    compared = decided & (reference != NO_CODE)
+    reference = np.full(len(codes), NO_CODE)
+    reference[decided] = _references(rule, fixed, by_consensus, posterior, *votes)
+    compared = reference != NO_CODE
     periods, n_periods, period_days, first_day = rules.time_periods(seconds[compared])
     agreed, total = rules.agreement(
         reviewers[compared], codes[compared] == reference[compared], n_reviewers, periods, max(n_periods, 1)
@@ -193,6 +203,26 @@ def dataset_agreement(dataset):
     }
 
 
+def _references(rule, fixed, by_consensus, posterior, items, reviewers, codes):
+    """What each decided vote is compared with: the consensus without it. NO_CODE where there is none.
+
+    - On an item with a fixed label (an adjudication or a golden answer), that label: no vote is part of it.
+    - On an item whose label comes from its reviewers' consensus (they decided it; awaiting adjudication or not),
+      the consensus of the other reviewers' decided votes on it under the dataset's rule
+      (consensus.rules.consensus_without_each_vote): under unanimity the verdict all of them gave, under
+      majority the verdict more than half of them gave, under Dawid-Skene the verdict whose posterior given
+      their votes is over one half, with the reviewers' error rates that the items' stored posteriors imply.
+      Where no other reviewer decided the item, or the others reach no consensus, the vote is not compared: a
+      reviewer's own vote never counts as agreement with themselves.
+    - Elsewhere (no label yet, or a single reviewer's), nothing.
+    """
+    reference = fixed[items]
+    if rule == Rule.SINGLE:
+        return reference
+    without = rules.consensus_without_each_vote(items, reviewers, codes, len(fixed), rule, posterior)
+    return np.where(by_consensus[items] == 1, without, reference)
+
+
 def _agreement(agreed, compared):
     return {"agreed": int(agreed), "compared": int(compared), "rate": _share(agreed, compared)}
 
@@ -206,19 +236,17 @@ def _day(days_since_epoch):
 
 
 def _item_arrays(dataset):
-    """(ids in order, reference label code, consensus posterior [n, 3] with NaN where unknown, golden answer code)
-    of the dataset's review items, from one query. A hundred thousand rows skip the ORM's per-value converters,
-    which would take longer than the query."""
+    """(ids in order, fixed label code, whether the consensus gave the label, consensus posterior [n, 3] with NaN
+    where unknown, golden answer code) of the dataset's review items, from one query. A hundred thousand rows skip
+    the ORM's per-value converters, which would take longer than the query."""
     sql, params = dataset_items(dataset).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    ids, references, answers = (np.array([row[column] for row in rows], dtype=np.int64) for column in range(3))
+    ids, fixed, by_consensus, answers = (np.array([row[i] for row in rows], dtype=np.int64) for i in range(4))
     # None (no posterior) becomes NaN.
-    posterior = np.array([row[3:] for row in rows], dtype=np.float64).reshape(-1, rules.CODES)
-    # A "don't know" label (single reviewer) is never a reference; no decided vote could agree with it.
-    references[references == DONT_KNOW_CODE] = NO_CODE
-    return ids, references, posterior, answers
+    posterior = np.array([row[4:] for row in rows], dtype=np.float64).reshape(-1, rules.CODES)
+    return ids, fixed, by_consensus, posterior, answers
 
 
 def _kappa_matrix(items, reviewers, codes, n_items, n_reviewers):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from annotate import bulk
 from annotate.models import LabelSource, ReviewerVerdict, Verdict
 from consensus import rules
 from consensus.models import ConsensusPosterior, Rule
@@ -11,13 +12,17 @@ VERDICTS_BY_CODE = [Verdict.CORRECT, Verdict.WRONG, Verdict.UNCLEAR, Verdict.DON
 DONT_KNOW_CODE = 3
 POSTERIOR_FIELDS = ["p_correct", "p_wrong", "p_unclear"]
 LABEL_FIELDS = ["verdict", "verdict_by", "verdict_at", "source", "needs_adjudication"]
+# How labels and their sources travel column-wise: a label as its code + 1 (rules.NO_LABEL first), a source as its
+# index in SOURCES.
+LABELS = [Verdict.UNREVIEWED.value, *(verdict.value for verdict in VERDICTS_BY_CODE)]
+SOURCES = list(LabelSource.values)
 
 
 def item_labels(policy, item_ids, vote_items, reviewers, codes):
     """(label code or NO_LABEL, deciding reviewer id or 0, posterior [n, 3], needs adjudication) of each item.
 
-    `item_ids` are sorted; the votes are grouped by item, each item's in the order they were given. One reviewer
-    decides alone under the single rule: the item takes the latest verdict, "don't know" included.
+    `item_ids` are sorted. One reviewer decides alone under the single rule: the item takes the latest verdict,
+    "don't know" included, and for that the votes come grouped by item, each item's in the order they were given.
     """
     n = len(item_ids)
     index = np.searchsorted(item_ids, vote_items)
@@ -39,11 +44,25 @@ def item_labels(policy, item_ids, vote_items, reviewers, codes):
     return labels, np.zeros(n, dtype=np.int64), posterior, needs
 
 
+def label_columns(codes, deciders, needs_adjudication, at, source):
+    """The LABEL_FIELDS of items as columns (annotate.bulk.insert_columns), from their label codes (rules.NO_LABEL:
+    unreviewed), deciding reviewer ids (0: none) and whether they need adjudication: a label comes from `source`
+    at `at`; an item without one is unreviewed, from no one, at no time, by review."""
+    labelled = codes != rules.NO_LABEL
+    decider_ids, decider_codes = np.unique(np.where(labelled, deciders, 0), return_inverse=True)
+    return {
+        "verdict": bulk.Coded(codes.astype(np.int64) + 1, LABELS),
+        "verdict_by": bulk.Coded(decider_codes, [int(reviewer) or None for reviewer in decider_ids]),
+        "verdict_at": bulk.Coded(labelled, [None, at]),
+        "source": bulk.Coded(np.where(labelled, SOURCES.index(source), SOURCES.index(LabelSource.REVIEW)), SOURCES),
+        "needs_adjudication": needs_adjudication & labelled,
+    }
+
+
 def label_values(code, reviewer_id, needs_adjudication, at, source):
     """The LABEL_FIELDS values of one item."""
-    if code == rules.NO_LABEL:
-        return Verdict.UNREVIEWED.value, None, None, LabelSource.REVIEW.value, False
-    return VERDICTS_BY_CODE[code].value, int(reviewer_id) or None, at, source, bool(needs_adjudication)
+    columns = label_columns(np.array([code]), np.array([reviewer_id]), np.array([needs_adjudication]), at, source)
+    return bulk.rows_of([columns[field] for field in LABEL_FIELDS], 1)[0]
 
 
 def relabel_item(item, policy, at):

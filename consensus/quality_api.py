@@ -101,7 +101,8 @@ class DatasetAgreement(APIView):
     @extend_schema(
         responses=OpenApiTypes.OBJECT,
         summary="Agreement between the dataset's reviewers: Cohen's kappa of each pair, Fleiss' kappa, each "
-        "reviewer's agreement with the consensus (also per day or week), reliability and golden accuracy",
+        "reviewer's agreement with the consensus of the other reviewers (also per day or week), reliability and golden "
+        "accuracy",
     )
     def get(self, request, name):
         return Response(agreement.dataset_agreement(dataset_or_404(name)))

@@ -5,11 +5,11 @@ Votes are parallel arrays: the item index, the reviewer index and the verdict co
 crowd-kit's.
 """
 
+import importlib
+import threading
 import warnings
 
 import numpy as np
-import pandas as pd
-from crowdkit.aggregation import DawidSkene
 from scipy import sparse
 
 CORRECT, WRONG, UNCLEAR = 0, 1, 2
@@ -46,11 +46,21 @@ def label_by_votes(counts, rule, overlap):
     return _labels(counts.argmax(axis=1), agreed, enough), vote_shares(counts), enough & ~agreed
 
 
+def load_dawid_skene():
+    """Start importing crowd-kit in a thread and return at once: the import takes about a second (pandas,
+    scipy.stats, nltk), which the caller can spend reading the votes meanwhile. dawid_skene waits for it."""
+    threading.Thread(target=importlib.import_module, args=("crowdkit.aggregation",), daemon=True).start()
+
+
 def dawid_skene(items, reviewers, codes, n_items, n_iter=100):
     """float [n_items, 3]: crowd-kit's Dawid-Skene posterior of each item's verdict; NaN for items without votes."""
     posterior = np.full((n_items, CODES), np.nan)
     if len(items) == 0:
         return posterior
+    # crowd-kit's package loads pandas, scipy.stats and nltk, a second of start-up: only Dawid-Skene pays it.
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene
+
     votes = pd.DataFrame({"task": items, "worker": reviewers, "label": codes})
     with warnings.catch_warnings():
         # crowd-kit 1.4 still calls pandas APIs that pandas 3 deprecates; the results are unaffected.
@@ -89,6 +99,71 @@ def reviewer_reliability(posterior, items, reviewers, codes, n_reviewers):
     summed = np.bincount(reviewers[known], weights=chance[known], minlength=n_reviewers)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, summed / np.maximum(total, 1), np.nan)
+
+
+def consensus_without_each_vote(items, reviewers, codes, n_items, rule, posterior=None):
+    """int8 [n_votes]: for each vote, the consensus that the other votes on its item reach under `rule`, NO_LABEL
+    where they reach none or there are no other votes.
+
+    - unanimity: the verdict that every other vote gave;
+    - majority: the verdict that more than half of the other votes gave;
+    - Dawid-Skene: the verdict whose posterior given the other votes is over one half (see
+      dawid_skene_without_each_vote; `posterior` is the items' Dawid-Skene posterior with every vote).
+
+    The overlap is not asked of the other votes: one vote fewer than the overlap still says what the others think.
+    """
+    if rule == DAWID_SKENE:
+        return dawid_skene_without_each_vote(posterior, items, reviewers, codes, n_items)
+    if rule not in (UNANIMITY, MAJORITY):
+        raise ValueError(
+            f"no consensus without a vote under {rule!r}; expected {UNANIMITY}, {MAJORITY} or {DAWID_SKENE}"
+        )
+    others = vote_counts(items, codes, n_items)[items]
+    others[np.arange(len(codes)), codes] -= 1
+    decided = others.sum(axis=1)
+    top = others.max(axis=1)
+    agreed = top == decided if rule == UNANIMITY else top * 2 > decided
+    return np.where(agreed & (decided > 0), others.argmax(axis=1), NO_LABEL).astype(np.int8)
+
+
+# crowd-kit's floor for error rates and priors: a verdict a reviewer gave, or a class, is never impossible.
+DAWID_SKENE_FLOOR = 1e-10
+
+
+def dawid_skene_without_each_vote(posterior, items, reviewers, codes, n_items):
+    """int8 [n_votes]: for each vote, the verdict whose Dawid-Skene posterior given the other votes on its item is
+    over one half; NO_LABEL where none is, where there are no other votes or the item has no posterior.
+
+    The model is the one that `posterior` (float [n_items, 3], NaN where unknown: the items' posterior with every
+    vote) implies, from one M-step as crowd-kit takes it: the class priors are the items' mean posterior, and a
+    reviewer's error rates P(verdict | true class) are the posterior mass of the items they gave each verdict,
+    floored at DAWID_SKENE_FLOOR and normalised per true class. Leaving a vote out is then an E-step without it:
+    P(true class | the other votes) is proportional to the prior times the other votes' error rates.
+    """
+    known = ~np.isnan(posterior[items]).any(axis=1)
+    if not known.any():
+        return np.full(len(items), NO_LABEL, dtype=np.int8)
+    n_reviewers = int(reviewers.max()) + 1
+    cells = reviewers[known] * CODES + codes[known]
+    mass = np.stack(
+        [np.bincount(cells, weights=posterior[items[known], k], minlength=n_reviewers * CODES) for k in range(CODES)],
+        axis=-1,
+    ).reshape(n_reviewers, CODES, CODES)  # [reviewer, verdict, true class]
+    given = np.bincount(cells, minlength=n_reviewers * CODES).reshape(n_reviewers, CODES, 1) > 0
+    errors = np.where(given, np.maximum(mass, DAWID_SKENE_FLOOR), 0.0)
+    with np.errstate(invalid="ignore"):  # 0 / 0 for reviewers whose items have no posterior: never looked up
+        errors /= errors.sum(axis=1, keepdims=True)
+    log_priors = np.log(np.maximum(np.nanmean(posterior, axis=0), DAWID_SKENE_FLOOR))
+    # Items without a posterior get NaN throughout, which no comparison below passes.
+    log_errors = np.full((len(items), CODES), np.nan)
+    log_errors[known] = np.log(errors[reviewers[known], codes[known]])
+    by_item = np.stack([np.bincount(items, weights=log_errors[:, k], minlength=n_items) for k in range(CODES)], axis=1)
+    joint = log_priors + by_item[items] - log_errors
+    without = np.exp(joint - joint.max(axis=1, keepdims=True))
+    without /= without.sum(axis=1, keepdims=True)
+    others = np.bincount(items, minlength=n_items)[items] - 1
+    agreed = (others > 0) & (without.max(axis=1) > 0.5)
+    return np.where(agreed, np.nan_to_num(without).argmax(axis=1), NO_LABEL).astype(np.int8)
 
 
 def agreement(reviewers, agrees, n_reviewers, periods=None, n_periods=1):

@@ -9,8 +9,8 @@ from django.utils import timezone
 from annotate import bulk, taxonomy
 from annotate.models import Dataset, Image, LabelSource, ReviewerVerdict, ReviewItem, Suggestion, Verdict
 from annotate.services import add_pending
-from consensus import labels
-from consensus.models import Adjudication, ConsensusPosterior, DecidedVerdict, GoldenItem, Rule
+from consensus import labels, rules
+from consensus.models import Adjudication, ConsensusPolicy, ConsensusPosterior, DecidedVerdict, GoldenItem, Rule
 from consensus.selectors import policy_for
 
 FIXED_SOURCES = (LabelSource.ADJUDICATION, LabelSource.GOLDEN)
@@ -56,19 +56,32 @@ def aggregate(*, dataset, rule=None):
             check_policy(rule, overlap, policy.golden_rate)
             policy.rule, policy.overlap = rule, overlap
             policy.save()
-        item_ids, fixed = _items(dataset)
+        if policy.rule == Rule.DAWID_SKENE:
+            rules.load_dawid_skene()
+        item_ids, current_labels, current_sources, current_needs, current_posterior = _items(dataset)
         votes = _votes(dataset, in_order=policy.rule == Rule.SINGLE)
         codes, reviewers, posterior, needs = labels.item_labels(policy, item_ids, *votes)
+        fixed = np.isin(current_sources, [labels.SOURCES.index(source) for source in FIXED_SOURCES])
         kept = np.flatnonzero(~fixed)
         at, source = timezone.now(), LabelSource.REVIEW if policy.rule == Rule.SINGLE else LabelSource.CONSENSUS
-        rows = ((int(item_ids[i]), *labels.label_values(codes[i], reviewers[i], needs[i], at, source)) for i in kept)
-        # Only the label, its source and the adjudication need say whether an item changed: the decider and the
-        # time are written with them.
-        changed = bulk.update_rows(
-            ReviewItem, labels.LABEL_FIELDS, rows, compare=["verdict", "source", "needs_adjudication"]
+        columns = labels.label_columns(codes[kept], reviewers[kept], needs[kept], at, source)
+        # Only the label, its source and the adjudication say whether an item changed: the decider and the time
+        # are written with them. Only the items that change travel to the database.
+        differs = (
+            (columns["verdict"].codes != current_labels[kept])
+            | (columns["source"].codes != current_sources[kept])
+            | (columns["needs_adjudication"] != current_needs[kept])
         )
-        _replace_posteriors(dataset, item_ids, posterior)
+        changed = bulk.update_columns(
+            ReviewItem,
+            item_ids[kept[differs]],
+            bulk.take_rows(columns, differs),
+            compare=["verdict", "source", "needs_adjudication"],
+        )
+        _write_posteriors(item_ids, current_posterior, posterior)
         recount_pending(dataset)
+        if changed:
+            _labels_changed(dataset.pk)
     counts = np.bincount(codes[kept] + 1, minlength=len(labels.VERDICTS_BY_CODE) + 1)
     return {
         "dataset": dataset.name,
@@ -87,50 +100,65 @@ def aggregate(*, dataset, rule=None):
     }
 
 
-def _replace_posteriors(dataset, item_ids, posterior):
-    ConsensusPosterior.objects.filter(item__dataset=dataset).delete()
-    known = ~np.isnan(posterior).any(axis=1)
-    bulk.insert_rows(
-        ConsensusPosterior,
-        ["item", *labels.POSTERIOR_FIELDS],
-        zip(item_ids[known].tolist(), *np.round(posterior[known], 6).T.tolist(), strict=True),
-    )
+def _write_posteriors(item_ids, held, posterior):
+    """Turn the posteriors `held` of the items `item_ids` into `posterior` (a row of NaN: none), writing only what
+    differs. A posterior that changes is updated in place, which needs no foreign key check, unlike a row deleted
+    and inserted again."""
+    posterior = np.round(posterior, 6)
+    known, had = ~np.isnan(posterior).any(axis=1), ~np.isnan(held).any(axis=1)
+    columns = {field: posterior[:, k] for k, field in enumerate(labels.POSTERIOR_FIELDS)}
+    changed = known & had & (posterior != held).any(axis=1)
+    bulk.update_columns(ConsensusPosterior, item_ids[changed], bulk.take_rows(columns, changed))
+    added = known & ~had
+    bulk.insert_columns(ConsensusPosterior, {"item": item_ids[added], **bulk.take_rows(columns, added)})
+    gone = had & ~known
+    if gone.any():
+        ConsensusPosterior.objects.filter(item_id__in=item_ids[gone].tolist()).delete()
 
 
 def _items(dataset):
-    """(ids, whether each keeps a fixed label) of the dataset's review items, by id."""
-    rows = list(ReviewItem.objects.filter(dataset=dataset).order_by("pk").values_list("pk", "source"))
-    ids = np.array([pk for pk, _ in rows], dtype=np.int64)
-    return ids, np.array([source in FIXED_SOURCES for _, source in rows], dtype=bool)
+    """(ids, label (index in labels.LABELS), source (index in labels.SOURCES), whether each needs adjudication,
+    posterior [n, 3] (NaN where none)) of the dataset's review items, by id."""
+    ids, codes, sources, needs, *posterior = bulk.read_columns(
+        f"""SELECT r.id, {bulk.coded_sql("r.verdict", labels.LABELS)}, {bulk.coded_sql("r.source", labels.SOURCES)},
+            CASE WHEN r.needs_adjudication THEN 1 ELSE 0 END,
+            {", ".join(f"COALESCE(p.{field}, 'NaN')" for field in labels.POSTERIOR_FIELDS)}
+        FROM {ReviewItem._meta.db_table} r LEFT JOIN {ConsensusPosterior._meta.db_table} p ON p.item_id = r.id
+        WHERE r.dataset_id = %s ORDER BY r.id""",
+        [dataset.pk],
+        [">i8", ">i4", ">i4", ">i4", *[">f8"] * len(labels.POSTERIOR_FIELDS)],
+    )
+    return ids, codes, sources, needs.astype(bool), np.stack(posterior, axis=1)
 
 
 def _votes(dataset, in_order):
-    """(item ids, reviewer ids, codes) of every reviewer verdict of the dataset but unreviewed ones, grouped by
-    item; `in_order` puts each item's in the order they were given."""
-    code = " ".join(f"WHEN '{verdict}' THEN {index}" for index, verdict in enumerate(labels.VERDICTS_BY_CODE))
-    order = "v.item_id, v.updated_at, v.id" if in_order else "v.item_id"
-    rows = bulk.read_int_columns(
-        f"""SELECT v.item_id, v.reviewer_id, CASE v.value {code} END
+    """(item ids, reviewer ids, codes) of every reviewer verdict of the dataset but unreviewed ones; `in_order`
+    groups them by item, each item's in the order they were given (the other rules count votes in any order)."""
+    order = "ORDER BY v.item_id, v.updated_at, v.id" if in_order else ""
+    return bulk.read_columns(
+        f"""SELECT v.item_id, v.reviewer_id, {bulk.coded_sql("v.value", labels.VERDICTS_BY_CODE)}
         FROM {ReviewerVerdict._meta.db_table} v JOIN {ReviewItem._meta.db_table} r ON r.id = v.item_id
-        WHERE r.dataset_id = %s AND v.value <> %s ORDER BY {order}""",
+        WHERE r.dataset_id = %s AND v.value <> %s {order}""",
         [dataset.pk, Verdict.UNREVIEWED],
-        3,
+        [">i8", ">i4", ">i4"],
     )
-    return rows[:, 0], rows[:, 1], rows[:, 2]
 
 
 def recount_pending(dataset):
     """Set every image's pending_items of the dataset from its unreviewed items and open suggestions."""
     image, item, suggestion = Image._meta.db_table, ReviewItem._meta.db_table, Suggestion._meta.db_table
+    # Counted per image in one pass over each table, not by two lookups per image.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {image} SET pending_items = counts.n FROM (
-                SELECT i.id,
-                    (SELECT COUNT(*) FROM {item} r WHERE r.image_id = i.id AND r.verdict = %s)
-                    + (SELECT COUNT(*) FROM {suggestion} s WHERE s.image_id = i.id AND s.resolved_at IS NULL) AS n
-                FROM {image} i WHERE i.dataset_id = %s) AS counts
+                SELECT i.id, COALESCE(r.n, 0) + COALESCE(s.n, 0) AS n FROM {image} i
+                LEFT JOIN (SELECT image_id, COUNT(*) AS n FROM {item} WHERE dataset_id = %s AND verdict = %s
+                    GROUP BY image_id) r ON r.image_id = i.id
+                LEFT JOIN (SELECT image_id, COUNT(*) AS n FROM {suggestion} WHERE resolved_at IS NULL
+                    GROUP BY image_id) s ON s.image_id = i.id
+                WHERE i.dataset_id = %s) AS counts
             WHERE {image}.id = counts.id AND {image}.pending_items <> counts.n""",
-            [Verdict.UNREVIEWED, dataset.pk],
+            [dataset.pk, Verdict.UNREVIEWED, dataset.pk],
         )
 
 
@@ -154,6 +182,7 @@ def mark_golden(*, item_id, answer, user):
         item = ReviewItem.objects.select_for_update().get(pk=item_id)
         GoldenItem.objects.update_or_create(item=item, defaults={"answer": answer, "created_by": user})
         _fix_label(item, answer, LabelSource.GOLDEN, user, timezone.now())
+        _labels_changed(item.dataset_id)
     return item
 
 
@@ -194,7 +223,17 @@ def unmark_golden(*, item_id):
         labels.relabel_item(item, policy_for(item.dataset_id), timezone.now())
         item.save()
         add_pending(item.image_id, (item.verdict == Verdict.UNREVIEWED) - was_pending)
+        _labels_changed(item.dataset_id)
     return item
+
+
+def _labels_changed(dataset_id):
+    """Labels of the dataset changed with no row of their own in a history (as verdict changes and adjudications
+    have): its policy is saved, so that its updated_at, which the cache of figures watches
+    (evaluation.selectors.figures_fingerprint), moves. A dataset without a policy gets its single-reviewer one."""
+    policy, created = ConsensusPolicy.objects.get_or_create(dataset_id=dataset_id)
+    if not created:
+        policy.save(update_fields=["updated_at"])
 
 
 def _fix_label(item, value, source, user, at):

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from annotate.permissions import IsAdmin
 from annotate.roles import is_admin
 from evaluation import selectors, services
+from evaluation.models import PhaseState
 
 
 class PhaseInput(serializers.Serializer):
@@ -95,6 +96,8 @@ def phase_or_404(pk):
 def participant_or_403(phase, user):
     participant = selectors.participant_of(phase, user)
     if participant is None:
+        if phase.state == PhaseState.DRAFT and selectors.listed_in(phase, user):
+            raise PermissionDenied("this phase has not opened yet: it opens to its participants when an admin opens it")
         raise PermissionDenied("you are not a participant of this phase")
     return participant
 

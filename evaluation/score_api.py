@@ -1,5 +1,8 @@
 """REST API of the scores: the rows of evaluation/scores.py, the same as `manage.py score --json`, also as CSV;
-and the data of the results page. Closed to participants of open phases (evaluation.permissions)."""
+and the data of the results page. Closed to participants of open phases (evaluation.permissions). Figures come
+from the cache while the data behind them is unchanged (evaluation.figures_cache), with the time they were
+computed: in the results' `computed_at` and `age_seconds`, and in the Computed-At and Age-Seconds headers of the
+rows."""
 
 import io
 
@@ -13,7 +16,7 @@ from rest_framework.views import APIView
 
 from annotate import taxonomy
 from annotate.spreadsheets import SafeWriter
-from evaluation import results, scores, scoring
+from evaluation import figures_cache, results, scores, scoring
 from evaluation.permissions import SeesResults
 
 DATASET = OpenApiParameter(
@@ -82,10 +85,35 @@ DROP_ROW = inline_serializer(
 
 
 CSV_FILE = {"type": "string", "description": "With ?format=csv: a header line of the keys, then one line per row."}
+COMPUTED_HEADERS = [
+    OpenApiParameter(
+        "Computed-At",
+        str,
+        OpenApiParameter.HEADER,
+        response=True,
+        description="When the figures were computed (ISO 8601); they are served from a cache until the data "
+        "behind them changes.",
+    ),
+    OpenApiParameter("Age-Seconds", float, OpenApiParameter.HEADER, response=True, description="How old they are."),
+]
 
 
 def _filters(request):
     return {name: request.query_params.get(name) or None for name in ("split", "metric", "subset")}
+
+
+def _cached(kind, names, filters, compute):
+    """(figures, computed_at) from the cache of figures; an unknown dataset, split, metric or subset is a 400."""
+    try:
+        return figures_cache.cached(kind, {"datasets": names, **filters}, compute)
+    except scores.ScoreError as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
+
+
+def _dated(response, computed_at):
+    response["Computed-At"] = computed_at.isoformat()
+    response["Age-Seconds"] = str(figures_cache.age_seconds(computed_at))
+    return response
 
 
 def rows_response(request, rows, keys, name):
@@ -96,7 +124,7 @@ def rows_response(request, rows, keys, name):
     if fmt == "csv":
         text = io.StringIO()
         writer = SafeWriter(text, lineterminator="\n")
-        writer.writerow(keys)
+        writer.writeheader(keys)
         writer.writerows([row.get(key) for key in keys] for row in rows)
         response = HttpResponse(text.getvalue(), content_type="text/csv; charset=utf-8")
     else:
@@ -110,35 +138,31 @@ class ScoreList(APIView):
     permission_classes = [SeesResults]
 
     @extend_schema(
-        parameters=[DATASET, *FILTERS, FORMAT],
+        parameters=[DATASET, *FILTERS, FORMAT, *COMPUTED_HEADERS],
         responses={(200, "application/json"): SCORE_ROW, (200, "text/csv"): CSV_FILE},
         summary="Scores: one flat row per predictor, dataset, split, metric, averaging and subset",
         description="Multi-label accuracy (strict and lenient), top-1 and top-5 (models), per image and per class; "
         "see evaluation/scoring.py for the definitions.",
     )
     def get(self, request):
-        try:
-            rows = scores.score_rows(request.query_params.getlist("dataset"), **_filters(request))
-        except scores.ScoreError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
-        return rows_response(request, rows, scoring.ROW_KEYS, "scores")
+        names, filters = request.query_params.getlist("dataset"), _filters(request)
+        rows, computed_at = _cached("scores", names, filters, lambda: scores.score_rows(names, **filters))
+        return _dated(rows_response(request, rows, scoring.ROW_KEYS, "scores"), computed_at)
 
 
 class ScoreDrops(APIView):
     permission_classes = [SeesResults]
 
     @extend_schema(
-        parameters=[DATASET, *FILTERS, FORMAT],
+        parameters=[DATASET, *FILTERS, FORMAT, *COMPUTED_HEADERS],
         responses={(200, "application/json"): DROP_ROW, (200, "text/csv"): CSV_FILE},
         summary="Drops of each figure from the first dataset named to each of the others",
         description="Needs at least two datasets; the first is the reference.",
     )
     def get(self, request):
-        try:
-            rows = scores.drop_rows(request.query_params.getlist("dataset"), **_filters(request))
-        except scores.ScoreError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
-        return rows_response(request, rows, scoring.DROP_KEYS, "score-drops")
+        names, filters = request.query_params.getlist("dataset"), _filters(request)
+        rows, computed_at = _cached("drops", names, filters, lambda: scores.drop_rows(names, **filters))
+        return _dated(rows_response(request, rows, scoring.DROP_KEYS, "score-drops"), computed_at)
 
 
 class Results(APIView):
@@ -149,9 +173,11 @@ class Results(APIView):
         responses=OpenApiTypes.OBJECT,
         summary="Everything the results page shows: score rows, drops from the first dataset, predictors, humans' "
         "time per image, and the images every model or every human gets wrong",
+        description="`computed_at` says when the figures were computed (ISO 8601) and `age_seconds` how old they "
+        "are: they are served from a cache until the data behind them changes.",
     )
     def get(self, request):
-        try:
-            return Response(results.results(request.query_params.getlist("dataset")))
-        except scores.ScoreError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+        names = request.query_params.getlist("dataset")
+        data, computed_at = _cached("results", names, {}, lambda: results.results(names))
+        age = figures_cache.age_seconds(computed_at)
+        return Response({**data, "computed_at": computed_at.isoformat(), "age_seconds": age})

@@ -7,17 +7,19 @@ in place; elsewhere (SQLite), or with fast=False, the same queries are fetched i
 Nothing builds model instances.
 
 Wnids travel as their 9 characters ("n" and 8 digits); numpy reads the 8 digits as a number (n01440764 ->
-1440764), and a table indexed by those numbers gives the class index of millions of them at once.
+1440764), and a table indexed by those numbers gives the class index of millions of them at once. Predictions
+travel as their ranked class indices (Prediction.top5, 10 bytes): the top-1 is the first, and numpy compares all
+five with the image's original label for the top-5.
 """
 
-import io
 from functools import cache
 
 import numpy as np
 from django.db import connection
 
-from annotate import taxonomy
+from annotate import bulk, taxonomy
 from annotate.models import (
+    TOP_K,
     ClassifierModel,
     Dataset,
     Image,
@@ -30,15 +32,12 @@ from annotate.models import (
 from evaluation import scoring
 from evaluation.models import ParticipantImage
 
-TOP_K = 5
 FETCH_CHUNK = 50_000
 WNID_LENGTH = 9
 VERDICT_CODES = {Verdict.CORRECT: scoring.CORRECT, Verdict.WRONG: scoring.WRONG, Verdict.UNCLEAR: scoring.UNCLEAR}
 KIND_ORDER = {PredictorKind.MODEL: 0, PredictorKind.HUMAN: 1}
-# Binary COPY: a signature, flags and a header extension, then per row a field count and, per field, its length
-# and bytes (big-endian); a -1 field count ends it (PostgreSQL documentation, COPY, "Binary Format").
-COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-FIELD_TYPES = {"int4": ">i4", "int8": ">i8", "wnid": f"S{WNID_LENGTH}"}
+# "ranked": Prediction.top5, TOP_K little-endian int16 class indices (annotate.models.RANKED_FORMAT).
+FIELD_TYPES = {"int4": ">i4", "int8": ">i8", "wnid": f"S{WNID_LENGTH}", "ranked": np.dtype(("<i2", (TOP_K,)))}
 HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
 ASCII_ZEROS = np.uint64(0x3030303030303030)
 
@@ -111,7 +110,7 @@ def _datasets(names):
 
 def _columns(sql, params, kinds, fast):
     """One array per column of a query whose values are never null: int64 for "int4" / "int8" columns, the wnid
-    numbers (wnid_numbers) for "wnid" columns (9 characters)."""
+    numbers (wnid_numbers) for "wnid" columns (9 characters), int16 [rows, TOP_K] for "ranked" columns."""
     with connection.cursor() as cursor:
         if fast and connection.vendor == "postgresql":
             return _copy_columns(cursor, sql, params, kinds)
@@ -126,38 +125,23 @@ def _columns(sql, params, kinds, fast):
         if kind == "wnid":
             chars = np.array(values, dtype=f"S{WNID_LENGTH}").tobytes()  # shorter ones padded with NULs: invalid
             columns.append(wnid_numbers(*_wnid_fields(chars, 0, WNID_LENGTH, len(values))))
+        elif kind == "ranked":
+            columns.append(np.frombuffer(b"".join(values), "<i2").reshape(-1, TOP_K).astype(np.int16))
         else:
             columns.append(np.array(values, dtype=np.int64))
     return columns
 
 
 def _copy_columns(cursor, sql, params, kinds):
-    """COPY (query) TO STDOUT in binary, read in place by numpy: every field has a fixed size, so every row too."""
-    query = cursor.mogrify(sql, params).decode()
-    buffer = io.BytesIO()
-    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-    data = buffer.getbuffer()
-    if bytes(data[: len(COPY_SIGNATURE)]) != COPY_SIGNATURE:
-        raise RuntimeError("unexpected COPY output: no binary signature")
-    extension = int.from_bytes(data[len(COPY_SIGNATURE) + 4 : len(COPY_SIGNATURE) + 8], "big")
-    body = data[len(COPY_SIGNATURE) + 8 + extension : len(data) - 2]
-    fields = [("count", ">i2")]
-    for number, kind in enumerate(kinds):
-        fields += [(f"length{number}", ">i4"), (f"value{number}", FIELD_TYPES[kind])]
-    record = np.dtype(fields)
-    if len(body) % record.itemsize:
-        raise RuntimeError("unexpected COPY output: rows of varying size (a null, or a wnid not of 9 characters)")
-    rows = np.frombuffer(body, dtype=record)
-    sizes_ok = (rows["count"] == len(kinds)).all() and all(
-        (rows[f"length{n}"] == np.dtype(FIELD_TYPES[kind]).itemsize).all() for n, kind in enumerate(kinds)
-    )
-    if not sizes_ok:
-        raise RuntimeError("unexpected COPY output: a null, or a column of another type")
+    """COPY (query) TO STDOUT in binary, read in place by numpy (annotate.bulk.copy_records)."""
+    rows = bulk.copy_records(cursor, sql, params, [FIELD_TYPES[kind] for kind in kinds])
     columns = []
     for number, kind in enumerate(kinds):
         if kind == "wnid":
-            offset = record.fields[f"value{number}"][1]
-            columns.append(wnid_numbers(*_wnid_fields(body, offset, record.itemsize, len(rows))))
+            offset = rows.dtype.fields[f"value{number}"][1]
+            columns.append(wnid_numbers(*_wnid_fields(rows, offset, rows.dtype.itemsize, len(rows))))
+        elif kind == "ranked":
+            columns.append(rows[f"value{number}"].astype(np.int16, copy=False))
         else:
             columns.append(rows[f"value{number}"].astype(np.int64))
     return columns
@@ -181,12 +165,13 @@ def load_inputs(dataset_names=(), *, fast=True):
     image, item, prediction, flag = (model._meta.db_table for model in (Image, ReviewItem, Prediction, ProblematicFlag))
     in_datasets = ", ".join(["%s"] * len(dataset_ids)) or "NULL"
 
-    image_ids, image_datasets, originals, flagged = _columns(
-        f"""SELECT i.id, i.dataset_id, i.original_wnid, CASE WHEN f.id IS NULL THEN 0 ELSE 1 END
+    image_ids, image_datasets, originals, flagged, complete = _columns(
+        f"""SELECT i.id, i.dataset_id, i.original_wnid, CASE WHEN f.id IS NULL THEN 0 ELSE 1 END,
+                   CASE WHEN i.labels_complete THEN 1 ELSE 0 END
             FROM {image} i LEFT JOIN {flag} f ON f.image_id = i.id
             WHERE i.dataset_id IN ({in_datasets}) ORDER BY i.id""",
         dataset_ids,
-        ["int8", "int8", "wnid", "int4"],
+        ["int8", "int8", "wnid", "int4", "int4"],
         fast,
     )
     verdict_case = " ".join("WHEN %s THEN %s" for _ in VERDICT_CODES)
@@ -199,11 +184,14 @@ def load_inputs(dataset_names=(), *, fast=True):
         ["int8", "wnid", "int4"],
         fast,
     )
-    model_ids, predicted_images, top1_numbers, in_top5 = _columns(
-        f"""SELECT p.model_id, p.image_id, p.top1_wnid, CASE WHEN {_in_top5_sql()} THEN 1 ELSE 0 END
-            FROM {prediction} p JOIN {image} i ON i.id = p.image_id WHERE i.dataset_id IN ({in_datasets})""",
-        dataset_ids,
-        ["int8", "int8", "wnid", "int4"],
+    # The predictions of the images between the first and the last one by id rather than a join with the images
+    # (which costs more than the rows it saves: a dataset's images are mostly one run of ids); those of other
+    # datasets' images in between are left out below.
+    first, last = (int(image_ids[0]), int(image_ids[-1])) if len(image_ids) else (0, -1)
+    model_ids, predicted_images, ranked = _columns(
+        f"SELECT p.model_id, p.image_id, p.top5 FROM {prediction} p WHERE p.image_id BETWEEN %s AND %s",
+        [first, last],
+        ["int8", "int8", "ranked"],
         fast,
     )
 
@@ -212,20 +200,38 @@ def load_inputs(dataset_names=(), *, fast=True):
     order = np.argsort(item_keys, kind="stable")
     item_keys, item_verdicts = item_keys[order], item_codes[order].astype(np.int8)
     decided = item_keys >= 0
-    present = set(np.unique(model_ids).tolist())
-    predictors = [p for p in predictors if p[0] in present]
+
+    # Each prediction's column and predictor from tables indexed by id (searching would cost more, for millions of
+    # predictions). Those of other datasets' images between the first and the last, or of a predictor stored after
+    # the predictors were read, have none (-1) and are left out.
+    columns = _position_table(image_ids - first, last - first + 1)[predicted_images - first]
+    predictor_ids = np.array([p[0] for p in predictors], dtype=np.int64)
+    size = max(predictor_ids.max(initial=-1), model_ids.max(initial=-1)) + 1
+    predictor_of = _position_table(predictor_ids, size)[model_ids]
+    ours = (columns >= 0) & (predictor_of >= 0)
+    if not ours.all():
+        columns, predictor_of, ranked = columns[ours], predictor_of[ours], ranked[ours]
+    present = np.zeros(len(predictors), dtype=bool)
+    present[predictor_of] = True
+    predictors = [p for p, has in zip(predictors, present, strict=True) if has]
+    cells = _position_table(np.flatnonzero(present), len(present))[predictor_of] * len(image_ids) + columns
+    original = class_indices(originals)
     top1 = np.full((len(predictors), len(image_ids)), scoring.NO_PREDICTION, dtype=np.int16)
+    top1.ravel()[cells] = ranked[:, 0]
+    labels = original[columns]
+    among = ranked[:, 0] == labels
+    for rank in range(1, TOP_K):
+        among |= ranked[:, rank] == labels
     top5_hits = np.zeros(top1.shape, dtype=bool)
-    rows, columns = _positions([p[0] for p in predictors], model_ids), np.searchsorted(image_ids, predicted_images)
-    top1[rows, columns] = class_indices(top1_numbers)
-    top5_hits[rows, columns] = in_top5.astype(bool)
+    # Padding ranks and wnids of no class are -1: they match no original label, not even one of no class.
+    top5_hits.ravel()[cells] = among & (labels >= 0)
     seen, seconds = _participants_answers(predictors, image_ids, dataset_ids)
     return scoring.Inputs(
         predictors=[name for _, name, *_ in predictors],
         kinds=[str(kind) for _, _, kind, *_ in predictors],
         top1=top1,
         in_top5=top5_hits,
-        original=class_indices(originals),
+        original=original,
         problematic=flagged.astype(bool),
         dataset=_positions(dataset_ids, image_datasets),
         datasets=[name for _, name in datasets],
@@ -236,16 +242,8 @@ def load_inputs(dataset_names=(), *, fast=True):
         seen=seen,
         seconds=seconds,
         image_ids=image_ids,
+        complete=complete.astype(bool),
     )
-
-
-def _in_top5_sql():
-    """SQL true where the original label of image i is among the ranked wnids of prediction p (at most 5 by
-    Prediction.wnids's rule). PostgreSQL's jsonb `?` tests it in one step, cheaper than reading out each rank
-    (the biggest part of loading 5 million predictions); other databases compare each rank."""
-    if connection.vendor == "postgresql":
-        return "p.wnids ? i.original_wnid"
-    return " OR ".join(f"p.wnids ->> {rank} = i.original_wnid" for rank in range(TOP_K))
 
 
 def _participants_answers(predictors, image_ids, dataset_ids):
@@ -267,6 +265,13 @@ def _participants_answers(predictors, image_ids, dataset_ids):
         seen[name][column] = was_seen
         seconds[name][column] = (answered_at - started_at).total_seconds()
     return seen, seconds
+
+
+def _position_table(keys, size):
+    """int64 [size]: at each number, its position in keys (distinct numbers below size), -1 if it is not one."""
+    table = np.full(size, -1, dtype=np.int64)
+    table[keys] = np.arange(len(keys))
+    return table
 
 
 def _positions(keys, values):

@@ -13,7 +13,8 @@ Inputs (P predictors, I images, C = 1,000 classes, each class by its class index
 - The multi-label annotation as decided review items: ``item_keys`` int64 [R], sorted, the pair key
   ``image index * PAIR_BASE + class index`` of each item, and ``item_verdicts`` int8 [R], its verdict code
   (CORRECT, WRONG or UNCLEAR). A pair without a decided item (unreviewed, don't know, or no item at all)
-  is UNDECIDED.
+  is UNDECIDED, except on an image whose label list is ``complete`` (bool [I] or None; a ReaL file lists
+  every valid class), where it is WRONG: so ReaL accuracy is the multi-label accuracy of a ReaL-labelled set.
 - ``splits``: {split name: class indices}; a split holds the images whose original label is one of them.
 - ``voters`` bool [P] or None (all): the predictors that vote in their kind's majority vote and count among
   "every model" / "every human" of ``mistakes``; the loader leaves out simulated and random-weight models.
@@ -130,6 +131,7 @@ class Inputs:
     seen: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
     image_ids: np.ndarray | None = None  # the database id of each image, for the loader's callers; never read here
+    complete: np.ndarray | None = None  # bool [I]: the image's label list is complete (none: no image's is)
 
     def voting(self):
         """bool [P]: the predictors that vote (all when voters is None)."""
@@ -145,11 +147,12 @@ def pair_keys(image_index, class_index):
     return np.where(class_index >= 0, image_index * PAIR_BASE + class_index, -1)
 
 
-def verdict_matrix(top1, image_index, item_keys, item_verdicts):
+def verdict_matrix(top1, image_index, item_keys, item_verdicts, complete=None):
     """The verdict code of each predicted class: int8 like top1 [P, I], NOT_PREDICTED where top1 is -1.
 
     image_index [I] is the image index of each column of top1 (columns may be reordered). Found with
-    np.searchsorted over the sorted pair keys of the decided items.
+    np.searchsorted over the sorted pair keys of the decided items. On an image whose label list is `complete`
+    (bool per image index), a class without a decided item is no valid label: WRONG, not UNDECIDED.
     """
     keys = np.asarray(image_index, dtype=np.int64)[None, :] * PAIR_BASE + top1
     if len(item_keys):
@@ -158,6 +161,9 @@ def verdict_matrix(top1, image_index, item_keys, item_verdicts):
         verdicts = np.where(item_keys[found_at] == keys, item_verdicts[found_at], np.int8(UNDECIDED))
     else:
         verdicts = np.full(top1.shape, UNDECIDED, dtype=np.int8)
+    if complete is not None:
+        closed = np.asarray(complete, dtype=bool)[np.asarray(image_index, dtype=np.int64)][None, :]
+        verdicts = np.where(closed & (verdicts == UNDECIDED), np.int8(WRONG), verdicts)
     return np.where(top1 < 0, np.int8(NOT_PREDICTED), verdicts).astype(np.int8, copy=False)
 
 
@@ -291,7 +297,9 @@ def count(inputs):
 
     # The verdicts are looked up in image order (each row's pair keys ascending), then reordered.
     top1 = scored.top1
-    verdicts = np.take(verdict_matrix(top1, np.arange(len(order)), inputs.item_keys, inputs.item_verdicts), order, 1)
+    verdicts = np.take(
+        verdict_matrix(top1, np.arange(len(order)), inputs.item_keys, inputs.item_verdicts, inputs.complete), order, 1
+    )
     top1 = np.take(top1, order, axis=1)
     original = inputs.original[order]
     predicted = top1 >= 0
@@ -470,7 +478,9 @@ def every_prediction_wrong(inputs, members):
     images = len(inputs.original)
     if not len(members):
         return np.zeros(images, dtype=bool)
-    verdicts = verdict_matrix(inputs.top1[members], np.arange(images), inputs.item_keys, inputs.item_verdicts)
+    verdicts = verdict_matrix(
+        inputs.top1[members], np.arange(images), inputs.item_keys, inputs.item_verdicts, inputs.complete
+    )
     predicted = verdicts != NOT_PREDICTED
     missed = (verdicts == WRONG) | (verdicts == UNCLEAR)
     return predicted.any(axis=0) & (missed | ~predicted).all(axis=0) & ~inputs.problematic

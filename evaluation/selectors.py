@@ -1,10 +1,26 @@
 """Reads of evaluation phases: lists with progress, a phase's sample and participants, who saw what, who may
 see results."""
 
+from django.contrib.admin.models import LogEntry
+from django.db import connection
 from django.db.models import Count, Sum
 
+from annotate.models import Dataset, FlagChange, ImportBatch, Prediction, VerdictChange
 from annotate.roles import is_admin
+from consensus.models import Adjudication, ConsensusPolicy
 from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage, PhaseState
+
+# What moves when data behind the figures changes: the latest row (or time) of each, with what writes it.
+FIGURES_MARKERS = [
+    (VerdictChange, "id"),  # every verdict (annotate.services.set_verdict)
+    (FlagChange, "id"),  # every problematic flag set or cleared
+    (ImportBatch, "id"),  # every import (labels, votes, flags, predictions) and every undoing of one
+    (Prediction, "id"),  # prediction jobs, closed phases (their answers become predictions again)
+    (Adjudication, "id"),
+    (ConsensusPolicy, "updated_at"),  # rule changes, and labels changed without a history row (consensus.services)
+    (Dataset, "id"),  # a new dataset is one of "every dataset"
+    (LogEntry, "id"),  # whatever an admin changes or deletes by hand
+]
 
 
 def phase_or_none(pk):
@@ -17,6 +33,24 @@ def participant_of(phase, user):
     if not user.is_authenticated or phase.state == PhaseState.DRAFT:
         return None
     return Participant.objects.filter(phase=phase, user=user).first()
+
+
+def listed_in(phase, user):
+    """Whether the user is on the phase's list of participants, whatever the phase's state."""
+    return user.is_authenticated and Participant.objects.filter(phase=phase, user=user).exists()
+
+
+def figures_fingerprint():
+    """The latest row of each of FIGURES_MARKERS, in one query of index lookups: any write that can change a
+    score moves one of them, so that cached figures (evaluation.figures_cache) are known to be current."""
+    quote = connection.ops.quote_name
+    latest = ", ".join(
+        f"(SELECT MAX({quote(model._meta.get_field(name).column)}) FROM {quote(model._meta.db_table)})"
+        for model, name in FIGURES_MARKERS
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {latest}")
+        return cursor.fetchone()
 
 
 def results_closed_to(user):

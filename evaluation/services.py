@@ -2,6 +2,7 @@
 
 import random
 import secrets
+from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -149,12 +150,23 @@ def draw_sample(counts, splits, seed):
 
 def seen_pairs(user_ids, image_ids):
     """{(user id, image id)} for the images each user reviewed (gave a verdict on one of its review items)
-    or met in training (answered in a training task)."""
-    reviewed = VerdictChange.objects.filter(reviewer_id__in=user_ids, item__image_id__in=image_ids)
-    trained = TrainingAnswer.objects.filter(trainee_id__in=user_ids, image_id__in=image_ids)
-    pairs = set(reviewed.values_list("reviewer_id", "item__image_id").distinct().order_by())
-    pairs.update(trained.values_list("trainee_id", "image_id").distinct().order_by())
-    return pairs
+    or met in training (answered in a training task), under their own id or any other that carries the same file:
+    the same photo seen in another dataset was seen."""
+    files = dict(Image.objects.filter(pk__in=image_ids).exclude(sha256="").values_list("pk", "sha256"))
+    twins = defaultdict(list)
+    for twin_id, sha256 in Image.objects.filter(sha256__in=set(files.values())).values_list("pk", "sha256"):
+        twins[sha256].append(twin_id)
+    images_of = defaultdict(set)  # an image someone may have met: the images of the sample it stands for
+    for image_id in image_ids:
+        images_of[image_id].add(image_id)
+    for image_id, sha256 in files.items():
+        for twin_id in twins[sha256]:
+            images_of[twin_id].add(image_id)
+    reviewed = VerdictChange.objects.filter(reviewer_id__in=user_ids, item__image_id__in=images_of)
+    trained = TrainingAnswer.objects.filter(trainee_id__in=user_ids, image_id__in=images_of)
+    met = set(reviewed.values_list("reviewer_id", "item__image_id").distinct().order_by())
+    met.update(trained.values_list("trainee_id", "image_id").distinct().order_by())
+    return {(user_id, image_id) for user_id, seen_id in met for image_id in images_of[seen_id]}
 
 
 def _assign_images(phase):

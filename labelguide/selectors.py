@@ -75,12 +75,7 @@ def example_images_queryset(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS,
     label_items = ReviewItem.objects.filter(image=OuterRef("pk"), wnid=OuterRef("original_wnid"))
     images = Image.objects.filter(dataset__in=dataset_ids, original_wnid__in=wnids, problematic__isnull=True)
     if viewer is not None:
-        # Neither images closed to the viewer nor those whose reviewers answer blind: being shown, or ranked
-        # first as confirmed, or left out as judged wrong, would tell what reviewers said of them.
-        images = images.exclude(pk__in=access.closed_image_ids(viewer))
-        blind = access.blind_images(viewer)
-        if blind is not None:
-            images = images.exclude(blind)
+        images = access.with_answers_visible(images, viewer)
     return (
         images.exclude(file="")
         .exclude(Exists(label_items.filter(verdict__in=[Verdict.WRONG, Verdict.UNCLEAR])))
@@ -118,13 +113,15 @@ def example_images(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS, viewer=N
     return found
 
 
-def confusion_queryset(wnid, *, dataset_ids):
+def confusion_queryset(wnid, *, dataset_ids, viewer=None):
     """Per other wnid: how many top-1 predictions of models on images of this class reviewers marked wrong
-    (predictions) and on how many images (images)."""
+    (predictions) and on how many images (images); only images whose answers the `viewer` may see."""
+    images = Image.objects.filter(dataset__in=dataset_ids, original_wnid=wnid)
+    if viewer is not None:
+        images = access.with_answers_visible(images, viewer)
     return (
         ReviewItem.objects.filter(
-            image__dataset__in=dataset_ids,
-            image__original_wnid=wnid,
+            image__in=images,
             verdict=Verdict.WRONG,
             model_count__gt=0,
         )
@@ -135,14 +132,14 @@ def confusion_queryset(wnid, *, dataset_ids):
     )
 
 
-def confusions(wnid, *, dataset_ids, limit=CONFUSIONS_SHOWN):
+def confusions(wnid, *, dataset_ids, viewer=None, limit=CONFUSIONS_SHOWN):
     """The classes models most often predicted (top-1) for images of this class where reviewers marked the
     prediction wrong: [{wnid, label, ..., predictions, images}], most predictions first."""
     if not dataset_ids:
         return []
     return [
         {**synset_summary(row["wnid"]), "predictions": row["predictions"], "images": row["images"]}
-        for row in confusion_queryset(wnid, dataset_ids=dataset_ids)[:limit]
+        for row in confusion_queryset(wnid, dataset_ids=dataset_ids, viewer=viewer)[:limit]
         if taxonomy.is_class(row["wnid"])
     ]
 
@@ -178,7 +175,7 @@ def page_view(page, viewer=None):
     view.examples = [{**synset_summary(wnid), "images": examples[wnid]} for wnid in wnids]
     view.related_pages = pages_about(wnids, exclude_page=page)
     if page.kind == PageKind.CLASS and wnids:
-        view.confused_with = confusions(wnids[0], dataset_ids=dataset_ids)
+        view.confused_with = confusions(wnids[0], dataset_ids=dataset_ids, viewer=viewer)
         comparisons = [related for related in view.related_pages if related["kind"] == PageKind.COMPARISON]
         for entry in view.confused_with:
             entry["comparison"] = next(

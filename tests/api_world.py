@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from annotate import jobs, roles
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
-from annotate.models import Image, ReviewItem
+from annotate.models import Image, ImportBatch, ReviewItem
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
@@ -96,6 +96,7 @@ def build_world(root):
         "page": page.slug,
         "revision": guide_selectors.latest_revision(page).pk,
         "job": job.pk,
+        "import_batch": ImportBatch.objects.filter(kind="predictions").first().pk,
         "wnid": TENCH,
     }
     return SimpleNamespace(users=users, tokens=tokens, ids=ids)

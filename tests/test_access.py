@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from annotate import jobs, roles
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
-from annotate.models import Dataset, Image, ReviewItem
+from annotate.models import Dataset, Image, ImportBatch, ReviewItem
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
@@ -135,6 +135,7 @@ def build_world(root):
         "golden": golden.pk,
         "suggestion": suggestion.pk,
         "model": "resnet-sim",
+        "import_batch": ImportBatch.objects.filter(dataset=dataset, kind="predictions").first().pk,
         "job": job.pk,
         "wnid": TENCH,
         "page": page.slug,

@@ -94,6 +94,75 @@ def test_fleiss_kappa_of_perfect_agreement_is_one_and_of_one_rater_undefined():
     assert np.isnan(rules.fleiss_kappa(np.array([[1, 0, 0], [0, 1, 0]])))
 
 
+def plain_consensus_without(votes, rule):
+    """{(item, reviewer): the consensus of the other reviewers' votes on the item} under unanimity or majority,
+    where they reach one, one vote at a time."""
+    result = {}
+    for item, reviewer, _ in votes:
+        others = [code for i, r, code in votes if i == item and r != reviewer]
+        if not others:
+            continue
+        top = max(set(others), key=others.count)
+        if others.count(top) == len(others) if rule == rules.UNANIMITY else 2 * others.count(top) > len(others):
+            result[(item, reviewer)] = top
+    return result
+
+
+def plain_dawid_skene_without(votes, posterior):
+    """{(item, reviewer): the verdict whose Dawid-Skene posterior given the other votes on the item is over one
+    half}, one vote at a time: priors and each reviewer's error rates from `posterior` (one M-step, floored as
+    crowd-kit floors them), then the posterior of the item from the other votes alone."""
+    floor = rules.DAWID_SKENE_FLOOR
+    priors = [max(float(np.mean(posterior[:, k])), floor) for k in range(rules.CODES)]
+
+    def error(reviewer, code, true):
+        given = {c for _, r, c in votes if r == reviewer}
+        mass = {c: max(sum(posterior[i][true] for i, r, v in votes if r == reviewer and v == c), floor) for c in given}
+        return mass[code] / sum(mass.values())
+
+    result = {}
+    for item, reviewer, _ in votes:
+        others = [(r, code) for i, r, code in votes if i == item and r != reviewer]
+        if not others:
+            continue
+        joint = [priors[k] * np.prod([error(r, code, k) for r, code in others]) for k in range(rules.CODES)]
+        best = max(range(rules.CODES), key=lambda k: joint[k])
+        if joint[best] / sum(joint) > 0.5:
+            result[(item, reviewer)] = best
+    return result
+
+
+def as_votes(without, votes):
+    """The references of consensus_without_each_vote as {(item, reviewer): code}, none where there is none."""
+    return {(item, reviewer): int(code) for (item, reviewer, _), code in zip(votes, without, strict=True) if code >= 0}
+
+
+@pytest.mark.parametrize("rule", [rules.UNANIMITY, rules.MAJORITY])
+def test_consensus_without_each_vote_matches_a_plain_loop(rule):
+    without = rules.consensus_without_each_vote(*hand_made(), 6, rule)
+    expected = plain_consensus_without(HAND_MADE_VOTES, rule)
+    assert as_votes(without, HAND_MADE_VOTES) == expected
+    # Item 1 (wrong, wrong, correct): with every vote the label is wrong, but the two who said wrong are each
+    # compared with one wrong and one correct, no majority; only the dissenter is compared, and disagrees.
+    if rule == rules.MAJORITY:
+        assert {key: code for key, code in expected.items() if key[0] == 1} == {(1, 2): W}
+    # Item 4 (correct, wrong): each reviewer against the other alone.
+    assert expected[(4, 1)] == W and expected[(4, 2)] == C
+
+
+def test_consensus_without_each_vote_under_dawid_skene_matches_a_plain_loop():
+    items, reviewers, codes = hand_made()
+    posterior = rules.dawid_skene(items, reviewers, codes, 6)
+    without = rules.consensus_without_each_vote(items, reviewers, codes, 6, rules.DAWID_SKENE, posterior)
+    expected = plain_dawid_skene_without(HAND_MADE_VOTES, posterior)
+    assert as_votes(without, HAND_MADE_VOTES) == expected
+    # Item 5 (wrong, wrong) is wrong with both votes; without reviewer 0's, reviewer 1's wrong says nothing (they
+    # say wrong whatever the truth), so reviewer 0 is not compared. Item 2 (correct, wrong, wrong) is correct:
+    # reviewer 0, who is always right, outweighs the two others.
+    assert posterior[5].argmax() == W and (5, 0) not in expected and expected[(5, 1)] == W
+    assert expected[(2, 1)] == expected[(2, 2)] == C
+
+
 def seconds(when):
     return int(when.timestamp())
 
@@ -156,6 +225,37 @@ def by_reviewer(stats):
     return {row["reviewer"]: row for row in stats["reviewers"]}
 
 
+CODES = {"correct": C, "wrong": W, "unclear": U}
+
+
+def decided_votes(items=None):
+    """(item, reviewer, code) of the decided votes of VOTES, items numbered as in `items` (else from 0), reviewers
+    from 1."""
+    return [
+        (item, reviewer, CODES[value])
+        for item, verdicts in zip(items or range(len(VOTES)), VOTES, strict=True)
+        for reviewer, value in enumerate(verdicts, start=1)
+        if value in CODES
+    ]
+
+
+def plain_agreement(votes, others, fixed):
+    """{reviewer name: (agreed, compared)}, one vote at a time: a vote on an item with a fixed label ({item: code})
+    is compared with it, any other with the consensus of the other votes ({(item, reviewer): code}) where there is
+    one."""
+    result = {}
+    for item, reviewer, code in votes:
+        reference = fixed.get(item, others.get((item, reviewer)))
+        if reference is not None:
+            agreed, compared = result.get(f"r{reviewer}", (0, 0))
+            result[f"r{reviewer}"] = (agreed + (code == reference), compared + 1)
+    return result
+
+
+def consensus_figures(stats):
+    return {row["reviewer"]: (row["consensus"]["agreed"], row["consensus"]["compared"]) for row in stats["reviewers"]}
+
+
 def test_verdict_counts_and_agreement_with_consensus(voted):
     dataset, items = voted
     stats = dataset_agreement(dataset)
@@ -165,20 +265,50 @@ def test_verdict_counts_and_agreement_with_consensus(voted):
         ("r2", 5, 1),
         ("r3", 4, 0),
     ]
-    # References: items 0-2 (majority), item 4 (golden); item 3 awaits adjudication and counts for nobody.
-    assert rows["r1"]["consensus"] == {"agreed": 3, "compared": 4, "rate": 0.75}
-    assert rows["r2"]["consensus"] == {"agreed": 3, "compared": 3, "rate": 1.0}
-    assert rows["r3"]["consensus"] == {"agreed": 2, "compared": 3, "rate": round(2 / 3, 4)}
-    assert stats["consensus"] == {"agreed": 8, "compared": 10, "rate": 0.8}
+    votes = decided_votes()
+    assert consensus_figures(stats) == plain_agreement(votes, plain_consensus_without(votes, rules.MAJORITY), {4: C})
+    # Each vote is compared with the majority of the two others: on items 1 and 2 (two against one) only the
+    # dissenter is, on item 3 (all differ) nobody; item 4's golden answer is r1's reference. Against the labels,
+    # their own vote in them, the figures were 3/4, 3/3 and 2/3.
+    assert rows["r1"]["consensus"] == {"agreed": 2, "compared": 3, "rate": round(2 / 3, 4)}
+    assert rows["r2"]["consensus"] == {"agreed": 1, "compared": 1, "rate": 1.0}
+    assert rows["r3"]["consensus"] == {"agreed": 1, "compared": 2, "rate": 0.5}
+    assert stats["consensus"] == {"agreed": 4, "compared": 6, "rate": round(4 / 6, 4)}
     assert stats["verdicts"] == 14
+
+
+def test_under_unanimity_the_others_can_agree_on_an_item_that_awaits_adjudication(voted):
+    dataset, _ = voted
+    services.set_policy(dataset=dataset, rule="unanimity", overlap=3)
+    votes = decided_votes()
+    expected = plain_agreement(votes, plain_consensus_without(votes, rules.UNANIMITY), {4: C})
+    # Items 1 and 2 await adjudication, but the two who agree there are each other's consensus against the
+    # dissenter. Against the labels only item 0 and the golden item counted: everybody agreed every time.
+    assert consensus_figures(dataset_agreement(dataset)) == expected == {"r1": (2, 3), "r2": (1, 1), "r3": (1, 2)}
+
+
+def test_under_dawid_skene_the_consensus_without_a_vote_comes_from_the_stored_posteriors(voted):
+    dataset, items = voted
+    services.set_policy(dataset=dataset, rule="dawid_skene", overlap=3)
+    rows = (
+        ReviewItem.objects.filter(dataset=dataset, posterior__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "posterior__p_correct", "posterior__p_wrong", "posterior__p_unclear")
+    )
+    index = {pk: i for i, (pk, *_) in enumerate(rows)}
+    posterior = np.array([shares for _, *shares in rows])
+    votes = decided_votes([index[item.pk] for item in items])
+    expected = plain_agreement(votes, plain_dawid_skene_without(votes, posterior), {index[items[4].pk]: C})
+    # Against the labels, their own vote in them, the figures were 4/5, 3/4 and 2/4.
+    assert consensus_figures(dataset_agreement(dataset)) == expected == {"r1": (2, 3), "r2": (2, 4), "r3": (1, 4)}
 
 
 def test_an_adjudicated_item_becomes_a_reference(voted):
     dataset, items = voted
     services.adjudicate(item_id=items[3].pk, adjudicator=make_user("sam", roles.ADMIN), value="unclear")
-    rows = by_reviewer(dataset_agreement(dataset))
-    assert rows["r1"]["consensus"]["agreed"] == 4 and rows["r1"]["consensus"]["compared"] == 5
-    assert rows["r2"]["consensus"]["compared"] == 4 and rows["r3"]["consensus"]["agreed"] == 2
+    votes = decided_votes()
+    expected = plain_agreement(votes, plain_consensus_without(votes, rules.MAJORITY), {3: U, 4: C})
+    assert consensus_figures(dataset_agreement(dataset)) == expected == {"r1": (3, 4), "r2": (1, 2), "r3": (1, 3)}
 
 
 def test_kappas_of_the_dataset_match_sklearn_and_their_definition(voted):
@@ -221,8 +351,8 @@ def test_agreement_over_time_per_day(voted):
     over_time = stats["over_time"]
     assert over_time["period"] == "day"
     assert over_time["starts"] == ["2026-03-02", "2026-03-03", "2026-03-04"]
-    assert (over_time["agreed"], over_time["compared"]) == ([3, 3, 2], [4, 3, 3])
-    assert by_reviewer(stats)["r2"]["over_time"] == {"agreed": [0, 3, 0], "compared": [0, 3, 0]}
+    assert (over_time["agreed"], over_time["compared"]) == ([2, 1, 1], [3, 1, 2])
+    assert by_reviewer(stats)["r2"]["over_time"] == {"agreed": [0, 1, 0], "compared": [0, 1, 0]}
 
 
 def test_a_dataset_without_verdicts_has_empty_statistics(db, image_folder, tmp_path):
@@ -263,8 +393,8 @@ def test_agreement_reads_take_the_same_few_queries_whatever_the_data(client, vot
         add_reviewer_votes(dataset, name)
     with CaptureQueriesContext(connection) as larger:
         assert client.get(url.format(dataset.name)).status_code == 200
-    # Session, user, roles, dataset; then items, verdicts and usernames.
-    assert len(larger) == len(small) == 7
+    # Session, user, roles, dataset; then items, policy, verdicts and usernames.
+    assert len(larger) == len(small) == 8
 
 
 def plan_of(rows):
@@ -338,7 +468,7 @@ def test_agreement_page_in_the_browser(logged_in_page, voted):
     page.wait_for_url(f"**/datasets/{DATASET}/agreement/")
     summary = page.locator("[data-testid=agreement-summary]")
     assert summary.locator("[data-figure=reviewers]").inner_text() == "3"
-    assert summary.locator("[data-figure=consensus]").inner_text() == "80%"
+    assert summary.locator("[data-figure=consensus]").inner_text() == "67%"
 
     table = page.locator("[data-testid=reviewer-stats]")
     reviewers = table.locator("tbody tr")
@@ -351,10 +481,10 @@ def test_agreement_page_in_the_browser(logged_in_page, voted):
 
     chart = page.locator("[data-line-chart]")
     assert chart.locator("circle.line-chart__dot").count() == 3
-    assert "80%" in chart.locator(".line-chart__axis").all_text_contents()
+    assert "65%" in chart.locator(".line-chart__axis").all_text_contents()
     page.locator("[data-compare-reviewer]").select_option("r2")
     assert chart.locator("circle.line-chart__dot--compare").count() == 1
-    assert "r2, Mar 3, 2026: 100% of 3 votes" in chart.locator("circle.line-chart__dot--compare title").text_content()
+    assert "r2, Mar 3, 2026: 100% of 1 votes" in chart.locator("circle.line-chart__dot--compare title").text_content()
     assert page.locator("[data-chart-legend] li").all_inner_texts() == ["All reviewers", "r2"]
 
     matrix = page.locator("[data-testid=kappa-matrix]")

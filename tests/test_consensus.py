@@ -431,5 +431,5 @@ def test_foreign_keys_set_aside_for_a_bulk_load_come_back_and_still_refuse_a_bro
             [(target.pk, crew[0].pk, "unreviewed", "correct", "2020-06-12T00:00:00+00:00")]
             + [(target.pk, 999_999, "unreviewed", "wrong", "2020-06-12T00:00:00+00:00")],
         )
-    assert foreign_keys(VerdictChange) == before and len(before) == 2
+    assert foreign_keys(VerdictChange) == before and len(before) == 3  # item, reviewer, import batch
     assert not VerdictChange.objects.exists()

@@ -3,6 +3,8 @@
 import csv
 import io
 import json
+import tracemalloc
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,13 +18,15 @@ from annotate.models import (
     Dataset,
     FlagChange,
     Image,
+    ImportBatch,
     ProblematicFlag,
     ReviewerVerdict,
     ReviewItem,
     VerdictChange,
 )
+from annotate.multilabel import jsonl, selectors
 from consensus import services as consensus
-from consensus.models import Adjudication, GoldenItem
+from consensus.models import Adjudication, ConsensusPosterior, GoldenItem
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +193,143 @@ def test_jsonl_round_trips_through_an_empty_database(rule, single, reviewers, tm
     assert pending == {
         name: ReviewItem.objects.filter(image__file_name=name, verdict="unreviewed").count() for name in pending
     }
+
+
+def jsonl_read_whole(dataset):
+    """The JSON Lines export as it was written before it streamed: every label, verdict and flag of the dataset read
+    at once, then one line per image in code-point order of the file names."""
+    names = dict(User.objects.values_list("pk", "username"))
+    verdicts = defaultdict(list)
+    for verdict in ReviewerVerdict.objects.filter(item__dataset=dataset).order_by("updated_at", "pk"):
+        at = verdict.updated_at.isoformat()
+        verdicts[verdict.item_id].append({"reviewer": names[verdict.reviewer_id], "verdict": verdict.value, "at": at})
+    posteriors = {
+        row.item_id: {"correct": row.p_correct, "wrong": row.p_wrong, "unclear": row.p_unclear}
+        for row in ConsensusPosterior.objects.filter(item__dataset=dataset)
+    }
+    items = defaultdict(list)
+    for entry in ReviewItem.objects.filter(dataset=dataset).order_by("wnid"):
+        items[entry.image_id].append(
+            {
+                "wnid": entry.wnid,
+                "label": entry.verdict,
+                "source": entry.source,
+                "decided_by": names.get(entry.verdict_by_id),
+                "posterior": None if entry.source in consensus.FIXED_SOURCES else posteriors.get(entry.pk),
+                "needs_adjudication": entry.needs_adjudication,
+                "verdicts": verdicts[entry.pk],
+            }
+        )
+    flags = {
+        flag.image_id: {
+            "reason": flag.reason,
+            "note": flag.note,
+            "reviewer": names[flag.reviewer_id],
+            "time_marked": flag.time_marked.isoformat(),
+            "time_reviewed": flag.time_reviewed.isoformat(),
+        }
+        for flag in ProblematicFlag.objects.filter(image__dataset=dataset)
+    }
+    lines = [
+        {
+            "file_name": image.file_name,
+            "original_wnid": image.original_wnid,
+            "problematic": flags.get(image.pk),
+            "items": items[image.pk],
+        }
+        for image in sorted(Image.objects.filter(dataset=dataset), key=lambda image: image.file_name)
+    ]
+    return "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+
+
+def generated(name, n_images, reviewers, adjudicator):
+    """A dataset of `n_images` images written straight into the tables: mixed-case and accented file names, three
+    review items per image with most reviewers' verdicts (some given at the same moment), consensus labels (every
+    other one with a posterior), every seventh item adjudicated, every fifth image without items, every tenth
+    flagged."""
+    dataset = Dataset.objects.create(name=name)
+    prefixes = ["a", "B", "é", "Z", "_"]
+    images = Image.objects.bulk_create(
+        Image(dataset=dataset, position=i, file_name=f"{prefixes[i % 5]}{i:06d}.JPEG", original_wnid=TENCH)
+        for i in range(n_images)
+    )
+    wnids = taxonomy.class_wnids()
+    items = ReviewItem.objects.bulk_create(
+        ReviewItem(
+            dataset=dataset,
+            image=image,
+            wnid=wnids[(7 * image.position + 13 * k) % len(wnids)],
+            verdict=("correct", "wrong", "unclear")[k],
+            source="adjudication" if (3 * image.position + k) % 7 == 0 else "consensus",
+            verdict_by=adjudicator if (3 * image.position + k) % 7 == 0 else None,
+            needs_adjudication=k == 2,
+        )
+        for image in images
+        if image.position % 5 != 4
+        for k in range(3)
+    )
+    ConsensusPosterior.objects.bulk_create(
+        ConsensusPosterior(item=entry, p_correct=0.5, p_wrong=0.25, p_unclear=0.25) for entry in items[::2]
+    )
+    ReviewerVerdict.objects.bulk_create(
+        ReviewerVerdict(item=entry, reviewer=reviewer, value=("correct", "wrong", "dont_know")[(i + r) % 3],
+                        updated_at=T0 + timedelta(seconds=(i * r) % 5))
+        for i, entry in enumerate(items)
+        for r, reviewer in enumerate(reviewers)
+        if (i + r) % 4
+    )  # fmt: skip
+    ProblematicFlag.objects.bulk_create(
+        ProblematicFlag(image=image, reason="drawing", note=f"note {image.position}", reviewer=reviewers[0],
+                        time_marked=T0, time_reviewed=T0 + timedelta(hours=1))
+        for image in images[::10]
+    )  # fmt: skip
+    return dataset
+
+
+def test_the_streamed_jsonl_is_what_reading_everything_at_once_wrote(single, reviewers, admin_user, monkeypatch):
+    consensus.set_policy(dataset=single, rule="majority", overlap=2)
+    vote(reviewers[2], "a.JPEG", GOLDFISH, "correct", 20)
+    vote(reviewers[2], "b.JPEG", WHITE_SHARK, "wrong", 21)
+    services.set_problematic(
+        image_id=Image.objects.get(file_name="a.JPEG").pk, reviewer=reviewers[2], reason="drawing", at=T0
+    )
+    assert export_text("val", "jsonl") == jsonl_read_whole(single)
+    # A few rows per fetch and small chunks: images, items and verdicts cross every boundary.
+    monkeypatch.setattr(selectors, "STREAMED_ROWS", 7)
+    monkeypatch.setattr(jsonl, "CHUNK_CHARACTERS", 500)
+    many = generated("many", 60, reviewers, admin_user)
+    text = export_text("many", "jsonl")
+    assert text == jsonl_read_whole(many)
+    # Code points, whatever the database's collation: capitals before "_", lower case, then accented letters.
+    names = [json.loads(line)["file_name"] for line in text.splitlines()]
+    assert [names[0], names[12], names[24], names[36], names[48]] == [
+        "B000001.JPEG", "Z000003.JPEG", "_000004.JPEG", "a000000.JPEG", "é000002.JPEG",
+    ]  # fmt: skip
+    assert len(list(multilabel.export(many, "jsonl"))) > 10
+
+
+def export_peak(dataset):
+    """(bytes of Python memory at the peak of the dataset's JSON Lines export, characters exported)."""
+    tracemalloc.start()
+    try:
+        characters = sum(len(chunk) for chunk in multilabel.export(dataset, "jsonl"))
+        return tracemalloc.get_traced_memory()[1], characters
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_jsonl_export_takes_as_little_memory_for_a_large_dataset_as_for_a_small_one(
+    db, reviewers, admin_user, monkeypatch
+):
+    monkeypatch.setattr(selectors, "STREAMED_ROWS", 50)
+    monkeypatch.setattr(jsonl, "CHUNK_CHARACTERS", 4096)
+    small, large = generated("small", 100, reviewers, admin_user), generated("large", 800, reviewers, admin_user)
+    export_peak(small)  # imports and first-use caches out of the way
+    small_peak, small_characters = export_peak(small)
+    large_peak, large_characters = export_peak(large)
+    assert large_characters > 7 * small_characters
+    # Reading everything at once took about as many times more memory as there is more data.
+    assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
 
 
 def test_jsonl_under_another_rule_says_how_many_labels_differ(single, tmp_path):
@@ -413,7 +554,8 @@ def test_api_exports_each_format(fmt, content_type, file_name, client, single, a
     assert response.status_code == 200
     assert response["Content-Type"] == content_type
     assert response["Content-Disposition"] == f'attachment; filename="{file_name}"'
-    assert response.content.decode() == export_text("val", fmt)
+    assert response.streaming
+    assert b"".join(response.streaming_content).decode() == export_text("val", fmt)
 
 
 def test_api_imports_each_format_and_refuses_bad_ones(client, single, admin_user, reviewers, tmp_path):
@@ -472,7 +614,7 @@ def test_dataset_page_exports_and_imports(logged_in_page, admin_user, image_fold
     bad.write_text("[[], []]")
     card.get_by_label("Import a file").set_input_files(str(bad))
     card.get_by_label("Its format").select_option("real")
-    card.get_by_role("button", name="Import", exact=True).click()
+    card.get_by_role("button", name="Preview", exact=True).click()
     error = card.locator("[data-testid=import-error]")
     error.wait_for(state="visible")
     assert error.inner_text() == (
@@ -485,10 +627,17 @@ def test_dataset_page_exports_and_imports(logged_in_page, admin_user, image_fold
     good.write_text(json.dumps([[CLASS_INDEX[TENCH], CLASS_INDEX[GOLDFISH]], [CLASS_INDEX[TENCH]], []]))
     card.get_by_label("Import a file").set_input_files(str(good))
     card.get_by_label("Its format").select_option("real")
-    card.get_by_role("button", name="Import", exact=True).click()
+    card.get_by_role("button", name="Preview", exact=True).click()
+    preview = card.locator("[data-testid=import-preview]")
+    preview.wait_for(state="visible")
+    assert "Verdicts changed: unreviewed → wrong 4, unreviewed → correct 2" in preview.inner_text()
+    assert "1 image flagged problematic" in preview.inner_text()
+    assert database_state() == before  # a preview writes nothing
+    card.get_by_test_id("import-confirm").click()
     done = page.locator("[data-testid=import-done]")
     done.wait_for(state="visible")
-    assert done.inner_text().startswith("Imported 3 images: 7 verdicts (6 changed), 0 problematic images.")
+    batch = ImportBatch.objects.get(kind="real")
+    assert done.inner_text().startswith(f"Import #{batch.pk}: 3 images, 6 verdicts changed, 0 kept, 1 images flagged.")
     assert page.locator("[data-figure=reviewed_items]").inner_text() == str(ReviewItem.objects.count())
     assert json.loads(export_text(DATASET, "real")) == [
         [CLASS_INDEX[TENCH], CLASS_INDEX[GOLDFISH]],
@@ -497,5 +646,15 @@ def test_dataset_page_exports_and_imports(logged_in_page, admin_user, image_fold
     ]
     page.reload()
     assert page.locator("[data-testid=import-done]").is_hidden()  # said once
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id(f"undo-{batch.pk}").click()
+    done.wait_for(state="visible")
+    assert done.inner_text().startswith(f"Undid import #{batch.pk}: 6 verdicts restored, 0 changed since and kept")
+    history = (2, 4)  # the verdict and flag changes: the undo adds its own to the history
+    after = database_state()
+    assert [after[i] for i in range(len(after)) if i not in history] == [
+        before[i] for i in range(len(before)) if i not in history
+    ]
+    assert page.get_by_test_id(f"import-{batch.pk}").inner_text().endswith(f"undone by #{batch.pk + 1}")
     assert errors == []
     assert dataset.name == DATASET

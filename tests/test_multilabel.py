@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -7,7 +8,16 @@ from django.core.management import CommandError, call_command
 from annotate import multilabel, services
 from annotate.errors import ImportFailed
 from annotate.importers import import_image_folder, import_predictions
-from annotate.models import Dataset, Image, ProblematicFlag, ReviewerVerdict, ReviewItem, Slice, VerdictChange
+from annotate.models import (
+    Dataset,
+    Image,
+    ProblematicFlag,
+    ProblemReason,
+    ReviewerVerdict,
+    ReviewItem,
+    Slice,
+    VerdictChange,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -96,14 +106,14 @@ def test_import_is_all_or_nothing_and_names_the_problem(reviewed, tmp_path):
     twice = {"initial_annots": {"a.JPEG": {"correct": [TENCH], "wrong": [TENCH]}}}
     with pytest.raises(ImportFailed, match=f"{TENCH} has more than one verdict"):
         import_tfds(reviewed, twice)
-    bad_reason = {"problematic_images": {"a.JPEG": {"reason": "ugly", "time_marked": "2020-01-01T00:00:00"}}}
-    with pytest.raises(ImportFailed, match=r"'reason' must be one of"):
+    bad_reason = {"problematic_images": {"a.JPEG": {"reason": ["ugly"], "time_marked": "2020-01-01T00:00:00"}}}
+    with pytest.raises(ImportFailed, match=r"problematic_images\['a.JPEG'\].reason: \['ugly'\] is not text"):
         import_tfds(reviewed, bad_reason)
+    with pytest.raises(ImportFailed, match=r"problematic_images\['a.JPEG'\]: expected an object with reason, "):
+        import_tfds(reviewed, {"problematic_images": {"a.JPEG": "drawing"}})
     bad_time = {"problematic_images": {"a.JPEG": {"reason": "drawing", "time_marked": "yesterday"}}}
     with pytest.raises(ImportFailed, match=r"time_marked: 'yesterday' is not an ISO-8601 time"):
         import_tfds(reviewed, bad_time)
-    with pytest.raises(ImportFailed, match="unknown keys initial_annotations"):
-        import_tfds(reviewed, {"initial_annotations": {}})
     with pytest.raises(ImportFailed, match="f.json: not valid JSON"):
         multilabel.load(dataset=reviewed, fmt="tfds", text="{", source="f.json", reviewer="imported")
     assert not VerdictChange.objects.filter(reviewer__username="imported").exists()
@@ -123,7 +133,7 @@ def test_export_api_is_for_admins_only(client, reviewed, admin_user, reviewer):
     response = client.get("/api/datasets/val/export/", {"format": "tfds"})
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="val-multilabel-tfds.json"'
-    assert json.loads(response.content) == multilabel.export_tfds(reviewed)
+    assert json.loads(b"".join(response.streaming_content)) == multilabel.export_tfds(reviewed)
     assert client.get("/api/datasets/val/export/", {"format": "xml"}).status_code == 400
 
 
@@ -159,3 +169,73 @@ def test_reviewer_names_in_file_become_accounts_without_passwords(reviewed):
     user = User.objects.get(username="vaishaal")
     assert not user.has_usable_password()
     assert list(user.groups.values_list("name", flat=True)) == ["reviewer"]
+
+
+MARKED = "2020-02-01T10:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("written", "reason", "note"),
+    [
+        ("Drawing, painting, sketch, cartoon or render", "drawing", ""),
+        ("drawing, painting, sketch, cartoon, or render", "drawing", ""),
+        ("Original label wrong or unclear", "label_wrong_or_unclear", ""),
+        ("label_wrong_or_unclear", "label_wrong_or_unclear", ""),
+        ("Original label wrong", "label_wrong_or_unclear", ""),
+        ("excessively edited", "excessively_edited", ""),
+        ("EXCESSIVELY-EDITED", "excessively_edited", ""),
+        ("Inappropriate", "inappropriate", ""),
+        ("other", "other", ""),
+        (" a watermark over the whole image ", "other", "a watermark over the whole image"),
+        (None, "other", ""),
+    ],
+)
+def test_tfds_reasons_are_read_in_words_and_other_text_is_kept_as_a_note(reviewed, written, reason, note):
+    flag = {"time_marked": MARKED} if written is None else {"reason": written, "time_marked": MARKED}
+    import_tfds(reviewed, {"problematic_images": {"a.JPEG": flag}})
+    assert ProblematicFlag.objects.filter(image__file_name="a.JPEG").values_list("reason", "note").get() == (
+        reason,
+        note,
+    )
+
+
+def worded_tfds_file():
+    """A TFDS file as another tool writes it: reasons in words, keys that the TFDS builder does not read."""
+    return {
+        "initial_annots": {"a.JPEG": {"correct": [TENCH]}},
+        "problematic_images": {
+            "b.JPEG": {"reason": "Drawing, painting, sketch, cartoon or render", "time_marked": MARKED, "tool": "x"},
+            "a.JPEG": {"reason": "blurry", "time_marked": MARKED, "tool": "x", "comment": "very"},
+        },
+        "version": 2,
+    }
+
+
+def test_tfds_unknown_keys_are_ignored_with_warnings(reviewed):
+    summary = import_tfds(reviewed, worded_tfds_file())
+    assert summary["warnings"] == [
+        "f.json: ignored the keys 'version', which TFDS does not read",
+        "f.json: problematic_images: ignored unknown keys, with how many images have each: 'tool' (2), 'comment' (1)",
+        "f.json: problematic_images: 1 reasons matched none of ours (" + ", ".join(ProblemReason.values) + ") and "
+        "were kept as reason other with their text as the note: 'blurry' (1)",
+    ]
+    flags = {name: flag for name, *flag in ProblematicFlag.objects.values_list("image__file_name", "reason", "note")}
+    assert flags == {"a.JPEG": ["other", "blurry"], "b.JPEG": ["drawing", ""], "c.JPEG": ["drawing", ""]}
+    assert ReviewItem.objects.get(image__file_name="a.JPEG", wnid=TENCH).verdict == "correct"
+    # The export writes what it wrote before: our reasons, no note.
+    assert multilabel.export_tfds(reviewed)["problematic_images"]["a.JPEG"]["reason"] == "other"
+    assert import_tfds(reviewed, multilabel.export_tfds(reviewed))["warnings"] == []
+
+
+def test_the_cli_and_the_api_show_the_warnings(reviewed, tmp_path, client, admin_user):
+    path = tmp_path / "worded.json"
+    path.write_text(json.dumps(worded_tfds_file()))
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_multilabel", str(path), "--dataset", "val", stdout=out, stderr=err)
+    assert err.getvalue().splitlines()[0] == f"warning: {path}: ignored the keys 'version', which TFDS does not read"
+    assert len(err.getvalue().splitlines()) == 3
+    client.force_login(admin_user)
+    with path.open("rb") as handle:
+        response = client.post("/api/datasets/val/multilabel/", {"file": handle})
+    assert response.status_code == 201, response.content
+    assert response.json()["warnings"][0] == "worded.json: ignored the keys 'version', which TFDS does not read"

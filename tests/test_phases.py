@@ -1,5 +1,6 @@
 """Evaluation phases through the services and the API: sampling, seen images, states, access, timing, closing."""
 
+import hashlib
 import json
 from datetime import timedelta
 
@@ -21,13 +22,12 @@ TENCH, GOLDFISH, AIRLINER, CHIHUAHUA = "n01440764", "n01443537", "n02690373", "n
 
 
 def build_folder(root, files):
+    """DIR/<wnid>/<file>, each file of its own colour: images that share a file are closed and seen together."""
     for wnid, names in files.items():
         (root / wnid).mkdir(parents=True, exist_ok=True)
-        for index, name in enumerate(names):
-            # One colour per dataset too: no two images share a file (that would close both in a phase).
-            (root / wnid / name).write_bytes(
-                jpeg_bytes((20 * index, 90 if root.name == "inet" else 150, 200 - 20 * index))
-            )
+        for name in names:
+            colour = tuple(hashlib.sha256(f"{root.name}/{wnid}/{name}".encode()).digest()[:3])
+            (root / wnid / name).write_bytes(jpeg_bytes(colour))
     return root
 
 

@@ -2,9 +2,11 @@
 keys, leases, tokens, login limits behind a proxy, spreadsheet cells and draft phases."""
 
 import hashlib
+import io
 import json
 import threading
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test import Client, override_settings
@@ -15,7 +17,7 @@ from annotate import roles
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import FlagChange, Image, Lease, ProblematicFlag, ReviewItem, VerdictChange
-from annotate.spreadsheets import as_text_cell
+from annotate.spreadsheets import SafeWriter, as_text_cell
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
@@ -170,7 +172,7 @@ def test_training_feedback_shows_only_what_the_trainee_may_see(db, tmp_path):
     for dataset_name in ("crowd", "val"):
         seen = feedback(tom, dataset_name)
         assert [label["wnid"] for label in seen["correct_labels"]] == [TENCH], dataset_name
-        assert seen["labels_source"] == "original" and seen["correct"] is False
+        assert seen["labels_source"] == "blind" and seen["correct"] is False
     assert [label["wnid"] for label in feedback(admin, "crowd")["correct_labels"]] == [GOLDFISH]
 
     def example_ids(user):
@@ -313,7 +315,7 @@ def test_spreadsheet_formulas_stay_text_in_csv_downloads(db, tmp_path):
     dataset(tmp_path, "val", {TENCH: ["=HYPERLINK(x).JPEG"]})
     exported = client_for(admin).get("/api/datasets/val/export/", {"format": "csv"})
     rows = b"".join(exported.streaming_content if exported.streaming else [exported.content]).decode().splitlines()
-    assert rows[1].startswith("'=HYPERLINK(x).JPEG,")
+    assert rows[1].startswith('"\'=HYPERLINK(x).JPEG",')
 
 
 def test_a_draft_phase_is_closed_to_its_participants_on_every_page_and_endpoint(db, tmp_path):
@@ -327,3 +329,129 @@ def test_a_draft_phase_is_closed_to_its_participants_on_every_page_and_endpoint(
     assert client.get("/api/evaluation/phases/").json() == []
     evaluation_services.open_phase(phase)
     assert client.get(f"/evaluation/phases/{phase.pk}/label/").status_code == 200
+
+
+# --- the second probe, replayed on the fixes above ---------------------------------------------------------------
+
+
+def test_an_account_left_without_a_usable_password_keeps_no_token(db):
+    """The admin's way to lock an account out ("disable password-based authentication") ends its token too."""
+    user = make_user("rita", roles.REVIEWER)
+    token = token_for(user).key
+    user.set_unusable_password()
+    user.save()
+    assert Client().get("/api/datasets/", headers={"Authorization": f"Token {token}"}).status_code == 401
+
+
+def test_the_guides_confusions_leave_out_what_reviewers_said_blind(db, tmp_path):
+    """The "potentially confused with" box counted a blind dataset's consensus verdicts."""
+    admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
+    dataset(tmp_path, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
+    crowd = Image.objects.get(dataset__name="crowd").dataset
+    consensus_services.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
+    goldfish = ReviewItem.objects.get(dataset=crowd, wnid=GOLDFISH)
+    for voter in (make_user("v1", roles.REVIEWER), make_user("v2", roles.REVIEWER)):
+        annotate_services.set_verdict(item_id=goldfish.pk, reviewer=voter, value="wrong")
+
+    def confused(user):
+        return [entry["wnid"] for entry in client_for(user).get(f"/api/guide/wnids/{TENCH}/").json()["confused_with"]]
+
+    assert confused(admin) == [GOLDFISH] and confused(rita) == []
+
+
+def test_an_image_seen_under_another_id_counts_as_seen(db, tmp_path):
+    """A participant who trained on the same photo in another dataset had it counted unseen."""
+    admin, tom = make_user("ada", roles.ADMIN), make_user("tom", roles.TRAINEE)
+    dataset(tmp_path, "val", {TENCH: ["a.JPEG", "b.JPEG"]})
+    first = Image.objects.get(file_name="a.JPEG")
+    with first.file.open("rb") as handle:
+        dataset(tmp_path, "copy", {TENCH: {"copy.JPEG": handle.read()}})
+    task = create_training_task(name="copy", dataset_name="copy", source=TaskSource.SLICE, offset_start=0, offset_end=1)
+    send(
+        client_for(tom), "post", f"/api/training/tasks/{task.pk}/answers/", {"image": task.image_ids[0], "wnid": TENCH}
+    )
+    phase = evaluation_services.create_phase(
+        name="p", datasets={"val": 2}, participants=["tom"], exclude_seen=True, created_by=admin
+    )
+    listed = client_for(admin).get(f"/api/evaluation/phases/{phase.pk}/participant-images/").json()
+    assert [row["image"] for row in listed] == [Image.objects.get(file_name="b.JPEG").pk]
+
+
+def test_training_statistics_leave_out_answers_on_closed_images(phase_world, tmp_path):
+    """A trainee's statistics named the true label of an image of their open phase."""
+    rita, image = phase_world["rita"], phase_world["phase_image"]
+    task = create_training_task(name="val", dataset_name="val", source=TaskSource.SLICE, offset_start=0, offset_end=2)
+    evaluation_services.close_phase(PhaseImage.objects.get(image=image).phase)
+    send(client_for(rita), "post", f"/api/training/tasks/{task.pk}/answers/", {"image": image.pk, "wnid": SHARK})
+    phase = evaluation_services.create_phase(
+        name="again", datasets={"val": 2}, participants=["rita"], created_by=phase_world["admin"]
+    )
+    evaluation_services.open_phase(phase)
+    stats = client_for(rita).get("/api/training/stats/", {"task": task.pk}).json()
+    assert stats["summary"]["answered"] == 0 and stats["confusions"] == []
+    assert (
+        client_for(phase_world["admin"])
+        .get("/api/training/stats/", {"task": task.pk, "trainee": "rita"})
+        .json()["summary"]["answered"]
+        == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("array", "status", "message"),
+    [
+        (np.zeros((2, 2), dtype="m8[s]"), 400, "expected integer class indices"),
+        (np.full((2, 1000), 65000, dtype=np.float16), 201, None),
+        (np.full((2, 1000), 3e38, dtype=np.float32), 201, None),
+        (np.full((2, 1000), 0.5, dtype=np.longdouble), 201, None),
+        (np.full((2, 1000), 1e305), 400, "is not a finite number below"),
+    ],
+    ids=["timedelta", "float16", "float32-huge", "longdouble", "float64-huge"],
+)
+def test_odd_npy_predictions_get_an_answer_never_a_500(db, tmp_path, array, status, message):
+    """Five .npy files answered 500: timedelta indices, scores that overflowed when rounded, long doubles."""
+    admin = make_user("ada", roles.ADMIN)
+    dataset(tmp_path, "val", {TENCH: ["a.JPEG", "b.JPEG"]})
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    upload = io.BytesIO(buffer.getvalue())
+    upload.name = "p.npy"
+    response = client_for(admin).post("/api/models/m/predictions/", {"file": upload, "dataset": "val"})
+    assert response.status_code == status, response.content
+    assert message is None or message in response.json()["detail"]
+
+
+def test_a_malformed_npy_header_is_refused_with_a_message(db, tmp_path):
+    admin = make_user("ada", roles.ADMIN)
+    dataset(tmp_path, "val", {TENCH: ["a.JPEG"]})
+    header = b"{'descr': '<i8', 'fortran_order': False, 'shape': (1, 1(, }"
+    upload = io.BytesIO(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + b"\x00" * 8)
+    upload.name = "p.npy"
+    response = client_for(admin).post("/api/models/m/predictions/", {"file": upload, "dataset": "val"})
+    assert response.status_code == 400 and "not a NumPy .npy file" in response.json()["detail"]
+
+
+def test_csv_cells_stay_whole_and_inert_in_any_spreadsheet_locale():
+    """`;=1+1;` split into a formula where ";" separates cells; a leading space or a full-width "=" slipped past."""
+    buffer = io.StringIO()
+    writer = SafeWriter(buffer, lineterminator="\n")
+    writer.writeheader(["name", "n"])
+    writer.writerow([";=1+1;", 2])
+    writer.writerow([" =1+1", 3])
+    writer.writerow(["＝1+1", 4])
+    assert buffer.getvalue().splitlines() == ["name,n", '";=1+1;",2', '"\' =1+1",3', '"\'＝1+1",4']
+
+
+@override_settings(TRUSTED_PROXIES=frozenset({"10.0.0.0/8"}), LOGIN_FAILURE_LIMIT=1)
+def test_trusted_proxies_may_be_networks(db):
+    make_user("rita", roles.REVIEWER)
+    assert failed_logins("10.1.2.3", "198.51.100.7", 2)[-1] == 429
+    assert failed_logins("10.9.9.9", "198.51.100.8", 1) == [400]
+
+
+def test_a_participant_of_a_draft_phase_is_told_it_has_not_opened(db, tmp_path):
+    admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
+    dataset(tmp_path, "val", {TENCH: ["a.JPEG"]})
+    phase = evaluation_services.create_phase(name="draft", datasets={"val": 1}, participants=["rita"], created_by=admin)
+    response = client_for(rita).get(f"/api/evaluation/phases/{phase.pk}/")
+    assert response.status_code == 403 and "has not opened yet" in response.json()["detail"]

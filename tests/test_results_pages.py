@@ -1,6 +1,8 @@
 """The results page in Chromium: the leaderboard (sorting, filters), the plots and their SVG and PNG downloads,
 the CSV download, the humans' table, the mistake analysis, the empty states, and the plot module's numbers."""
 
+import re
+
 import pytest
 
 from annotate import roles
@@ -56,6 +58,7 @@ def test_the_results_page_shows_the_scores_after_review(logged_in_page, tmp_path
     errors = open_results(page)
     assert page.locator("#results-app").get_attribute("data-state") == "ready"
     assert page.locator("[data-testid=nothing-reviewed]").is_hidden()
+    assert re.fullmatch(r"Figures from \d+ s ago", page.locator("[data-testid=results-age]").inner_text())
 
     # Sorted by the reference figure, best first: ties by name.
     rows = leaderboard(page)

@@ -8,6 +8,8 @@ from django.test import Client
 from annotate import multilabel, roles
 from annotate.importers import register_manifest
 from annotate.models import Image, ProblematicFlag, ReviewItem
+from evaluation import services as evaluation_services
+from evaluation.models import PhaseImage
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 
 
@@ -128,7 +130,7 @@ def test_review_three_images_by_keyboard_and_export(logged_in_page, reviewer, im
     admin.force_login(make_user("ada", roles.ADMIN))
     response = admin.get(f"/api/datasets/{dataset.name}/export/?format=tfds")
     assert response.status_code == 200
-    assert json.loads(response.content) == document
+    assert json.loads(b"".join(response.streaming_content)) == document
 
 
 # --- single features -----------------------------------------------------------------------------------
@@ -416,3 +418,46 @@ def test_a_change_made_meanwhile_by_someone_else_is_shown_not_overwritten(
     page.locator('#flag-save-state[data-state="conflict"]').wait_for()
     assert "flagged drawing by olga" in page.locator("#status-banner").inner_text()
     assert ProblematicFlag.objects.get(image_id=image_id).reason == "drawing"
+
+
+# --- images that close while the page is open ------------------------------------------------------------
+
+
+@pytest.mark.browser
+@BROWSER_DB
+def test_an_image_closed_meanwhile_is_skipped_not_a_dead_end(logged_in_page, reviewer, image_folder, tmp_path):
+    """An evaluation phase opened while the reviewer works: its image left the trail with a word, and the image on
+    screen, once closed, moves the page on instead of failing every save (the probe's walk, issue 11)."""
+    build_dataset(image_folder, tmp_path)
+    page = logged_in_page(reviewer)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(review_url())
+    first = shown_image_id(page)
+    page.keyboard.press("n")
+    second = shown_image_id(page, first)
+    admin = make_user("ada", roles.ADMIN)
+
+    def close(image_id):
+        phase = evaluation_services.create_phase(
+            name=f"closes {image_id}", datasets={DATASET: 3}, participants=[reviewer.username], created_by=admin
+        )
+        PhaseImage.objects.filter(phase=phase).exclude(image_id=image_id).delete()
+        evaluation_services.open_phase(phase)
+
+    close(first)
+    page.keyboard.press("b")
+    toast = page.locator("#toast")
+    toast.wait_for(state="visible")
+    assert "no longer available to you" in toast.inner_text()
+    assert int(page.evaluate("document.body.dataset.imageId")) == second  # still on the image it was showing
+    # The image on screen closes too: a verdict on it moves the page on.
+    close(second)
+    page.keyboard.press("1")
+    third = shown_image_id(page, second)
+    assert third not in (first, second)
+    # A link to a closed image opens the queue.
+    page.goto("about:blank")
+    page.goto(review_url() + f"#image={first}")
+    assert shown_image_id(page) not in (first, second)
+    assert errors == []

@@ -56,6 +56,7 @@ OBJECTS = (
     ("/api/guide/pages/{slug}/revisions/{id}", "id", "revision"),
     ("/api/guide/pages/{slug}", "slug", "page"),
     ("/api/prediction-jobs/{id}", "id", "job"),
+    ("/api/imports/{id}", "id", "import_batch"),
     ("/api/synsets/{wnid}", "wnid", "wnid"),
     ("/api/guide/wnids/{wnid}", "wnid", "wnid"),
 )

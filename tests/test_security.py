@@ -217,6 +217,14 @@ def api_list_paths():
 
 
 @pytest.mark.django_db
+def without_age(response):
+    """The body, less how old cached figures are (it moves between two requests)."""
+    body = response.json()
+    if isinstance(body, dict):
+        body.pop("age_seconds", None)
+    return body
+
+
 def test_list_endpoints_ignore_lookups_that_are_not_theirs(client, admin_user, reviewer, image_folder, tmp_path):
     build_dataset(image_folder, tmp_path)
     client.force_login(admin_user)
@@ -226,7 +234,7 @@ def test_list_endpoints_ignore_lookups_that_are_not_theirs(client, admin_user, r
         plain = client.get(path)
         hostile = client.get(path, HOSTILE_FILTERS)
         assert hostile.status_code == plain.status_code, path
-        assert hostile.content == plain.content, path
+        assert without_age(hostile) == without_age(plain), path
     # No filter backend reads the query string for lookups.
     from rest_framework.settings import api_settings
 

@@ -323,7 +323,7 @@ class TraineeStats(APIView):
         task = query_int(request, "task")
         if task is not None:
             task = task_or_404(task, with_images=False)
-        return Response(stats.trainee_stats(trainee, task))
+        return Response(stats.trainee_stats(trainee, task, request.user))
 
 
 class Hierarchy(APIView):

@@ -15,7 +15,8 @@ class ImageLabels:
     """What counts as a right answer for one image.
 
     correct: the wnids a trainee's label must be among. unclear: reviewed as unclear (shown apart,
-    never counted correct). source: "reviewed" (the multi-label annotation) or "original" (the
+    never counted correct). source: "reviewed" (the multi-label annotation), "blind" (the original label, as
+    reviewers answer the image blind and the trainee may not see what they said) or "original" (the
     original label, for an image nobody has reviewed enough to say otherwise).
     """
 
@@ -42,7 +43,10 @@ def image_labels(images, blind=frozenset()):
         reviewed[image_id][wnid] = verdict
     labels = {}
     for image_id, original in originals.items():
-        verdicts = {} if image_id in blind else reviewed[image_id]
+        if image_id in blind:
+            labels[image_id] = ImageLabels((original,), (), "blind", original)
+            continue
+        verdicts = reviewed[image_id]
         correct = tuple(wnid for wnid, verdict in verdicts.items() if verdict == Verdict.CORRECT)
         unclear = tuple(wnid for wnid, verdict in verdicts.items() if verdict == Verdict.UNCLEAR)
         if correct or original in verdicts:

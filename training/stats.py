@@ -7,14 +7,17 @@ functions below shape the counts into series and draw the small line chart of th
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
-from annotate import taxonomy
+from annotate import access, taxonomy
 from training.models import PART_SIZE, TrainingAnswer
 
 CONFUSION_LIMIT = 10
 
 
-def answers(trainee, task=None):
+def answers(trainee, task=None, viewer=None):
+    """The trainee's answers (in one task), none on an image closed to the `viewer` (annotate.access)."""
     queryset = TrainingAnswer.objects.filter(trainee=trainee)
+    if viewer is not None:
+        queryset = queryset.exclude(image_id__in=access.closed_image_ids(viewer))
     return queryset.filter(task=task) if task is not None else queryset
 
 
@@ -35,25 +38,25 @@ def totals(rows):
     return with_accuracy({"answered": sum(row["answered"] for row in rows), "right": sum(row["right"] for row in rows)})
 
 
-def accuracy_by_part(trainee, task):
+def accuracy_by_part(trainee, task, viewer=None):
     """[{part (1-based), answered, right, accuracy}] in task order."""
-    rows = _counted(answers(trainee, task).annotate(part_index=F("position") / PART_SIZE), "part_index")
+    rows = _counted(answers(trainee, task, viewer).annotate(part_index=F("position") / PART_SIZE), "part_index")
     return [
         with_accuracy({"part": row["part_index"] + 1, "answered": row["answered"], "right": row["right"]})
         for row in rows
     ]
 
 
-def accuracy_by_day(trainee, task=None):
+def accuracy_by_day(trainee, task=None, viewer=None):
     """[{day, answered, right, accuracy}], oldest first (days in UTC)."""
-    rows = _counted(answers(trainee, task).annotate(day=TruncDate("answered_at")), "day")
+    rows = _counted(answers(trainee, task, viewer).annotate(day=TruncDate("answered_at")), "day")
     return [with_accuracy(row) for row in rows]
 
 
-def confusions(trainee, task=None, limit=CONFUSION_LIMIT):
+def confusions(trainee, task=None, viewer=None, limit=CONFUSION_LIMIT):
     """The most frequent (true label -> answered label) pairs of wrong answers, with counts."""
     rows = (
-        answers(trainee, task)
+        answers(trainee, task, viewer)
         .filter(correct=False)
         .values("expected_wnid", "wnid")
         .annotate(count=Count("pk"))
@@ -69,16 +72,16 @@ def confusions(trainee, task=None, limit=CONFUSION_LIMIT):
     ]
 
 
-def trainee_stats(trainee, task=None):
-    """Everything the statistics page and API show for one trainee (and one task, or all of them)."""
-    by_day = accuracy_by_day(trainee, task)
+def trainee_stats(trainee, task=None, viewer=None):
+    """Everything the statistics page and API show for one trainee (and one task, or all of them), to `viewer`."""
+    by_day = accuracy_by_day(trainee, task, viewer)
     return {
         "trainee": trainee.username,
         "task": task.pk if task is not None else None,
         "summary": totals(by_day),
-        "by_part": accuracy_by_part(trainee, task) if task is not None else [],
+        "by_part": accuracy_by_part(trainee, task, viewer) if task is not None else [],
         "by_day": by_day,
-        "confusions": confusions(trainee, task),
+        "confusions": confusions(trainee, task, viewer),
     }
 
 

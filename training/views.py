@@ -88,7 +88,7 @@ def stats_page(request):
         if not username:
             context["overview"] = selectors.overview()
     if not admin or username:
-        data = stats.trainee_stats(trainee, task)
+        data = stats.trainee_stats(trainee, task, request.user)
         series = data["by_part"] if task is not None else data["by_day"]
         context.update(
             stats=data,

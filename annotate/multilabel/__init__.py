@@ -9,6 +9,7 @@ dataset is then recomputed under its consensus rule.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from annotate import batches
 from annotate.multilabel import checks, csv_table, jsonl, real, services, tfds
 from annotate.multilabel.tfds import IMAGENET_M, dumps, export_tfds
 
@@ -44,9 +45,20 @@ def export(dataset, fmt, m_slice=IMAGENET_M):
     return FORMATS[fmt].export(dataset)
 
 
-def load(*, dataset, fmt, text, source, reviewer):
-    """Import `text` (in format `fmt`, read from `source`) into the dataset, all or nothing; label files (tfds,
-    real) become the verdicts of the account named `reviewer`. Raises ImportFailed; returns a summary."""
+def load(*, dataset, fmt, text, source, reviewer, user=None, dry_run=False, overwrite=False):
+    """Import `text` (in format `fmt`, read from `source`) into the dataset as one import batch of `user`, all or
+    nothing; label files (tfds, real) become the verdicts of the account named `reviewer`. Verdicts and flags
+    already given are kept unless `overwrite`; a `dry_run` says what the import would change and writes nothing.
+    Raises ImportFailed; returns a summary."""
     checks.username(reviewer, "the importing reviewer")
     plan = FORMATS[fmt].read(text, source=source, dataset=dataset, reviewer=reviewer)
-    return {"format": fmt, **services.store(dataset=dataset, plan=plan)}
+    summary = batches.run_import(
+        dataset=dataset,
+        kind=fmt,
+        source=source,
+        user=user,
+        dry_run=dry_run,
+        overwrite=overwrite,
+        write=lambda batch: services.store(dataset=dataset, plan=plan, batch=batch),
+    )
+    return {"format": fmt, **summary}

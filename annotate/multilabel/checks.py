@@ -61,6 +61,17 @@ def object_keys(value, required, optional, where):
     missing = [key for key in required if key not in value]
     if missing:
         raise ImportFailed(f"{where}: missing {', '.join(missing)}")
-    unknown = sorted(set(value) - set(required) - set(optional))
+    unknown = unknown_keys(value, (*required, *optional))
     if unknown:
         raise ImportFailed(f"{where}: unknown keys {', '.join(unknown)}")
+
+
+def unknown_keys(value, known):
+    """The keys of the JSON object `value` outside `known`, sorted."""
+    return sorted(set(value) - set(known))
+
+
+def counted(counts, limit=5):
+    """Text like "'a' (3), 'b' (1) and 4 others" of the `limit` most common values of a Counter, with their counts."""
+    shown = ", ".join(f"{value!r} ({count:,})" for value, count in counts.most_common(limit))
+    return shown + (f" and {len(counts) - limit:,} others" if len(counts) > limit else "")

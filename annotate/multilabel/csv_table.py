@@ -29,7 +29,7 @@ def export_chunks(dataset):
     counts = selectors.verdict_counts(dataset)
     buffer = io.StringIO()
     writer = SafeWriter(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writeheader(COLUMNS)
     for image_id, file_name, _ in images:
         writer.writerows(
             (

@@ -24,16 +24,15 @@ VERDICT_KEYS = ("reviewer", "verdict", "at")
 LABELS, SOURCES, REASONS = tuple(Verdict.values), tuple(LabelSource.values), tuple(ProblemReason.values)
 FIXED_LABELS = tuple(DecidedVerdict.values)
 REVIEWER_VERDICTS = tuple(value for value in LABELS if value != Verdict.UNREVIEWED)
+# Text yielded at once: a streamed response writes few large chunks rather than a line at a time.
+CHUNK_CHARACTERS = 1 << 16
 
 
 def export_chunks(dataset):
-    images = selectors.images_by_file_name(dataset)
-    labels = selectors.labels_by_image(dataset)
-    verdicts = selectors.verdicts_by_item(dataset)
-    flags = selectors.flags_by_image(dataset)
+    """The lines, streamed (selectors.images_with_labels) and yielded about CHUNK_CHARACTERS at a time."""
     names = selectors.usernames_by_id()
-    for image_id, file_name, original_wnid in images:
-        flag = flags.get(image_id)
+    chunk, size = [], 0
+    for file_name, original_wnid, flag, labels in selectors.images_with_labels(dataset):
         line = {
             "file_name": file_name,
             "original_wnid": original_wnid,
@@ -48,13 +47,18 @@ def export_chunks(dataset):
                     "needs_adjudication": label.needs_adjudication,
                     "verdicts": [
                         {"reviewer": names[reviewer], "verdict": value, "at": at.isoformat()}
-                        for reviewer, value, at in verdicts.get(label.item_id, ())
+                        for reviewer, value, at in verdicts
                     ],
                 }
-                for label in labels.get(image_id, ())
+                for label, verdicts in labels
             ],
         }
-        yield json.dumps(line, separators=(",", ":")) + "\n"
+        chunk.append(json.dumps(line, separators=(",", ":")) + "\n")
+        size += len(chunk[-1])
+        if size >= CHUNK_CHARACTERS:
+            yield "".join(chunk)
+            chunk, size = [], 0
+    yield "".join(chunk)
 
 
 def _flag(reason, note, reviewer, time_marked, time_reviewed):

@@ -1,5 +1,10 @@
 """The ReaL format ("Are we done with ImageNet?", Beyer et al. 2020): a JSON list with one entry per image of the
-dataset, in file-name order, each the sorted class indices (0-999) of the image's valid labels."""
+dataset, in file-name order, each the sorted class indices (0-999) of the image's valid labels.
+
+A list names every valid label of its image, so the image's label list is complete (Image.labels_complete): a class
+it leaves out is not a valid label. An empty list says the image has no valid label: ReaL accuracy leaves such
+images out, and so does Relabel, as problematic images (reason "no valid label"); a problematic image exports as an
+empty list."""
 
 import json
 
@@ -8,9 +13,9 @@ from django.utils import timezone
 
 from annotate import taxonomy
 from annotate.errors import ImportFailed
-from annotate.models import Verdict
+from annotate.models import ProblematicFlag, ProblemReason, Verdict
 from annotate.multilabel import checks, selectors
-from annotate.multilabel.services import ImportPlan, Vote
+from annotate.multilabel.services import Flag, ImportPlan, Vote
 from consensus import rules
 
 NO_POSTERIOR = (np.nan, np.nan, np.nan)
@@ -27,12 +32,13 @@ def valid_class_indices(dataset):
     has_posterior = np.array([label.posterior is not None for label in labels], dtype=bool)
     correct = np.array([label.label == Verdict.CORRECT for label in labels], dtype=bool)
     valid = np.where(has_posterior, rules.real_valid(posterior), correct)
+    problematic = set(ProblematicFlag.objects.filter(image__dataset=dataset).values_list("image_id", flat=True))
     result, start = [], 0
     for image_id, _, _ in images:
         image_labels = labels_by_image.get(image_id, ())
         flags = valid[start : start + len(image_labels)]
         indices = (taxonomy.class_index(label.wnid) for label, ok in zip(image_labels, flags, strict=True) if ok)
-        result.append(sorted(indices))
+        result.append([] if image_id in problematic else sorted(indices))
         start += len(image_labels)
     return result
 
@@ -43,7 +49,8 @@ def export_chunks(dataset):
 
 def read(text, *, source, dataset, reviewer):
     """The ImportPlan of a ReaL file: `reviewer` says correct to each listed class of an image (the review item is
-    created where missing) and wrong to the image's other review items."""
+    created where missing) and wrong to the image's other review items; an image with an empty list is flagged
+    problematic (no valid label); every image's label list becomes complete."""
     document = checks.json_document(text, source)
     if not isinstance(document, list):
         raise ImportFailed(f"{source}: expected a JSON list with one list of class indices per image")
@@ -71,4 +78,7 @@ def read(text, *, source, dataset, reviewer):
         plan.votes += [Vote(image_id, wnid, reviewer, Verdict.CORRECT.value, now) for wnid in sorted(correct)]
         wrong = sorted(existing.get(image_id, set()) - correct)
         plan.votes += [Vote(image_id, wnid, reviewer, Verdict.WRONG.value, now) for wnid in wrong]
+        if not correct:
+            plan.flags.append(Flag(image_id, ProblemReason.NO_VALID_LABEL.value, "", reviewer, now, now))
+        plan.complete_images.add(image_id)
     return plan

@@ -2,7 +2,8 @@
 the ImageNet-M slice."""
 
 import json
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 
 from django.utils import timezone
 
@@ -15,6 +16,35 @@ from annotate.multilabel.services import Flag, ImportPlan, Vote
 IMAGENET_M = "imagenet-m"
 EXPORTED_VERDICTS = tuple(str(v) for v in DECIDED_VERDICTS)
 KEYS = ("initial_annots", "problematic_images", "imagenet_m")
+FLAG_KEYS = ("reason", "reviewer", "time_marked", "time_reviewed")
+CONNECTIVES = frozenset({"and", "or"})
+
+
+def wording(text):
+    """The words of a reason, lower case, without punctuation, "and" or "or": "Drawing, painting, sketch, cartoon,
+    or render" and "drawing_painting_sketch_cartoon_render" read the same."""
+    return " ".join(word for word in re.findall(r"[^\W_]+", text.casefold()) if word not in CONNECTIVES)
+
+
+# Files written by hand or by other tools word the reasons in their own way; besides our values and labels, these
+# are the obvious ones.
+REASON_VARIANTS = (
+    ("label wrong", ProblemReason.LABEL),
+    ("label unclear", ProblemReason.LABEL),
+    ("original label wrong", ProblemReason.LABEL),
+    ("original label unclear", ProblemReason.LABEL),
+    ("wrong label", ProblemReason.LABEL),
+    ("edited", ProblemReason.EDITED),
+    ("excessive editing", ProblemReason.EDITED),
+)
+REASONS_BY_WORDING = {
+    wording(text): reason
+    for text, reason in (
+        *((reason.value, reason) for reason in ProblemReason),
+        *((reason.label, reason) for reason in ProblemReason),
+        *REASON_VARIANTS,
+    )
+}
 
 
 def export_tfds(dataset, m_slice=IMAGENET_M):
@@ -58,14 +88,19 @@ def export_chunks(dataset, m_slice=IMAGENET_M):
 
 
 def read(text, *, source, dataset, reviewer):
-    """The ImportPlan of a TFDS file: its verdicts become `reviewer`'s, as do its flags that name no reviewer."""
+    """The ImportPlan of a TFDS file: its verdicts become `reviewer`'s, as do its flags that name no reviewer.
+
+    Unknown keys (at the top, which the TFDS builder does not read either, or in a problematic image's entry) are
+    ignored, and a flag's reason is read whatever its wording (see _reason): the plan's warnings say what was."""
     document = checks.json_document(text, source)
     if not isinstance(document, dict):
         raise ImportFailed(f"{source}: expected a JSON object with {', '.join(repr(key) for key in KEYS)}")
-    checks.object_keys(document, (), KEYS, source)
     images = image_ids_by_name(dataset)
     now = timezone.now()
     plan = ImportPlan(source=source, images=0)
+    unknown = checks.unknown_keys(document, KEYS)
+    if unknown:
+        plan.warnings.append(f"{source}: ignored the keys {', '.join(map(repr, unknown))}, which TFDS does not read")
     annotated = document.get("initial_annots") or {}
     if not isinstance(annotated, dict):
         raise ImportFailed(f"{source}: initial_annots must be an object {{file name: verdicts}}")
@@ -85,15 +120,31 @@ def read(text, *, source, dataset, reviewer):
     flagged = document.get("problematic_images") or {}
     if not isinstance(flagged, dict):
         raise ImportFailed(f"{source}: problematic_images must be an object {{file name: flag}}")
+    ignored, other_reasons = Counter(), Counter()
     for name, flag in flagged.items():
         where = f"{source}: problematic_images[{name!r}]"
         image_id = checks.image_named(images, name, dataset, where)
-        if not isinstance(flag, dict) or flag.get("reason") not in ProblemReason.values:
-            raise ImportFailed(f"{where}: 'reason' must be one of {', '.join(ProblemReason.values)}")
+        if not isinstance(flag, dict):
+            raise ImportFailed(f"{where}: expected an object with {', '.join(FLAG_KEYS)}")
+        ignored.update(checks.unknown_keys(flag, FLAG_KEYS))
+        reason, note = _reason(flag.get("reason"), f"{where}.reason")
+        if note:
+            other_reasons[note] += 1
         marked = checks.time(flag.get("time_marked"), f"{where}.time_marked")
         reviewed = checks.time(flag.get("time_reviewed", flag.get("time_marked")), f"{where}.time_reviewed")
         flagger = checks.username(flag.get("reviewer") or reviewer, f"{where}.reviewer")
-        plan.flags.append(Flag(image_id, flag["reason"], "", flagger, marked, reviewed))
+        plan.flags.append(Flag(image_id, reason, note, flagger, marked, reviewed))
+    if ignored:
+        plan.warnings.append(
+            f"{source}: problematic_images: ignored unknown keys, with how many images have each: "
+            f"{checks.counted(ignored)}"
+        )
+    if other_reasons:
+        plan.warnings.append(
+            f"{source}: problematic_images: {other_reasons.total():,} reasons matched none of ours "
+            f"({', '.join(ProblemReason.values)}) and were kept as reason other with their text as the note: "
+            f"{checks.counted(other_reasons)}"
+        )
     m_names = document.get("imagenet_m") or []
     if not isinstance(m_names, list):
         raise ImportFailed(f"{source}: imagenet_m must be a list of file names")
@@ -102,3 +153,15 @@ def read(text, *, source, dataset, reviewer):
         plan.slices[IMAGENET_M] = [checks.image_named(images, name, dataset, where) for name in m_names]
     plan.images = len(set(annotated) | set(flagged) | set(m_names))
     return plan
+
+
+def _reason(text, where):
+    """(reason, note) of a flag's reason as a file words it: one of ours by its value or label, in any case and
+    punctuation, or an obvious variant (REASON_VARIANTS); other text is reason other, the text its note. TFDS
+    itself reads no reason, so a flag without one is other too."""
+    if text is None:
+        return ProblemReason.OTHER.value, ""
+    if not isinstance(text, str):
+        raise ImportFailed(f"{where}: {text!r} is not text")
+    reason = REASONS_BY_WORDING.get(wording(text))
+    return (reason.value, "") if reason else (ProblemReason.OTHER.value, text.strip())

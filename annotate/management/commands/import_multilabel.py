@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from annotate import multilabel
+from annotate.batches import outcome
 from annotate.errors import ImportFailed
 from annotate.models import Dataset
 
@@ -25,6 +26,10 @@ class Command(BaseCommand):
             default=IMPORTING_REVIEWER,
             help="account whose verdicts the labels of a tfds or real file become (created as a reviewer if missing)",
         )
+        parser.add_argument("--dry-run", action="store_true", help="say what the import would change; write nothing")
+        parser.add_argument(
+            "--overwrite", action="store_true", help="replace verdicts and flags already given (kept by default)"
+        )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args, file, dataset, **options):
@@ -34,7 +39,13 @@ class Command(BaseCommand):
         try:
             text = Path(file).read_text(encoding="utf-8")
             summary = multilabel.load(
-                dataset=found, fmt=options["format"], text=text, source=file, reviewer=options["reviewer"]
+                dataset=found,
+                fmt=options["format"],
+                text=text,
+                source=file,
+                reviewer=options["reviewer"],
+                dry_run=options["dry_run"],
+                overwrite=options["overwrite"],
             )
         except OSError as exc:
             raise CommandError(f"{file}: {exc.strerror}") from exc
@@ -55,8 +66,11 @@ class Command(BaseCommand):
             + ", ".join(f"{value} {count}" for value, count in consensus["labels"].items())
             + f", {consensus['needs_adjudication']} to adjudicate"
         )
+        self.stdout.write("\n".join(outcome(summary)))
         if summary.get("labels_unlike_file"):
             self.stderr.write(
                 f"{summary['labels_unlike_file']} labels differ from the file's: it was labelled under another "
                 f"consensus rule than this dataset's ({consensus['rule']})"
             )
+        for warning in summary["warnings"]:
+            self.stderr.write(f"warning: {warning}")

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from annotate.batches import outcome
 from annotate.errors import ImportFailed
 from annotate.importers import import_predictions
 
@@ -13,13 +14,17 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", required=True)
         parser.add_argument("--format", choices=["csv", "json", "npy"], help="default: from the file extension")
         parser.add_argument("--replace", action="store_true", help="replace the model's earlier predictions")
+        parser.add_argument("--dry-run", action="store_true", help="say what the import would change; write nothing")
 
-    def handle(self, *args, file, model, dataset, format=None, replace=False, **options):
+    def handle(self, *args, file, model, dataset, format=None, replace=False, dry_run=False, **options):
         try:
-            result = import_predictions(model_name=model, dataset_name=dataset, path=file, fmt=format, replace=replace)
+            result = import_predictions(
+                model_name=model, dataset_name=dataset, path=file, fmt=format, replace=replace, dry_run=dry_run
+            )
         except ImportFailed as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{result['model']} on {result['dataset']}: {result['predictions']} predictions, "
             f"{result['new_review_items']} new review items"
         )
+        self.stdout.write("\n".join(outcome(result)))

@@ -10,6 +10,9 @@ METHODS = {rule.replace("_", "-"): rule for rule in Rule.values}
 
 
 class Command(BaseCommand):
+    # The system checks import every URL module of the project (scipy.stats among them), a second or more that
+    # this command, which serves no request, does not need.
+    requires_system_checks = []
     help = (
         "Recompute the consensus label of every review item of a dataset from its reviewers' verdicts; "
         "--method also makes that the dataset's rule. Adjudicated and golden items keep their label."

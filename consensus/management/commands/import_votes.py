@@ -2,12 +2,16 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from annotate.batches import outcome
 from annotate.errors import ImportFailed
 from consensus.importers import FORMATS, import_votes
 from consensus.models import Rule
 
 
 class Command(BaseCommand):
+    # The system checks import every URL module of the project (scipy.stats among them), a second or more that
+    # this command, which serves no request, does not need.
+    requires_system_checks = []
     help = (
         "Import raw reviewer votes (the ReaL raters' raters.npz) into a dataset whose images are registered: "
         "raters become reviewers, their answers verdicts (no: wrong, maybe: unclear, yes: correct); then every "
@@ -21,12 +25,23 @@ class Command(BaseCommand):
         parser.add_argument("--rule", choices=[r for r in Rule.values if r != Rule.SINGLE], default=Rule.MAJORITY)
         parser.add_argument("--overlap", type=int, default=5, help="reviewers needed per item (default 5)")
         parser.add_argument("--reviewer-prefix", default="rater-", help="username prefix of the raters")
+        parser.add_argument("--dry-run", action="store_true", help="say what the import would change; write nothing")
+        parser.add_argument(
+            "--overwrite", action="store_true", help="replace a rater's different verdict already there"
+        )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args, file, format, dataset, rule, overlap, reviewer_prefix, **options):
         try:
             summary = import_votes(
-                dataset_name=dataset, path=file, fmt=format, rule=rule, overlap=overlap, reviewer_prefix=reviewer_prefix
+                dataset_name=dataset,
+                path=file,
+                fmt=format,
+                rule=rule,
+                overlap=overlap,
+                reviewer_prefix=reviewer_prefix,
+                dry_run=options["dry_run"],
+                overwrite=options["overwrite"],
             )
         except ImportFailed as exc:
             raise CommandError(str(exc)) from exc
@@ -41,3 +56,4 @@ class Command(BaseCommand):
             + ", ".join(f"{value} {count}" for value, count in consensus["labels"].items())
             + f", {consensus['needs_adjudication']} to adjudicate"
         )
+        self.stdout.write("\n".join(outcome(summary)))

@@ -27,6 +27,7 @@ const state = {
   mistakes: "models",
 };
 let results = null;
+let loadedAt = 0; // performance.now() when the results arrived
 const figures = new Map(); // key(...) -> score row
 const drops = new Map(); // key(...) with the compared dataset -> drop row
 
@@ -424,10 +425,18 @@ function bindControls() {
   }
 }
 
+/** "Figures from N s ago": the figures may come from the server's cache, computed before this request. */
+function showAge() {
+  const seconds = Math.round(results.age_seconds + (performance.now() - loadedAt) / 1000);
+  $("results-age").textContent = `Figures from ${seconds.toLocaleString("en-US")} s ago`;
+  $("results-age").title = `Computed at ${new Date(results.computed_at).toLocaleString()}`;
+}
+
 async function start() {
   initGuidePanel();
   try {
     ({ data: results } = await getJSON(app.dataset.resultsUrl));
+    loadedAt = performance.now();
   } catch (error) {
     $("results-error").textContent = `Could not load the results: ${error.message}.`;
     $("results-error").hidden = false;
@@ -448,6 +457,8 @@ async function start() {
     drops.set(key(row.predictor, row.dataset, row.split, row.metric, row.averaging, row.subset), row);
   }
   $("nothing-reviewed").hidden = results.decided_items > 0;
+  showAge();
+  setInterval(showAge, 1000);
   $("vote-note").textContent = voteNote();
   bindControls();
   render();

@@ -24,13 +24,14 @@ const VERDICT_KEYS = {
   u: "unclear",
   d: "dont_know",
 };
-const REASONS = ["label_wrong_or_unclear", "drawing", "excessively_edited", "inappropriate", "other"];
+const REASONS = ["label_wrong_or_unclear", "drawing", "excessively_edited", "inappropriate", "other", "no_valid_label"];
 const REASON_LABELS = {
   label_wrong_or_unclear: "Original label wrong or unclear",
   drawing: "Drawing, painting, sketch, cartoon or render",
   excessively_edited: "Excessively edited",
   inappropriate: "Inappropriate",
   other: "Other",
+  no_valid_label: "No valid label",
 };
 const SAVE_LABELS = { saving: "Saving…", saved: "Saved", error: "Not saved", waiting: "Waiting…", conflict: "Changed meanwhile" };
 const DECODE_WAIT_MS = 2000;
@@ -518,10 +519,33 @@ async function navigate(work) {
   }
 }
 
+const GONE =
+  "An image you saw is no longer available to you (removed, or in an evaluation phase you take part in): skipped.";
+
+/** Whether an error says the image is not there for this reviewer any more (a 404 reads the same either way). */
+function gone(error) {
+  return error instanceof ApiError && error.status === 404;
+}
+
+/** The trail's image at `index`, or null where it is gone: then it leaves the trail, with a word to the reviewer. */
+async function loadFromTrail(index) {
+  try {
+    return await loadImage(state.trail[index]);
+  } catch (error) {
+    if (!gone(error)) throw error;
+    state.trail.splice(index, 1);
+    if (state.cursor > index) state.cursor -= 1;
+    saveTrail();
+    toast(GONE);
+    return null;
+  }
+}
+
 function goNext() {
   return navigate(async () => {
-    if (state.cursor < state.trail.length - 1) {
-      const payload = await loadImage(state.trail[state.cursor + 1]);
+    while (state.cursor < state.trail.length - 1) {
+      const payload = await loadFromTrail(state.cursor + 1);
+      if (!payload) continue;
       state.cursor += 1;
       await display(payload);
       startPrefetch();
@@ -561,11 +585,17 @@ function goPrev() {
       toast("This is the first image of this session.");
       return;
     }
-    const target = state.cursor - 1;
-    const payload = await loadImage(state.trail[target]);
-    state.cursor = target;
-    await display(payload);
-    startPrefetch();
+    const before = state.trail.length;
+    for (let target = state.cursor - 1; target >= 0; target -= 1) {
+      const payload = await loadFromTrail(target);
+      if (!payload) continue;
+      state.cursor = target;
+      await display(payload);
+      startPrefetch();
+      return;
+    }
+    // Where images were skipped, their message stays on screen.
+    if (state.trail.length === before) toast("This is the first image of this session.");
   });
 }
 
@@ -701,7 +731,7 @@ function pickReason(reason) {
 function savePanel() {
   const checked = els.panel.querySelector('input[name="reason"]:checked');
   if (!checked) {
-    panelError("Pick a reason (keys 1–5).");
+    panelError("Pick a reason (keys 1–6).");
     return;
   }
   const note = els.note.value.trim();
@@ -773,6 +803,12 @@ queue.addEventListener("failed", ({ detail: { op, error } }) => {
     state.flagStatus.set(meta.imageId, "conflict");
     showError(error.data.detail);
     refreshIndicators();
+    return;
+  }
+  if (gone(error) && state.image && state.image.id === meta.imageId) {
+    // The image on screen was closed to this reviewer meanwhile: nothing about it can be saved any more.
+    toast(GONE);
+    goNext();
     return;
   }
   state.lastError = error.message;
@@ -1015,7 +1051,7 @@ function moveFocus(delta) {
 
 function handlePanelKey(event) {
   const { key } = event;
-  if (key >= "1" && key <= "5") {
+  if (key >= "1" && key <= "6") {
     pickReason(REASONS[Number(key) - 1]);
   } else if (key === "Enter") {
     savePanel();
@@ -1142,6 +1178,16 @@ els.sheet.addEventListener("click", (event) => {
 // ---------------------------------------------------------------------------------------------
 // Start
 
+/** The image a link names (#image=ID), or null where it is not there for this reviewer. */
+async function loadLinked(id) {
+  try {
+    return await loadImage(id);
+  } catch (error) {
+    if (gone(error)) return null;
+    throw error;
+  }
+}
+
 async function start() {
   loadTrail();
   document.body.dataset.pendingSaves = String(queue.size);
@@ -1151,13 +1197,16 @@ async function start() {
   const match = location.hash.match(/^#image=(\d+)$/);
   state.busy = true;
   try {
-    if (match) {
-      const id = Number(match[1]);
-      const payload = await loadImage(id);
-      const index = state.trail.lastIndexOf(id);
-      if (index === -1) pushTrail(id);
+    const linked = match ? await loadLinked(Number(match[1])) : null;
+    if (match && !linked) {
+      toast(`Image ${match[1]} is not available to you: here is the queue instead.`);
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    if (linked) {
+      const index = state.trail.lastIndexOf(linked.id);
+      if (index === -1) pushTrail(linked.id);
       else state.cursor = index;
-      await display(payload);
+      await display(linked);
     } else {
       const payload = await loadNext();
       if (payload) {

@@ -186,8 +186,16 @@ async function goNext() {
     }
     await display(next.payload, next.img);
   } catch (error) {
+    if (error instanceof ApiError && error.status === 403) {
+      // The rest of the task waits for an evaluation phase the trainee takes part in: a pause, not a failure.
+      state.current = null;
+      els.partChip.hidden = true;
+      els.doneText.textContent = error.message;
+      setMode("done");
+      return;
+    }
     setMode("error");
-    banner.show(`Could not load the next image: ${error.message}.`, goNext);
+    banner.show(`Could not load the next image: ${error.message.replace(/\.$/, "")}.`, goNext);
   }
 }
 
@@ -287,10 +295,12 @@ function showFeedback(feedback) {
   els.correct.replaceChildren(...labelList(feedback.correct_labels, "None: no label of this image was reviewed as correct."));
   els.unclearRow.hidden = feedback.unclear_labels.length === 0;
   els.unclear.replaceChildren(...labelList(feedback.unclear_labels, ""));
-  els.source.textContent =
-    feedback.labels_source === "reviewed"
-      ? "Correct labels from the reviewers' multi-label annotation. Open a label for its page of the labeling guide."
-      : "Not reviewed yet: the correct label is the image's original label. Open a label for its page of the labeling guide.";
+  const sources = {
+    reviewed: "Correct labels from the reviewers' multi-label annotation.",
+    blind: "Reviewers answer this image blind, so the correct label shown is its original label.",
+    original: "Not reviewed yet: the correct label is the image's original label.",
+  };
+  els.source.textContent = `${sources[feedback.labels_source]} Open a label for its page of the labeling guide.`;
 
   els.suggestLabel.hidden = feedback.correct;
   setSuggested("label_correct", feedback.suggested.includes("label_correct"));
