@@ -37,6 +37,11 @@ ERRORS = {
 OTHER_ERROR = ("Error", ERROR, "The request was refused.")
 
 
+def list_of(properties, required=()):
+    """The schema of a JSON list of objects with these properties (OpenAPI schemas by name)."""
+    return {"type": "array", "items": {"type": "object", "properties": properties, "required": list(required)}}
+
+
 class AutoSchema(openapi.AutoSchema):
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)

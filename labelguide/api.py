@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from annotate import taxonomy
 from annotate.roles import can_edit_guide
+from config.schema import list_of
 from labelguide import selectors, services
 from labelguide.rendering import render_markdown
 from labelguide.serializers import (
@@ -71,22 +72,18 @@ class PageList(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="words of the title or text, or a wnid")],
         responses={
-            200: {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "slug": {"type": "string"},
-                        "title": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "wnids": {"type": "array", "items": {"type": "string"}},
-                        "snippet": {"type": "string", "description": "search results only"},
-                        "rank": {"type": "number", "description": "search results only"},
-                        "url": {"type": "string", "description": "search results only"},
-                    },
-                    "required": ["slug", "title", "kind", "wnids"],
+            200: list_of(
+                {
+                    "slug": {"type": "string"},
+                    "title": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "wnids": {"type": "array", "items": {"type": "string"}},
+                    "snippet": {"type": "string", "description": "search results only"},
+                    "rank": {"type": "number", "description": "search results only"},
+                    "url": {"type": "string", "description": "search results only"},
                 },
-            }
+                required=["slug", "title", "kind", "wnids"],
+            )
         },
         operation_id="guide_pages_list",
         summary="Search guide pages (title matches first); without q, the comparison and general pages",
@@ -137,27 +134,23 @@ class PageRevisions(APIView):
 
     @extend_schema(
         responses={
-            200: {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "number": {"type": "integer"},
-                        "current": {"type": "boolean"},
-                        "author": {"type": "string", "nullable": True},
-                        "created_at": {"type": "string", "format": "date-time"},
-                        "title": {"type": "string"},
-                        "body": {"type": "string"},
-                        "wnids": {"type": "array", "items": {"type": "string"}},
-                        "restored_from": {"type": "integer", "nullable": True},
-                        "diff": {"type": "array", "items": {"type": "object"}},
-                        "added": {"type": "integer"},
-                        "removed": {"type": "integer"},
-                    },
-                    "required": ["id", "number", "current", "created_at", "title", "body", "diff"],
+            200: list_of(
+                {
+                    "id": {"type": "integer"},
+                    "number": {"type": "integer"},
+                    "current": {"type": "boolean"},
+                    "author": {"type": "string", "nullable": True},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "title": {"type": "string"},
+                    "body": {"type": "string"},
+                    "wnids": {"type": "array", "items": {"type": "string"}},
+                    "restored_from": {"type": "integer", "nullable": True},
+                    "diff": {"type": "array", "items": {"type": "object"}},
+                    "added": {"type": "integer"},
+                    "removed": {"type": "integer"},
                 },
-            }
+                required=["id", "number", "current", "created_at", "title", "body", "diff"],
+            )
         },
         summary="A page's revisions, newest first, with diffs",
     )

@@ -16,6 +16,7 @@ from annotate.permissions import IsAdmin
 from annotate.roles import is_admin
 from annotate.serializers import suggestion_data
 from config.query import query_int
+from config.schema import list_of
 from training import hierarchy, selectors, services, stats
 from training.models import PART_SIZE, TaskSource, TrainingAnswer
 
@@ -131,31 +132,27 @@ class TaskList(APIView):
     @extend_schema(
         operation_id="training_tasks_list",
         responses={
-            200: {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "name": {"type": "string"},
-                        "description": {"type": "string"},
-                        "instructions": {"type": "string"},
-                        "source": {"type": "string"},
-                        "dataset": {"type": "string"},
-                        "offset_start": {"type": "integer", "nullable": True},
-                        "offset_end": {"type": "integer", "nullable": True},
-                        "node_wnid": {"type": "string", "nullable": True},
-                        "wnids": {"type": "array", "items": {"type": "string"}},
-                        "shuffled": {"type": "boolean"},
-                        "images": {"type": "integer"},
-                        "parts": {"type": "integer"},
-                        "part_size": {"type": "integer"},
-                        "created_at": {"type": "string", "format": "date-time"},
-                        "progress": {"type": "object", "description": "yours"},
-                    },
-                    "required": ["id", "name", "source", "dataset", "images", "parts", "progress"],
+            200: list_of(
+                {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "description": {"type": "string"},
+                    "instructions": {"type": "string"},
+                    "source": {"type": "string"},
+                    "dataset": {"type": "string"},
+                    "offset_start": {"type": "integer", "nullable": True},
+                    "offset_end": {"type": "integer", "nullable": True},
+                    "node_wnid": {"type": "string", "nullable": True},
+                    "wnids": {"type": "array", "items": {"type": "string"}},
+                    "shuffled": {"type": "boolean"},
+                    "images": {"type": "integer"},
+                    "parts": {"type": "integer"},
+                    "part_size": {"type": "integer"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "progress": {"type": "object", "description": "yours"},
                 },
-            }
+                required=["id", "name", "source", "dataset", "images", "parts", "progress"],
+            )
         },
         summary="Training tasks with your progress",
     )
@@ -230,23 +227,19 @@ class TaskAnswers(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("trainee", str, description="username; only admins may name someone else")],
         responses={
-            200: {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "image": {"type": "integer"},
-                        "position": {"type": "integer"},
-                        "part": {"type": "integer"},
-                        "wnid": {"type": "string"},
-                        "correct": {"type": "boolean"},
-                        "expected_wnid": {"type": "string"},
-                        "answered_at": {"type": "string", "format": "date-time"},
-                    },
-                    "required": ["id", "image", "position", "part", "wnid", "correct", "answered_at"],
+            200: list_of(
+                {
+                    "id": {"type": "integer"},
+                    "image": {"type": "integer"},
+                    "position": {"type": "integer"},
+                    "part": {"type": "integer"},
+                    "wnid": {"type": "string"},
+                    "correct": {"type": "boolean"},
+                    "expected_wnid": {"type": "string"},
+                    "answered_at": {"type": "string", "format": "date-time"},
                 },
-            }
+                required=["id", "image", "position", "part", "wnid", "correct", "answered_at"],
+            )
         },
         summary="A trainee's answers in the task, in task order",
     )
