@@ -97,7 +97,11 @@ def undo_import(*, batch_id, user=None):
         policy = batch.undo_data.get("policy")
         if policy:
             consensus.set_policy(dataset=dataset, rule=policy["rule"], overlap=policy["overlap"], user=user)
+        # Relabelled first: an item whose only verdict went with the undo is unreviewed only from then on.
+        labels = consensus.aggregate(dataset=dataset)
         items_removed = _remove_unused_items(batch)
+        if items_removed:
+            consensus.recount_pending(dataset)
         undo.summary = {
             "undoes": batch.pk,
             "verdicts_restored": sum(restored.values()),
@@ -108,7 +112,7 @@ def undo_import(*, batch_id, user=None):
             "flags_changed_since": flags_changed_since,
             "items_removed": items_removed,
             **predictions,
-            "consensus": consensus.aggregate(dataset=dataset),
+            "consensus": labels,
         }
         undo.save(update_fields=["summary"])
     return {**undo.summary, "batch": undo.pk}

@@ -256,3 +256,17 @@ def test_a_votes_import_is_previewed_keeps_earlier_votes_and_is_undone(db, tmp_p
     undo_import(batch_id=first["batch"])
     assert not ReviewerVerdict.objects.exists()
     assert Dataset.objects.get(name="crowd").consensus_policy.rule == "single"
+
+
+def test_undoing_an_import_removes_the_review_items_it_made(reviewed):
+    """The outside probe: the item a TFDS file made stayed after its undo (still labelled when the undo looked),
+    and the next undo removed it and counted it as its own."""
+    dataset = reviewed["dataset"]
+    text = json.dumps({"initial_annots": {"1.JPEG": {"correct": [SHARK]}}})
+    summary = multilabel.load(dataset=dataset, fmt="tfds", text=text, source="t.json", reviewer="ada")
+    assert summary["items_created"] == 1
+    pending = dict(Image.objects.filter(dataset=dataset).values_list("file_name", "pending_items"))
+    undone = undo_import(batch_id=summary["batch"])
+    assert undone["items_removed"] == 1
+    assert not ReviewItem.objects.filter(dataset=dataset, wnid=SHARK).exists()
+    assert dict(Image.objects.filter(dataset=dataset).values_list("file_name", "pending_items")) == pending
