@@ -5,7 +5,7 @@ A dry run writes the whole import inside a transaction and rolls it back, so tha
 verdicts changed per old -> new, images flagged, verdicts kept) is exactly what the import would do.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -31,6 +31,11 @@ from annotate.models import (
     VerdictChange,
 )
 from consensus import services as consensus
+
+
+def transitions(counts):
+    """{(old, new): count} as {"old → new": count}, most frequent first: how summaries count verdict changes."""
+    return {f"{old} → {new}": count for (old, new), count in counts.most_common()}
 
 
 def run_import(*, dataset, kind, source, user, write, dry_run=False, overwrite=False):
@@ -94,18 +99,20 @@ def undo_import(*, batch_id, user=None):
         for name, image_ids in batch.undo_data.get("slices", {}).items():
             Slice.objects.get(dataset=dataset, name=name).images.remove(*image_ids)
         Image.objects.filter(pk__in=batch.undo_data.get("completed_images", [])).update(labels_complete=False)
+        # Relabelled first (giving a votes import's dataset its rule back relabels under it): an item whose only
+        # verdict went with the undo is unreviewed only from then on.
         policy = batch.undo_data.get("policy")
         if policy:
-            consensus.set_policy(dataset=dataset, rule=policy["rule"], overlap=policy["overlap"], user=user)
-        # Relabelled first: an item whose only verdict went with the undo is unreviewed only from then on.
-        labels = consensus.aggregate(dataset=dataset)
+            labels = consensus.set_policy(dataset=dataset, rule=policy["rule"], overlap=policy["overlap"], user=user)
+        else:
+            labels = consensus.aggregate(dataset=dataset)
         items_removed = _remove_unused_items(batch)
         if items_removed:
             consensus.recount_pending(dataset)
         undo.summary = {
             "undoes": batch.pk,
             "verdicts_restored": sum(restored.values()),
-            "changes": {f"{old} → {new}": count for (old, new), count in restored.most_common()},
+            "changes": transitions(restored),
             "verdicts_changed_since": changed_since,
             "images_unflagged": unflagged,
             "images_reflagged": reflagged,
@@ -138,7 +145,7 @@ def _undo_verdicts(batch, undo):
         .iterator(chunk_size=20_000)
     }
     unreviewed, now = Verdict.UNREVIEWED.value, timezone.now()
-    restored, changed_since, removed, updated, changes = Counter(), 0, [], [], []
+    restored, changed_since, removed, updated, changes = Counter(), 0, [], defaultdict(list), []
     for pair, new in last_new.items():
         pk, value = current.get(pair, (None, unreviewed))
         if value != new:
@@ -152,27 +159,29 @@ def _undo_verdicts(batch, undo):
         if old == unreviewed:
             removed.append(pk)
         else:
-            updated.append((pk, old))
+            updated[old].append(pk)
     ReviewerVerdict.objects.filter(pk__in=removed).delete()
-    for old, pks in _grouped(updated).items():
+    for old, pks in updated.items():
         ReviewerVerdict.objects.filter(pk__in=pks).update(value=old, updated_at=now)
     VerdictChange.objects.bulk_create(changes, batch_size=5000)
     return restored, changed_since
 
 
-def _grouped(pairs):
-    groups = {}
-    for key, value in pairs:
-        groups.setdefault(value, []).append(key)
-    return groups
-
-
 def _undo_flags(batch, undo, user):
     """Put each image flag the batch set back to the flag before it (or none), where it is still the batch's.
     Returns (images unflagged, images given their earlier flag back, flags changed since)."""
-    batch_changes = FlagChange.objects.filter(batch=batch).order_by("created_at", "id")
-    last = {change.image_id: change for change in batch_changes}
+    first, last = {}, {}
+    for change in FlagChange.objects.filter(batch=batch).order_by("created_at", "id"):
+        first.setdefault(change.image_id, change)
+        last[change.image_id] = change
     current = ProblematicFlag.objects.in_bulk(list(last), field_name="image_id")
+    # Each image's flag before the batch's first change of it: the latest other change up to then.
+    before_batch = {}
+    for change in (
+        FlagChange.objects.filter(image_id__in=list(last)).exclude(batch=batch).order_by("created_at", "id")
+    ).iterator(chunk_size=5000):
+        if change.created_at <= first[change.image_id].created_at:
+            before_batch[change.image_id] = change
     unflagged = reflagged = changed_since = 0
     now, changes = timezone.now(), []
     for image_id, change in last.items():
@@ -180,14 +189,7 @@ def _undo_flags(batch, undo, user):
         if flag is None or (flag.reason, flag.note) != (change.reason, change.note):
             changed_since += 1
             continue
-        first = batch_changes.filter(image_id=image_id).first()
-        before = (
-            FlagChange.objects.filter(image_id=image_id, created_at__lte=first.created_at)
-            .exclude(pk=first.pk)
-            .exclude(batch=batch)
-            .order_by("created_at", "id")
-            .last()
-        )
+        before = before_batch.get(image_id)
         if before is None or not before.reason:
             flag.delete()
             unflagged += 1
@@ -222,7 +224,7 @@ def _undo_predictions(batch):
         return {}
     removed, _ = Prediction.objects.filter(batch=batch).delete()
     replaced = ReplacedPrediction.objects.filter(batch=batch)
-    Prediction.objects.bulk_create(
+    restored = Prediction.objects.bulk_create(
         [
             Prediction(
                 model_id=row.model_id,
@@ -236,14 +238,13 @@ def _undo_predictions(batch):
         ],
         batch_size=5000,
     )
-    restored = replaced.count()
     replaced.delete()
     model = ClassifierModel.objects.filter(pk=batch.undo_data.get("model")).first()
     if model is not None:
         importers.sync_review_items(dataset=batch.dataset, model=model, removed_predictions=True)
         if batch.undo_data.get("model_created") and not model.predictions.exists():
             model.delete()
-    return {"predictions_removed": removed, "predictions_restored": restored}
+    return {"predictions_removed": removed, "predictions_restored": len(restored)}
 
 
 def _remove_unused_items(batch):

@@ -270,3 +270,15 @@ def test_undoing_an_import_removes_the_review_items_it_made(reviewed):
     assert undone["items_removed"] == 1
     assert not ReviewItem.objects.filter(dataset=dataset, wnid=SHARK).exists()
     assert dict(Image.objects.filter(dataset=dataset).values_list("file_name", "pending_items")) == pending
+
+
+def test_undoing_an_overwriting_import_gives_an_image_its_earlier_flag_back(reviewed):
+    dataset = reviewed["dataset"]
+    flag = {"reason": "inappropriate", "time_marked": "2030-01-01T00:00:00"}
+    text = json.dumps({"problematic_images": {"3.JPEG": flag}})
+    summary = multilabel.load(dataset=dataset, fmt="tfds", text=text, source="t.json", reviewer="ada", overwrite=True)
+    assert ProblematicFlag.objects.get(image__file_name="3.JPEG").reason == "inappropriate"
+    undone = undo_import(batch_id=summary["batch"])
+    assert (undone["images_reflagged"], undone["images_unflagged"]) == (1, 0)
+    restored = ProblematicFlag.objects.get(image__file_name="3.JPEG")
+    assert (restored.reason, restored.reviewer) == ("drawing", reviewed["rita"])

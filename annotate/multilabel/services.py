@@ -10,7 +10,7 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from annotate import bulk, importers
+from annotate import batches, bulk, importers
 from annotate.models import (
     Dataset,
     FlagChange,
@@ -105,9 +105,9 @@ def store(*, dataset, plan, batch):
             "items_created": ReviewItem.objects.filter(batch=batch).count(),
             "verdicts": len(plan.votes),
             "verdicts_changed": sum(changed.values()),
-            "changes": transitions(changed),
+            "changes": batches.transitions(changed),
             "verdicts_kept": sum(kept.values()),
-            "kept": transitions(kept),
+            "kept": batches.transitions(kept),
             "reviewers_created": created,
             "problematic_images": len(plan.flags),
             "images_flagged": flagged,
@@ -122,11 +122,6 @@ def store(*, dataset, plan, batch):
         if plan.labels is not None:
             summary["labels_unlike_file"] = _labels_unlike(dataset, plan.labels, items)
     return summary
-
-
-def transitions(counts):
-    """{(old, new): count} as {"old → new": count}, most frequent first."""
-    return {f"{old} → {new}": count for (old, new), count in counts.most_common()}
 
 
 def _store_votes(dataset, votes, accounts, items, batch):
