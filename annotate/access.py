@@ -20,6 +20,7 @@ from django.http import Http404
 from annotate.models import Image, LabelSource, ReviewItem
 from annotate.roles import is_admin
 from consensus.models import Rule
+from consensus.selectors import policy_of
 
 _closing_rules = []
 
@@ -101,6 +102,24 @@ def blind_images(user):
     )
     several = Q(dataset__consensus_policy__isnull=False) & ~Q(dataset__consensus_policy__rule=Rule.SINGLE)
     return several | Q(Exists(golden))
+
+
+def blind_images_in(dataset, user):
+    """blind_images within one dataset, as a filter cheap enough to test on each of its images: None where none is
+    blind to the user (an admin, or no golden item in a dataset one reviewer decides), every image where several
+    reviewers decide its items, else its images with a golden item (few: found once per user object, that is once
+    per request, as closed_image_ids)."""
+    if is_admin(user):
+        return None
+    if policy_of(dataset).several_reviewers:
+        return Q(dataset=dataset)
+    found = getattr(user, "_golden_image_ids", None)
+    if found is None:
+        found = user._golden_image_ids = {}
+    if dataset.pk not in found:
+        items = ReviewItem.objects.filter(dataset=dataset).order_by().values_list("image_id", flat=True)
+        found[dataset.pk] = set(items.filter(golden__isnull=False).union(items.filter(source=LabelSource.GOLDEN)))
+    return Q(pk__in=found[dataset.pk]) if found[dataset.pk] else None
 
 
 def with_answers_visible(images, user):

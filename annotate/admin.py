@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from annotate import jobs
+from annotate import jobs, prediction_blocks
 from annotate.models import (
     ClassifierModel,
     Dataset,
@@ -9,6 +9,7 @@ from annotate.models import (
     ImportBatch,
     Lease,
     Prediction,
+    PredictionBlock,
     PredictionFailure,
     PredictionJob,
     PredictionShard,
@@ -66,9 +67,44 @@ class ClassifierModelAdmin(admin.ModelAdmin):
 
 @admin.register(Prediction)
 class PredictionAdmin(admin.ModelAdmin):
+    """Predictions come from files and jobs; one changed or deleted by hand is packed again for scoring
+    (annotate.prediction_blocks), and stays the model's prediction of its image."""
+
     list_display = ["model", "image", "top1_wnid"]
-    raw_id_fields = ["model", "image"]
+    readonly_fields = ["model", "image", "top5"]
     list_select_related = ["model", "image"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        prediction_blocks.rebuild(obj.model_id)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        prediction_blocks.rebuild(obj.model_id)
+
+    def delete_queryset(self, request, queryset):
+        model_ids = set(queryset.values_list("model_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for model_id in model_ids:
+            prediction_blocks.rebuild(model_id)
+
+
+@admin.register(PredictionBlock)
+class PredictionBlockAdmin(admin.ModelAdmin):
+    """Packed by the app, never edited; deleted with their model or dataset (the admin asks for that permission)."""
+
+    list_display = ["model", "dataset"]
+    list_select_related = ["model", "dataset"]
+    fields = ["model", "dataset"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ReviewItem)

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from annotate import access, importers, multilabel, selectors, services, taxonomy
 from annotate.errors import ImportFailed
-from annotate.models import ClassifierModel, Dataset, Image, ReviewItem, Suggestion
+from annotate.models import Dataset, Image, ReviewItem, Suggestion
 from annotate.permissions import IsAdmin, IsReviewer
 from annotate.roles import is_admin
 from annotate.serializers import (
@@ -230,7 +230,9 @@ class PredictionUpload(APIView):
 
 class ModelList(ListAPIView):
     serializer_class = ClassifierModelSerializer
-    queryset = ClassifierModel.objects.all()
+
+    def get_queryset(self):
+        return selectors.listed_models()
 
 
 class NextImage(APIView):
@@ -331,7 +333,8 @@ class ItemVerdict(APIView):
             )
         ],
         responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT},
-        summary="Set the verdict of a review item (409 with the item's current state where based_on is stale)",
+        summary="Set the verdict of a review item; answers the item and the reviewer's counts (my_progress), or 409 "
+        "with the item's current state where based_on is stale",
     )
     def post(self, request, pk):
         if not ReviewItem.objects.filter(pk=pk).exclude(image_id__in=access.closed_image_ids(request.user)).exists():
@@ -364,7 +367,9 @@ class ItemVerdict(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         own = value if selectors.answers_blind(item) else None
-        return Response(item_data(item, own))
+        # The reviewer's counts as this save leaves them: the page's "You: N items" follows each save at once.
+        progress = selectors.reviewer_counts(reviewer=request.user, dataset_id=item.dataset_id)
+        return Response({**item_data(item, own), "my_progress": progress})
 
 
 class ImageProblematic(APIView):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotate import importers
+from annotate import importers, prediction_blocks
 from annotate.errors import ImportFailed
 from annotate.models import (
     ClassifierModel,
@@ -242,6 +242,7 @@ def _undo_predictions(batch):
     model = ClassifierModel.objects.filter(pk=batch.undo_data.get("model")).first()
     if model is not None:
         importers.sync_review_items(dataset=batch.dataset, model=model, removed_predictions=True)
+        prediction_blocks.rebuild(model.pk)
         if batch.undo_data.get("model_created") and not model.predictions.exists():
             model.delete()
     return {"predictions_removed": removed, "predictions_restored": len(restored)}

@@ -285,14 +285,7 @@ def copy_records(cursor, sql, params, field_types):
     """PostgreSQL: COPY (query) TO STDOUT in binary, read in place by numpy as one record array whose fields
     value0, value1, ... have the numpy types `field_types` (">i4" integer, ">i8" bigint, ">f8" double precision,
     "S9" text of 9 bytes, ...). Every value must be non-null and of that size, so that every row has one size."""
-    query = cursor.mogrify(sql, params).decode()
-    buffer = io.BytesIO()
-    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-    data = buffer.getbuffer()
-    if bytes(data[: len(COPY_SIGNATURE)]) != COPY_SIGNATURE:
-        raise RuntimeError("unexpected COPY output: no binary signature")
-    extension = int.from_bytes(data[len(COPY_SIGNATURE) + 4 : len(COPY_SIGNATURE) + 8], "big")
-    body = data[len(COPY_SIGNATURE) + 8 + extension : len(data) - len(COPY_TRAILER)]
+    body = _copy_body(cursor, sql, params)
     fields = [("count", ">i2")]
     for number, field_type in enumerate(field_types):
         fields += [(f"length{number}", ">i4"), (f"value{number}", field_type)]
@@ -307,6 +300,36 @@ def copy_records(cursor, sql, params, field_types):
     if not sizes_ok:
         raise RuntimeError("unexpected COPY output: a null, or a column of another type")
     return rows
+
+
+def copy_values(cursor, sql, params):
+    """PostgreSQL: COPY (query) TO STDOUT in binary, as a list of rows, each a tuple of its values' bytes (memoryview;
+    None for null): for a few rows of large values (bytea), which the text protocol would send in hex."""
+    body = _copy_body(cursor, sql, params)
+    rows, at = [], 0
+    while at < len(body):
+        count = int.from_bytes(body[at : at + 2], "big")
+        at += 2
+        values = []
+        for _ in range(count):
+            length = int.from_bytes(body[at : at + 4], "big", signed=True)
+            at += 4
+            values.append(None if length < 0 else body[at : at + length])
+            at += max(length, 0)
+        rows.append(tuple(values))
+    return rows
+
+
+def _copy_body(cursor, sql, params):
+    """The rows of COPY (query) TO STDOUT in binary, without the header and trailer."""
+    query = cursor.mogrify(sql, params).decode()
+    buffer = io.BytesIO()
+    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+    data = buffer.getbuffer()
+    if bytes(data[: len(COPY_SIGNATURE)]) != COPY_SIGNATURE:
+        raise RuntimeError("unexpected COPY output: no binary signature")
+    extension = int.from_bytes(data[len(COPY_SIGNATURE) + 4 : len(COPY_SIGNATURE) + 8], "big")
+    return data[len(COPY_SIGNATURE) + 8 + extension : len(data) - len(COPY_TRAILER)]
 
 
 def read_columns(sql, params, field_types):

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from annotate import batches, bulk, taxonomy
+from annotate import batches, bulk, prediction_blocks, taxonomy
 from annotate.bulk import insert_rows
 from annotate.errors import ImportFailed
 from annotate.images import BadImage, check_image
@@ -550,6 +550,7 @@ def import_predictions(
             ),
         )
         added = sync_review_items(dataset=dataset, model=model, removed_predictions=bool(replaced), batch=batch)
+        prediction_blocks.rebuild(model.pk)
         return {
             "model": model.name,
             "dataset": dataset.name,

@@ -2,17 +2,21 @@
 
 A shard writes all its rows in one transaction and ignores rows that already exist,
 so a shard redone after a killed worker adds no duplicates and leaves no partial rows.
+Without a broker (no REDIS_URL) one background thread of the web process takes the shards instead.
 """
 
 import functools
+import logging
+import queue
 import socket
+import threading
 import time
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from annotate import taxonomy
+from annotate import prediction_blocks, taxonomy
 from annotate.errors import InferenceError
 from annotate.importers import check_model_name, dataset_named, sync_review_items
 from annotate.models import (
@@ -25,6 +29,8 @@ from annotate.models import (
     PredictionJob,
     PredictionShard,
 )
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SHARD_SIZE = 256
 DEFAULT_BATCH_SIZE = 64
@@ -150,6 +156,7 @@ def run_shard(shard_id):
     if cancelled:
         return
     with transaction.atomic():
+        prediction_blocks.forget(job.model_id)
         Prediction.objects.bulk_create(predictions, ignore_conflicts=True, batch_size=2000)
         PredictionFailure.objects.bulk_create(failures, ignore_conflicts=True)
         PredictionShard.objects.filter(pk=shard.pk).update(
@@ -157,6 +164,46 @@ def run_shard(shard_id):
         )
     if not PredictionShard.objects.filter(job=job).exclude(state=JobState.DONE).exists():
         finish_job(job.pk)
+
+
+class BackgroundJobs:
+    """In-process mode (no broker): jobs queue up for one daemon thread of this process, which runs their shards
+    one after another as a single worker would, so that starting a job returns at once and its page follows it.
+    A daemon thread: stopping the server does not wait for a job, which then stays unfinished until cancelled."""
+
+    def __init__(self):
+        self._jobs = queue.Queue()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def submit(self, job_id, shard_ids):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="prediction-jobs", daemon=True)
+                self._thread.start()
+        self._jobs.put((job_id, shard_ids))
+
+    def wait(self):
+        """Block until every job submitted so far is finished (tests; a shutdown that should let jobs end)."""
+        self._jobs.join()
+
+    def _work(self):
+        while True:
+            job_id, shard_ids = self._jobs.get()
+            try:
+                for shard_id in shard_ids:
+                    run_shard(shard_id)  # a cancelled job's remaining shards return at once
+            except Exception as exc:
+                logger.exception("prediction job %s failed in the background", job_id)
+                connections.close_all()  # the error may have been the connection's: fail the job on a new one
+                fail_job(job_id, f"{type(exc).__name__}: {exc}")
+            finally:
+                # Between jobs the thread holds no database connection.
+                connections.close_all()
+                self._jobs.task_done()
+
+
+background_jobs = BackgroundJobs()
 
 
 def _read_files(images):
@@ -175,6 +222,7 @@ def finish_job(job_id):
         if job.state in FINISHED_JOB_STATES:
             return job
         job.new_review_items = sync_review_items(dataset=job.dataset, model=job.model)
+        prediction_blocks.rebuild(job.model_id)
         job.state, job.finished_at = JobState.DONE, timezone.now()
         job.save(update_fields=["new_review_items", "state", "finished_at"])
     return job

@@ -123,19 +123,23 @@ def problematic_flag(image):
         return None
 
 
+def reviewer_counts(*, reviewer, dataset_id):
+    """How many items and images of the dataset carry this reviewer's current verdict (what a save changes)."""
+    mine = ReviewerVerdict.objects.filter(item__dataset_id=dataset_id, reviewer=reviewer)
+    return {"my_items": mine.count(), "my_images": mine.values("item__image").distinct().count()}
+
+
 def reviewer_progress(*, reviewer, dataset):
-    """How many items and images carry this reviewer's current verdict, and how far the dataset is."""
+    """The reviewer's counts (reviewer_counts), and how far the dataset is."""
     items = ReviewItem.objects.filter(dataset=dataset).aggregate(
         total=Count("pk"),
         reviewed=Count("pk", filter=~Q(verdict=Verdict.UNREVIEWED)),
     )
-    mine = ReviewerVerdict.objects.filter(item__dataset=dataset, reviewer=reviewer)
     images = Image.objects.filter(dataset=dataset).aggregate(
         total=Count("pk"), pending=Count("pk", filter=Q(pending_items__gt=0))
     )
     return {
-        "my_items": mine.count(),
-        "my_images": mine.values("item__image").distinct().count(),
+        **reviewer_counts(reviewer=reviewer, dataset_id=dataset.pk),
         "items": items["total"],
         "reviewed_items": items["reviewed"],
         "images": images["total"],
@@ -189,6 +193,7 @@ def image_history(image, viewer=None):
         {
             "kind": "verdict",
             "wnid": change.item.wnid,
+            "class_name": taxonomy.label(change.item.wnid),
             "old": change.old,
             "new": change.new,
             "reviewer": change.reviewer.username,
@@ -211,6 +216,7 @@ def image_history(image, viewer=None):
         {
             "kind": "adjudication",
             "wnid": decision.item.wnid,
+            "class_name": taxonomy.label(decision.item.wnid),
             "new": decision.value,
             "note": decision.note,
             "reviewer": decision.adjudicator.username,
@@ -234,6 +240,13 @@ def import_batches(dataset, limit=100):
 def candidate_label(wnid):
     synset = taxonomy.get(wnid)
     return {"wnid": wnid, "words": list(synset.words), "gloss": synset.gloss}
+
+
+def listed_models():
+    """The models list: models with predictions, and those a job is computing now. A job that failed or was
+    cancelled before its first predictions leaves its model empty: the job's history keeps it, the list does not."""
+    computing = PredictionJob.objects.filter(model=OuterRef("pk"), state__in=[JobState.QUEUED, JobState.RUNNING])
+    return ClassifierModel.objects.filter(Exists(Prediction.objects.filter(model=OuterRef("pk"))) | Exists(computing))
 
 
 def model_summary(model):

@@ -20,11 +20,19 @@ def run_prediction_shard(shard_id):
     jobs.run_shard(shard_id)
 
 
+def runs_in_process():
+    """No broker (no REDIS_URL, the demo): jobs run in a thread of the web process, not on workers."""
+    return run_prediction_shard.app.conf.task_always_eager
+
+
 def enqueue_prediction_shards(job_id, shard_ids):
     if not shard_ids:
         jobs.finish_job(job_id)
-    for shard_id in shard_ids:
-        run_prediction_shard.apply_async((shard_id,), queue="gpu")
+    elif runs_in_process():
+        jobs.background_jobs.submit(job_id, shard_ids)
+    else:
+        for shard_id in shard_ids:
+            run_prediction_shard.apply_async((shard_id,), queue="gpu")
 
 
 def requeue_if_broker_lost():

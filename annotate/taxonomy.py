@@ -4,6 +4,7 @@ Read once from the committed annotate/data/taxonomy.json (rebuilt by ``manage.py
 Plain Python, no Django. A class's index is its position among the sorted class wnids (0-999).
 """
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ DOG = "n02084071"  # dog, domestic dog, Canis familiaris
 SPLITS = ("all", "objects", "organisms", "dogs", "organisms_without_dogs")
 
 _TOKEN = re.compile(r"[^\W_]+")
+TYPO_MIN_LENGTH = 3  # shorter words are one typo away from too many others
 
 
 @dataclass(frozen=True)
@@ -149,66 +151,161 @@ def split_classes(name):
     return splits[name]
 
 
-def _words(text):
-    """' word word ...': a word-prefix test becomes a substring test, ' ' + term in _words(text)."""
-    return " " + " ".join(_TOKEN.findall(text.lower()))
+def _framed(text):
+    """' word word ... ': whether a term starts a word, or is one, becomes a substring test of ' term' or
+    ' term '."""
+    return " " + "".join(word + " " for word in _TOKEN.findall(text.lower()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    synset: Synset
+    synonyms: tuple  # lowercase, single-spaced
+    synonym_words: tuple  # _framed(synonym), per synonym
+    named: str  # the words of every synonym: "\n".join(synonym_words)
+    described: str  # the words of every synonym and of the gloss
+
+
+@dataclass(frozen=True)
+class _Index:
+    entries: tuple  # sorted by label, so that a stable sort leaves equal ranks in label order
+    words: frozenset  # every word of the entries
+    letters: str  # every character of those words: what a typo may have replaced or left out
+    longest: int  # the length of the longest word: a longer term is no typo of one
 
 
 @cache
 def _search_index(classes_only=False):
-    """Per synset, sorted by label: (synset, its lowercase synonyms, their _words, _words of synonyms and
-    gloss). Synonyms are framed by newlines ("\\nhammerhead\\nhammerhead shark\\n"), so that matching
-    is done by substring tests, which keeps search fast."""
-    index = []
+    """The synsets (or the classes only) as search entries: words framed so that matching is done by substring
+    tests, which keeps search fast."""
+    entries = []
     for synset in sorted(_load()[0].values(), key=lambda s: (s.words[0].lower(), s.wnid)):
         if classes_only and synset.class_index is None:
             continue
-        synonyms = "\n" + "".join(" ".join(word.lower().split()) + "\n" for word in synset.words)
-        synonym_words = "\n" + "".join(_words(word) + "\n" for word in synset.words)
-        index.append((synset, synonyms, synonym_words, synonym_words + _words(synset.gloss)))
-    return index
+        synonyms = tuple(" ".join(word.lower().split()) for word in synset.words)
+        synonym_words = tuple(_framed(word) for word in synset.words)
+        named = "\n".join(synonym_words)
+        entries.append(_Entry(synset, synonyms, synonym_words, named, named + "\n" + _framed(synset.gloss)))
+    words = frozenset(word for entry in entries for word in entry.described.split())
+    return _Index(tuple(entries), words, "".join(sorted(set("".join(words)))), max(map(len, words)))
 
 
-def _position(framed, found_at):
-    """Which synonym of a newline-framed list the character at found_at belongs to (0 = first)."""
-    return framed.count("\n", 0, found_at + 1) - 1
+@cache
+def _synonym_owners():
+    """{lowercase synonym: wnids of the synsets that have it}, over the whole hierarchy."""
+    owners = {}
+    for synset in _load()[0].values():
+        for word in synset.words:
+            owners.setdefault(" ".join(word.lower().split()), set()).add(synset.wnid)
+    return owners
 
 
-def _rank(text, terms, synonyms, synonym_words):
-    """(rank, synonym position) of a synset with a synonym word starting with every term."""
-    found_at = synonyms.find(f"\n{text}\n")
-    if found_at >= 0:
-        return 1, _position(synonyms, found_at)
-    found_at = synonyms.find(f"\n{text}")
-    if found_at >= 0:
-        return 2, _position(synonyms, found_at)
-    for position, words in enumerate(synonym_words.split("\n")[1:-1]):
-        if all(term in words for term in terms):
-            return 3, position
-    return 4, 0
+def _one_edit_away(term, words, letters):
+    """The words one typo away from term: a letter left out, added or changed, or two neighbours swapped."""
+    splits = [(term[:i], term[i:]) for i in range(len(term) + 1)]
+    edits = {head + tail[1:] for head, tail in splits if tail}
+    edits |= {head + tail[1] + tail[0] + tail[2:] for head, tail in splits if len(tail) > 1}
+    edits |= {head + letter + tail[1:] for head, tail in splits if tail for letter in letters}
+    edits |= {head + letter + tail for head, tail in splits for letter in letters}
+    return sorted(edits & words)
+
+
+def _typo_spellings(terms, index):
+    """Per term, the words it stands for where one term is taken for a typo: the term that is no whole word of
+    the index (and long enough to be told from others) stands for the words one typo away from it; the others
+    for themselves. None where no term, or more than one, can be such a typo."""
+    typos = [
+        i
+        for i, term in enumerate(terms)
+        if TYPO_MIN_LENGTH <= len(term) <= index.longest + 1 and term not in index.words
+    ]
+    if len(typos) != 1:
+        return None
+    spellings = [(term,) for term in terms]
+    spellings[typos[0]] = tuple(_one_edit_away(terms[typos[0]], index.words, index.letters))
+    return spellings
+
+
+@dataclass(frozen=True)
+class _Query:
+    texts: tuple  # the query, or where a term was taken for a typo, the query as each correction reads
+    starts: tuple  # per term, its spellings framed as word starts (" cat"): tuples where a typo gave several
+    wholes: tuple  # the same framed as whole words (" cat ")
+    broader: frozenset  # the synsets one of texts names: their hyponyms are kinds of what the query asks for
+
+
+def _query(spellings):
+    texts = tuple(" ".join(combination) for combination in itertools.product(*spellings))
+    owners = _synonym_owners()
+
+    def framed(end):
+        return tuple(
+            f" {options[0]}{end}" if len(options) == 1 else tuple(f" {spelling}{end}" for spelling in options)
+            for options in spellings
+        )
+
+    return _Query(texts, framed(""), framed(" "), frozenset().union(*(owners.get(each, ()) for each in texts)))
+
+
+def _holds(framed, patterns):
+    """Whether framed text holds every pattern (a string, or a tuple of spellings any of which will do)."""
+    for pattern in patterns:
+        if isinstance(pattern, str):
+            if pattern not in framed:
+                return False
+        elif not any(spelling in framed for spelling in pattern):
+            return False
+    return True
+
+
+def _sort_key(entry, query):
+    """(rank, not a kind of the query, no synonym starting with it, synonym length, synonym position).
+
+    Ranks: 1 a synonym is the query; 2 every term is a whole word of one synonym; 3 every term starts a word of
+    one synonym; 4 every term is a whole word of the synonyms or the gloss; 5 every term starts one. A kind of
+    what the query names (tabby cat for "cat") comes first within its rank, then the shortest synonym.
+    """
+    kind_of = bool(query.broader) and not query.broader.isdisjoint(ancestors(entry.synset.wnid))
+    best = None
+    if _holds(entry.named, query.starts):  # else no single synonym holds every term
+        for position, (synonym, words) in enumerate(zip(entry.synonyms, entry.synonym_words, strict=True)):
+            if synonym in query.texts:
+                rank = 1
+            elif _holds(words, query.wholes):
+                rank = 2
+            elif _holds(words, query.starts):
+                rank = 3
+            else:
+                continue
+            key = (rank, not kind_of, not synonym.startswith(query.texts), len(synonym), position)
+            best = key if best is None or key < best else best
+    return best or (4 if _holds(entry.described, query.wholes) else 5, not kind_of, True, 0, 0)
+
+
+def _ranked(entries, spellings):
+    """The entries holding every term in one of its spellings, best first (see _sort_key)."""
+    query = _query(spellings)
+    matches = [entry for entry in entries if _holds(entry.described, query.starts)]
+    return sorted(matches, key=lambda entry: _sort_key(entry, query))
 
 
 def search(query, limit=20, classes_only=False):
     """Synsets matching query, best first.
 
-    Ranks: exact wnid; a synonym equal to the query; a synonym starting with it; every query term
-    starting a word of one synonym; every term starting a word of the synonyms or gloss. Within a
-    rank, a match on an earlier synonym wins, then the label alphabetically. Case-insensitive;
-    multi-word queries need all their terms; limit=None returns every match.
+    An exact wnid comes first, then the ranks of _sort_key: synonyms equal to the query, whole words of a
+    synonym, words of a synonym starting with the terms, then the same in the gloss. Case-insensitive;
+    multi-word queries need all their terms, in any order. Below those, where there is room, the matches of
+    the query with one typo fixed (a letter left out, added, changed, or two swapped) in its one term that is
+    no whole word. limit=None returns every match.
     """
     text = " ".join(query.lower().split())
-    terms = [" " + term for term in _TOKEN.findall(text)]
-    ranked = []
-    if text in _load()[0] and (is_class(text) or not classes_only):
-        ranked.append(((0, 0), get(text)))
-    matches = _search_index(classes_only) if terms else []
-    for term in terms:
-        matches = [entry for entry in matches if term in entry[3]]
-    named = matches  # the matches whose synonyms alone hold every term: ranks 1 to 3
-    for term in terms:
-        named = [entry for entry in named if term in entry[2]]
-    ranked += [(_rank(text, terms, synonyms, words), synset) for synset, synonyms, words, _ in named]
-    named_wnids = {entry[0].wnid for entry in named} | {text}
-    ranked += [((4, 0), entry[0]) for entry in matches if entry[0].wnid not in named_wnids]
-    ranked.sort(key=lambda item: item[0])  # stable: equal ranks stay in label order
-    return [synset for _, synset in ranked[:limit]]
+    terms = _TOKEN.findall(text)
+    index = _search_index(classes_only)
+    found = [get(text)] if text in _load()[0] and (is_class(text) or not classes_only) else []
+    exact = _ranked(index.entries, [(term,) for term in terms]) if terms else []
+    found += [entry.synset for entry in exact]
+    corrected = _typo_spellings(terms, index)
+    if corrected and (limit is None or len(found) < limit):
+        seen = {entry.synset.wnid for entry in exact}
+        found += [entry.synset for entry in _ranked(index.entries, corrected) if entry.synset.wnid not in seen]
+    return found[:limit]

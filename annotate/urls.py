@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotate import api, batch_api, prediction_api, views
+from annotate import api, batch_api, browse_api, prediction_api, views
 
 api_urlpatterns = [
     path("datasets/", api.DatasetList.as_view(), name="api-datasets"),
@@ -10,6 +10,7 @@ api_urlpatterns = [
     path("datasets/<slug:name>/export/", api.MultilabelExport.as_view(), name="api-dataset-export"),
     path("datasets/<slug:name>/multilabel/", api.MultilabelImport.as_view(), name="api-dataset-multilabel"),
     path("datasets/<slug:name>/imports/", batch_api.ImportBatchList.as_view(), name="api-dataset-imports"),
+    path("datasets/<slug:name>/images/", browse_api.DatasetImages.as_view(), name="api-dataset-images"),
     path("imports/<int:pk>/undo/", batch_api.ImportBatchUndo.as_view(), name="api-import-undo"),
     path("models/", api.ModelList.as_view(), name="api-models"),
     path("models/<str:name>/predictions/", api.PredictionUpload.as_view(), name="api-model-predictions"),
@@ -34,8 +35,10 @@ api_urlpatterns = [
 
 page_urlpatterns = [
     path("", views.home, name="home"),
+    path("datasets/", views.home, name="datasets"),
     path("datasets/<slug:name>/", views.dataset_page, name="dataset"),
     path("datasets/<slug:name>/review/", views.review_page, name="review"),
+    path("datasets/<slug:name>/images/", views.images_page, name="dataset-images"),
     path("jobs/", views.jobs_page, name="jobs"),
     path("jobs/<int:pk>/", views.job_page, name="job"),
     path("models/", views.models_page, name="models"),

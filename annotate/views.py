@@ -5,15 +5,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
+from rest_framework.exceptions import ValidationError
 
-from annotate import access, jobs, selectors, taxonomy
+from annotate import access, browse, jobs, selectors, taxonomy
 from annotate.images import resized_jpeg
 from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
 from annotate.roles import can_review, is_admin
 from annotate.served_files import content_type_of, file_response
+from annotate.tasks import runs_in_process
 
 
 @login_required
@@ -50,7 +53,49 @@ def review_page(request, name):
     dataset = get_object_or_404(Dataset, name=name)
     wnid = request.GET.get("wnid", "")
     class_filter = taxonomy.get(wnid) if wnid and taxonomy.exists(wnid) else None
-    return render(request, "frontend/review.html", {"dataset": dataset, "class_filter": class_filter})
+    listing = browsed_list(request)
+    return render(
+        request,
+        "frontend/review.html",
+        {
+            "dataset": dataset,
+            "class_filter": class_filter,
+            "listing": listing,
+            "list_query": urlencode(listing.query()) if listing else "",
+        },
+    )
+
+
+def browsed_list(request):
+    """The image browser's list that the review page walks with previous and next (?list=<its query>), or None
+    where it walks the queue (no list, or one whose query is not valid)."""
+    if "list" not in request.GET:
+        return None
+    try:
+        return browse.image_list(QueryDict(request.GET["list"]))
+    except ValidationError:
+        return None
+
+
+@login_required
+@require_GET
+def images_page(request, name):
+    if not can_review(request.user):
+        raise PermissionDenied("Browsing a dataset's images needs the reviewer or admin role.")
+    dataset = get_object_or_404(Dataset, name=name)
+    return render(
+        request,
+        "frontend/images.html",
+        {
+            "dataset": dataset,
+            "statuses": browse.STATUSES,
+            "sorts": {value: label for value, label in browse.SORT_LABELS.items() if value != "recent"},
+            "models": browse.dataset_models(dataset),
+            "model_top1": browse.MODEL_TOP1,
+            "recent_verdicts": browse.RECENT_VERDICTS,
+            "page_size": browse.PAGE_SIZE,
+        },
+    )
 
 
 def torchvision_classifiers():
@@ -72,6 +117,7 @@ def jobs_page(request):
             "datasets": Dataset.objects.all(),
             "architectures": torchvision_classifiers(),
             "defaults": {"batch_size": jobs.DEFAULT_BATCH_SIZE, "shard_size": jobs.DEFAULT_SHARD_SIZE},
+            "in_process": runs_in_process(),
         },
     )
 
@@ -80,13 +126,17 @@ def jobs_page(request):
 @require_GET
 def job_page(request, pk):
     job = get_object_or_404(PredictionJob.objects.select_related("model", "dataset"), pk=pk)
-    return render(request, "frontend/job.html", {"job": jobs.job_progress(job), "is_admin": is_admin(request.user)})
+    return render(
+        request,
+        "frontend/job.html",
+        {"job": jobs.job_progress(job), "is_admin": is_admin(request.user), "in_process": runs_in_process()},
+    )
 
 
 @login_required
 @require_GET
 def models_page(request):
-    return render(request, "frontend/models.html", {"models": ClassifierModel.objects.all()})
+    return render(request, "frontend/models.html", {"models": selectors.listed_models()})
 
 
 @login_required

@@ -8,7 +8,8 @@ of its arrays from PostgreSQL.
     metric, averaging and subset: the whole of what `score` gives), then the mistake analysis.
 (b) Loading: the same arrays written to the bench database (register_manifest for the images, annotate.bulk's
     COPY for the 5 million predictions, set-based SQL for the review items, verdicts and problematic flags; the
-    humans as plain predictors, without phases), then timed evaluation.scores.load_inputs (PostgreSQL binary
+    humans as plain predictors, without phases; each predictor's predictions packed into its prediction blocks as
+    the imports do), then timed evaluation.scores.load_inputs (PostgreSQL binary
     COPY), the portable fetch path once, score_rows end to end (load + engine + intervals: "100 models x 50,000
     images, load included"), and the engine again on the loaded arrays. Checks that the loaded arrays give the
     same rows as the generated ones (subsets aside). Then the cache of figures (evaluation.figures_cache): the
@@ -261,6 +262,20 @@ def build(args, inputs, top5):
     return times
 
 
+def pack_blocks():
+    """Pack every predictor's prediction blocks (annotate.prediction_blocks), as the imports that store predictions
+    do, unless a reused database has them already; the seconds it took (None: already there)."""
+    from annotate import prediction_blocks
+    from annotate.models import ClassifierModel, PredictionBlock
+
+    if PredictionBlock.objects.exists():
+        return None
+    start = time.perf_counter()
+    for model_id in ClassifierModel.objects.values_list("pk", flat=True):
+        prediction_blocks.rebuild(model_id)
+    return time.perf_counter() - start
+
+
 def time_database(args):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -338,6 +353,7 @@ def main():
         else:
             print("building the bench database ...", flush=True)
             results["build"] = build(args, inputs, top5)
+        results["pack_blocks_s"] = pack_blocks()
         results["database"], loaded = time_database(args)
         # The bench database holds no evaluation phases: its humans have no seen / fast subsets.
         generated = [row for row in scoring.figures(inputs, False) if row["subset"] == scoring.ALL]
@@ -386,6 +402,8 @@ def report(results):
     if "build" in results:
         build_info = results["build"]
         benchlib.print_table("Build", ["step", "value"], [[k.removesuffix("_s"), v] for k, v in build_info.items()])
+    if results.get("pack_blocks_s") is not None:
+        print(f"prediction blocks packed in {results['pack_blocks_s']:.2f} s (annotate.prediction_blocks.rebuild)")
     if "database" in results:
         database = results["database"]
         print(

@@ -7,7 +7,6 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse
-from django.views import defaults
 
 
 class ContentSecurityPolicyMiddleware:
@@ -83,11 +82,3 @@ def bad_request(request, exception):
     if isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         return error_response(request, 400, str(exception))
     return error_response(request, 400, "Bad request.")
-
-
-def not_found(request, exception):
-    """handler404: an address under /api/ that no URL matches (/api/images/-1/, a name a slug cannot be) is answered
-    like an object that does not exist, in the API's JSON; elsewhere Django's page."""
-    if request.path.startswith("/api/"):
-        return error_response(request, 404, "Not found: no address of the API is like this one.")
-    return defaults.page_not_found(request, exception)

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api import AuthToken
 from accounts.forms import RateLimitedAuthenticationForm
 from annotate import urls as annotate_urls
+from config import errors
 from consensus import urls as consensus_urls
 from evaluation import urls as evaluation_urls
 from labelguide import urls as labelguide_urls
@@ -39,7 +40,11 @@ urlpatterns = [
     path("evaluation/", include(evaluation_urls.page_urlpatterns)),
     path("", include(consensus_urls.page_urlpatterns)),
     path("", include(annotate_urls.page_urlpatterns)),
+    # Any other address ending in a slash, outside the API, is the app's 404 page, even while DEBUG is on (without
+    # a slash, CommonMiddleware first adds one).
+    re_path(r"^(?!api/|admin/|static/|media/).*/$", errors.page_not_found),
 ]
 
 handler400 = "config.security.bad_request"
-handler404 = "config.security.not_found"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"

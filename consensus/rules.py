@@ -1,13 +1,9 @@
 """Consensus of several reviewers' verdicts and agreement between reviewers, vectorised; no Django.
 
 Votes are parallel arrays: the item index, the reviewer index and the verdict code of each vote, with codes
-0 correct, 1 wrong, 2 unclear ("don't know" is no vote and never reaches these functions). Dawid-Skene is
-crowd-kit's.
+0 correct, 1 wrong, 2 unclear ("don't know" is no vote and never reaches these functions). Dawid-Skene gives
+crowd-kit's posteriors (tests/test_consensus.py compares them) without its start-up of pandas and scipy.stats.
 """
-
-import importlib
-import threading
-import warnings
 
 import numpy as np
 from scipy import sparse
@@ -46,30 +42,90 @@ def label_by_votes(counts, rule, overlap):
     return _labels(counts.argmax(axis=1), agreed, enough), vote_shares(counts), enough & ~agreed
 
 
-def load_dawid_skene():
-    """Start importing crowd-kit in a thread and return at once: the import takes about a second (pandas,
-    scipy.stats, nltk), which the caller can spend reading the votes meanwhile. dawid_skene waits for it."""
-    threading.Thread(target=importlib.import_module, args=("crowdkit.aggregation",), daemon=True).start()
+def dawid_skene(items, reviewers, codes, n_items, n_iter=100, tol=1e-5):
+    """float [n_items, 3]: the Dawid-Skene posterior of each item's verdict; NaN for items without votes.
 
-
-def dawid_skene(items, reviewers, codes, n_items, n_iter=100):
-    """float [n_items, 3]: crowd-kit's Dawid-Skene posterior of each item's verdict; NaN for items without votes."""
+    Expectation-maximisation as crowd-kit's DawidSkene runs it (the same start, floor and stopping rule, so the
+    same posteriors), with every step a few passes of numpy over the votes: it starts from the majority vote's
+    shares, then alternates the M-step (class priors and each reviewer's error rates from the posteriors) and the
+    E-step (posteriors from them) until the evidence lower bound per vote gains less than `tol`.
+    """
     posterior = np.full((n_items, CODES), np.nan)
     if len(items) == 0:
         return posterior
-    # crowd-kit's package loads pandas, scipy.stats and nltk, a second of start-up: only Dawid-Skene pays it.
-    import pandas as pd
-    from crowdkit.aggregation import DawidSkene
-
-    votes = pd.DataFrame({"task": items, "worker": reviewers, "label": codes})
-    with warnings.catch_warnings():
-        # crowd-kit 1.4 still calls pandas APIs that pandas 3 deprecates; the results are unaffected.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        probabilities = DawidSkene(n_iter=n_iter).fit(votes).probas_
-    probabilities = probabilities.reindex(columns=range(CODES), fill_value=0.0)
-    posterior[probabilities.index.to_numpy()] = probabilities.to_numpy()
+    voted, tasks = np.unique(items, return_inverse=True)
+    model = _VoteModel(tasks, reviewers, codes)
+    counts = vote_counts(tasks, codes, len(voted))
+    probas = counts / counts.sum(axis=1, keepdims=True)
+    priors, (mass, errors) = probas.mean(axis=0), model.error_rates(probas)
+    bound = -np.inf
+    for _ in range(n_iter):
+        log_priors = np.log(np.maximum(priors, DAWID_SKENE_FLOOR))
+        probas = _normalised(log_priors + model.log_likelihoods(errors, len(voted)))
+        priors, (mass, errors) = probas.mean(axis=0), model.error_rates(probas)
+        # crowd-kit floors the posteriors in place when it computes their entropy, and returns them so.
+        probas = np.maximum(probas, DAWID_SKENE_FLOOR)
+        new_bound = model.evidence_lower_bound(mass, errors, priors, probas)
+        if new_bound - bound < tol:
+            break
+        bound = new_bound
+    posterior[voted] = probas
     return posterior
+
+
+# crowd-kit's floor for error rates and priors: a verdict a reviewer gave, or a class, is never impossible.
+DAWID_SKENE_FLOOR = 1e-10
+
+
+class _VoteModel:
+    """The votes as Dawid-Skene sees them: each vote's task (0..n_tasks-1) and its cell, the pair (reviewer,
+    verdict) whose error rates it looks up."""
+
+    def __init__(self, tasks, reviewers, codes):
+        self.tasks = tasks
+        self.n_reviewers = int(reviewers.max()) + 1
+        self.cells = reviewers * CODES + codes
+        self.given = np.bincount(self.cells, minlength=self.n_reviewers * CODES).reshape(-1, CODES, 1) > 0
+
+    def error_rates(self, probas):
+        """(mass, errors) [reviewer, verdict, true class]: the posterior mass of the tasks each reviewer gave each
+        verdict, and the error rates P(verdict | true class) it implies, floored at DAWID_SKENE_FLOOR where the
+        reviewer gave the verdict (0 elsewhere) and normalised per true class. `probas` [n_tasks, 3]."""
+        mass = np.stack(
+            [
+                np.bincount(self.cells, weights=probas[self.tasks, k], minlength=self.n_reviewers * CODES)
+                for k in range(CODES)
+            ],
+            axis=-1,
+        ).reshape(self.n_reviewers, CODES, CODES)
+        errors = np.where(self.given, np.maximum(mass, DAWID_SKENE_FLOOR), 0.0)
+        with np.errstate(invalid="ignore"):  # 0 / 0 for reviewers whose tasks have no posterior: never looked up
+            errors /= errors.sum(axis=1, keepdims=True)
+        return mass, errors
+
+    def vote_log_errors(self, errors):
+        """float [n_votes, 3]: the log error rate of each vote under each true class."""
+        return np.log(errors.reshape(-1, CODES)[self.cells])
+
+    def log_likelihoods(self, errors, n_tasks):
+        """float [n_tasks, 3]: the log likelihood of each task's votes under each true class."""
+        log_errors = self.vote_log_errors(errors)
+        return np.stack([np.bincount(self.tasks, weights=log_errors[:, k], minlength=n_tasks) for k in range(3)], 1)
+
+    def evidence_lower_bound(self, mass, errors, priors, probas):
+        """The evidence lower bound per vote: the expected log joint of votes and true classes under the
+        posteriors `probas`, plus their entropy. The expected log of the votes' error rates is the error rates'
+        mass times their log, summed over the cells the reviewers gave."""
+        log_errors = np.log(np.where(self.given, errors, 1.0))
+        log_priors = np.log(np.maximum(priors, DAWID_SKENE_FLOOR))
+        joint = (mass * log_errors).sum() + (mass.sum(axis=(0, 1)) * log_priors).sum()
+        return float(joint - (probas * np.log(probas)).sum()) / len(self.tasks)
+
+
+def _normalised(log_likelihoods):
+    """float [n, 3]: each row of log likelihoods as probabilities that sum to one."""
+    scaled = np.exp(log_likelihoods - log_likelihoods.max(axis=1, keepdims=True))
+    return scaled / scaled.sum(axis=1, keepdims=True)
 
 
 def label_by_posterior(posterior, decided, overlap):
@@ -126,10 +182,6 @@ def consensus_without_each_vote(items, reviewers, codes, n_items, rule, posterio
     return np.where(agreed & (decided > 0), others.argmax(axis=1), NO_LABEL).astype(np.int8)
 
 
-# crowd-kit's floor for error rates and priors: a verdict a reviewer gave, or a class, is never impossible.
-DAWID_SKENE_FLOOR = 1e-10
-
-
 def dawid_skene_without_each_vote(posterior, items, reviewers, codes, n_items):
     """int8 [n_votes]: for each vote, the verdict whose Dawid-Skene posterior given the other votes on its item is
     over one half; NO_LABEL where none is, where there are no other votes or the item has no posterior.
@@ -143,24 +195,14 @@ def dawid_skene_without_each_vote(posterior, items, reviewers, codes, n_items):
     known = ~np.isnan(posterior[items]).any(axis=1)
     if not known.any():
         return np.full(len(items), NO_LABEL, dtype=np.int8)
-    n_reviewers = int(reviewers.max()) + 1
-    cells = reviewers[known] * CODES + codes[known]
-    mass = np.stack(
-        [np.bincount(cells, weights=posterior[items[known], k], minlength=n_reviewers * CODES) for k in range(CODES)],
-        axis=-1,
-    ).reshape(n_reviewers, CODES, CODES)  # [reviewer, verdict, true class]
-    given = np.bincount(cells, minlength=n_reviewers * CODES).reshape(n_reviewers, CODES, 1) > 0
-    errors = np.where(given, np.maximum(mass, DAWID_SKENE_FLOOR), 0.0)
-    with np.errstate(invalid="ignore"):  # 0 / 0 for reviewers whose items have no posterior: never looked up
-        errors /= errors.sum(axis=1, keepdims=True)
+    model = _VoteModel(items[known], reviewers[known], codes[known])
+    _, errors = model.error_rates(posterior)
     log_priors = np.log(np.maximum(np.nanmean(posterior, axis=0), DAWID_SKENE_FLOOR))
     # Items without a posterior get NaN throughout, which no comparison below passes.
     log_errors = np.full((len(items), CODES), np.nan)
-    log_errors[known] = np.log(errors[reviewers[known], codes[known]])
+    log_errors[known] = model.vote_log_errors(errors)
     by_item = np.stack([np.bincount(items, weights=log_errors[:, k], minlength=n_items) for k in range(CODES)], axis=1)
-    joint = log_priors + by_item[items] - log_errors
-    without = np.exp(joint - joint.max(axis=1, keepdims=True))
-    without /= without.sum(axis=1, keepdims=True)
+    without = _normalised(log_priors + by_item[items] - log_errors)
     others = np.bincount(items, minlength=n_items)[items] - 1
     agreed = (others > 0) & (without.max(axis=1) > 0.5)
     return np.where(agreed, np.nan_to_num(without).argmax(axis=1), NO_LABEL).astype(np.int8)

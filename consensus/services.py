@@ -9,7 +9,7 @@ from django.utils import timezone
 from annotate import bulk, taxonomy
 from annotate.models import Dataset, Image, LabelSource, ReviewerVerdict, ReviewItem, Suggestion, Verdict
 from annotate.services import add_pending
-from consensus import labels, rules
+from consensus import labels
 from consensus.models import Adjudication, ConsensusPolicy, ConsensusPosterior, DecidedVerdict, GoldenItem, Rule
 from consensus.selectors import policy_for
 
@@ -56,8 +56,6 @@ def aggregate(*, dataset, rule=None):
             check_policy(rule, overlap, policy.golden_rate)
             policy.rule, policy.overlap = rule, overlap
             policy.save()
-        if policy.rule == Rule.DAWID_SKENE:
-            rules.load_dawid_skene()
         item_ids, current_labels, current_sources, current_needs, current_posterior = _items(dataset)
         votes = _votes(dataset, in_order=policy.rule == Rule.SINGLE)
         codes, reviewers, posterior, needs = labels.item_labels(policy, item_ids, *votes)

@@ -1,10 +1,12 @@
 """Score rows from the database: the arrays of the scoring engine (evaluation/scoring.py), loaded in six queries
-whatever the number of predictors and images, and the engine run on them.
+whatever the number of predictors and images (seven while some model has no prediction blocks), and the engine
+run on them.
 
 Used by ``manage.py score`` and GET /api/evaluation/scores/, so that both give the same rows. On PostgreSQL the
-three big reads (images, decided review items, predictions) are binary COPYs of fixed-size rows that numpy reads
-in place; elsewhere (SQLite), or with fast=False, the same queries are fetched in chunks through the cursor.
-Nothing builds model instances.
+big reads (images, decided review items, prediction blocks) are binary COPYs that numpy reads in place; elsewhere
+(SQLite), or with fast=False, the same queries are fetched through the cursor. Nothing builds model instances.
+The predictions come packed per model and dataset (annotate.prediction_blocks): a hundred rows rather than
+millions; a model without blocks (its prediction job still running) is read from its Prediction rows.
 
 Wnids travel as their 9 characters ("n" and 8 digits); numpy reads the 8 digits as a number (n01440764 ->
 1440764), and a table indexed by those numbers gives the class index of millions of them at once. Predictions
@@ -17,7 +19,7 @@ from functools import cache
 import numpy as np
 from django.db import connection
 
-from annotate import bulk, taxonomy
+from annotate import bulk, prediction_blocks, taxonomy
 from annotate.models import (
     TOP_K,
     ClassifierModel,
@@ -148,7 +150,7 @@ def _copy_columns(cursor, sql, params, kinds):
 
 
 def load_inputs(dataset_names=(), *, fast=True):
-    """The engine's inputs for the named datasets (all datasets when none is named), in six queries; image_ids
+    """The engine's inputs for the named datasets (all datasets when none is named), in six or seven queries; image_ids
     holds the database id of each image (column).
 
     Predictors without predictions on these datasets are left out; simulated and random-weight models do not
@@ -162,7 +164,7 @@ def load_inputs(dataset_names=(), *, fast=True):
         ClassifierModel.objects.values_list("pk", "name", "kind", "simulated", "random_weights"),
         key=lambda p: (KIND_ORDER.get(p[2], 2), p[1]),
     )
-    image, item, prediction, flag = (model._meta.db_table for model in (Image, ReviewItem, Prediction, ProblematicFlag))
+    image, item, flag = (model._meta.db_table for model in (Image, ReviewItem, ProblematicFlag))
     in_datasets = ", ".join(["%s"] * len(dataset_ids)) or "NULL"
 
     image_ids, image_datasets, originals, flagged, complete = _columns(
@@ -184,16 +186,8 @@ def load_inputs(dataset_names=(), *, fast=True):
         ["int8", "wnid", "int4"],
         fast,
     )
-    # The predictions of the images between the first and the last one by id rather than a join with the images
-    # (which costs more than the rows it saves: a dataset's images are mostly one run of ids); those of other
-    # datasets' images in between are left out below.
     first, last = (int(image_ids[0]), int(image_ids[-1])) if len(image_ids) else (0, -1)
-    model_ids, predicted_images, ranked = _columns(
-        f"SELECT p.model_id, p.image_id, p.top5 FROM {prediction} p WHERE p.image_id BETWEEN %s AND %s",
-        [first, last],
-        ["int8", "int8", "ranked"],
-        fast,
-    )
+    model_ids, predicted_images, ranked = _predictions(predictors, dataset_ids, first, last, fast)
 
     # The image index of an image is its position in image_ids (ascending); pairs of no class are left out.
     item_keys = scoring.pair_keys(np.searchsorted(image_ids, item_images), class_indices(item_wnids))
@@ -202,9 +196,12 @@ def load_inputs(dataset_names=(), *, fast=True):
     decided = item_keys >= 0
 
     # Each prediction's column and predictor from tables indexed by id (searching would cost more, for millions of
-    # predictions). Those of other datasets' images between the first and the last, or of a predictor stored after
-    # the predictors were read, have none (-1) and are left out.
-    columns = _position_table(image_ids - first, last - first + 1)[predicted_images - first]
+    # predictions). Those of other datasets' images between the first and the last, of images deleted since their
+    # model's blocks were packed, or of a predictor stored after the predictors were read, have none (-1) and are
+    # left out.
+    inside = (predicted_images >= first) & (predicted_images <= last)
+    columns = np.full(len(predicted_images), -1, dtype=np.int64)
+    columns[inside] = _position_table(image_ids - first, last - first + 1)[predicted_images[inside] - first]
     predictor_ids = np.array([p[0] for p in predictors], dtype=np.int64)
     size = max(predictor_ids.max(initial=-1), model_ids.max(initial=-1)) + 1
     predictor_of = _position_table(predictor_ids, size)[model_ids]
@@ -219,9 +216,7 @@ def load_inputs(dataset_names=(), *, fast=True):
     top1 = np.full((len(predictors), len(image_ids)), scoring.NO_PREDICTION, dtype=np.int16)
     top1.ravel()[cells] = ranked[:, 0]
     labels = original[columns]
-    among = ranked[:, 0] == labels
-    for rank in range(1, TOP_K):
-        among |= ranked[:, rank] == labels
+    among = (ranked == labels[:, None]).any(axis=1)
     top5_hits = np.zeros(top1.shape, dtype=bool)
     # Padding ranks and wnids of no class are -1: they match no original label, not even one of no class.
     top5_hits.ravel()[cells] = among & (labels >= 0)
@@ -243,6 +238,30 @@ def load_inputs(dataset_names=(), *, fast=True):
         seconds=seconds,
         image_ids=image_ids,
         complete=complete.astype(bool),
+    )
+
+
+def _predictions(predictors, dataset_ids, first, last, fast):
+    """(model ids, image ids, ranked classes) of the predictions on the datasets' images (ids first to last): from
+    the models' prediction blocks, and from the rows of the models without blocks (annotate.prediction_blocks)."""
+    model_ids, predicted_images, ranked, covered = prediction_blocks.read(dataset_ids, fast=fast)
+    uncovered = sorted({pk for pk, *_ in predictors} - set(covered))
+    if not uncovered or last < first:
+        return model_ids, predicted_images, ranked
+    # The images between the first and the last one by id rather than a join with the images (which costs more
+    # than the rows it saves: a dataset's images are mostly one run of ids); those of other datasets' images in
+    # between are left out by the caller.
+    row_models, row_images, row_ranked = _columns(
+        f"""SELECT p.model_id, p.image_id, p.top5 FROM {Prediction._meta.db_table} p
+        WHERE p.model_id IN ({", ".join(["%s"] * len(uncovered))}) AND p.image_id BETWEEN %s AND %s""",
+        [*uncovered, first, last],
+        ["int8", "int8", "ranked"],
+        fast,
+    )
+    return (
+        np.concatenate([model_ids, row_models]),
+        np.concatenate([predicted_images, row_images]),
+        np.concatenate([ranked, row_ranked]),
     )
 
 

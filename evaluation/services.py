@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotate import taxonomy
+from annotate import prediction_blocks, taxonomy
 from annotate.importers import sync_review_items
 from annotate.models import ClassifierModel, Dataset, Image, Prediction, PredictorKind, VerdictChange
 from evaluation.models import DEFAULT_INSTRUCTIONS, Participant, ParticipantImage, Phase, PhaseImage, PhaseState
@@ -125,24 +125,36 @@ def _require_state(phase, state, doing):
 def draw_sample(counts, splits, seed):
     """The strata and the drawn images: N images with files per dataset (and per class split, with
     splits), each stratum drawn by its own random generator seeded by (seed, dataset, split), so the same
-    input draws the same sample. Overlapping splits never draw one image twice.
+    input draws the same sample. No photo is drawn twice: not by overlapping splits, nor where datasets (or one
+    dataset) hold the same file (Image.sha256) under several images; of those, a stratum may draw the first by
+    position only, and none once the sample has the file.
 
     Returns (strata, [(image id, dataset id, split)]) in drawing order.
     """
-    strata, drawn, taken = [], [], set()
+    strata, drawn, taken, taken_files = [], [], set(), set()
     for dataset, count in counts:
         for split in splits or [""]:
             images = Image.objects.filter(dataset=dataset).exclude(file="").order_by("position")
             if split:
                 images = images.filter(original_wnid__in=taxonomy.split_classes(split))
-            candidates = [pk for pk in images.values_list("pk", flat=True) if pk not in taken]
+            candidates, files = [], {}
+            for pk, sha256 in images.values_list("pk", "sha256"):
+                if pk in taken or sha256 in taken_files or sha256 in files:
+                    continue
+                candidates.append(pk)
+                if sha256:
+                    files[sha256] = pk
             where = f"dataset {dataset.name!r}" + (f", split {split!r}" if split else "")
             if len(candidates) < count:
                 raise PhaseInputError(
-                    "datasets", f"{where} has {len(candidates)} images with files to draw from, fewer than {count}"
+                    "datasets",
+                    f"{where} has {len(candidates)} images with files to draw from (each photo once, none already "
+                    f"in the sample), fewer than {count}",
                 )
             chosen = random.Random(f"{seed}:{dataset.name}:{split}").sample(candidates, count)
-            taken.update(chosen)
+            picked = set(chosen)
+            taken |= picked
+            taken_files.update(sha256 for sha256, pk in files.items() if pk in picked)
             drawn.extend((pk, dataset.pk, split) for pk in chosen)
             strata.append({"dataset": dataset.name, "split": split, "count": count})
     return strata, drawn
@@ -374,6 +386,7 @@ def close_phase(phase, at=None):
             participant.save(update_fields=["model"])
             for dataset in datasets:
                 added += sync_review_items(dataset=dataset, model=model)
+            prediction_blocks.rebuild(model.pk)
     return added
 
 

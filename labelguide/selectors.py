@@ -71,22 +71,26 @@ def _dataset_ids():
 def example_images_queryset(wnids, *, dataset_ids, per_class=EXAMPLES_PER_CLASS, viewer=None):
     """Per class, a few images whose original label is the class: with a file, not problematic, the
     original label not judged wrong or unclear, not `withheld` (a queryset of image ids); images whose label
-    reviewers confirmed come first."""
+    reviewers confirmed come first. Each photo once: of the images with the same file content (sha256, which
+    every image with a file has), as in datasets that share files, only the first in that order."""
     label_items = ReviewItem.objects.filter(image=OuterRef("pk"), wnid=OuterRef("original_wnid"))
     images = Image.objects.filter(dataset__in=dataset_ids, original_wnid__in=wnids, problematic__isnull=True)
     if viewer is not None:
         images = access.with_answers_visible(images, viewer)
-    return (
+    candidates = (
         images.exclude(file="")
         .exclude(Exists(label_items.filter(verdict__in=[Verdict.WRONG, Verdict.UNCLEAR])))
         .annotate(confirmed=Exists(label_items.filter(verdict=Verdict.CORRECT)))
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("original_wnid")],
-                order_by=[F("confirmed").desc(), F("dataset_id").asc(), F("position").asc()],
-            )
-        )
+    )
+    order = [F("confirmed").desc(), F("dataset_id").asc(), F("position").asc()]
+    first_copies = (
+        candidates.annotate(copy=Window(RowNumber(), partition_by=[F("original_wnid"), F("sha256")], order_by=order))
+        .filter(copy=1)
+        .values("pk")
+    )
+    return (
+        candidates.filter(pk__in=first_copies)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("original_wnid")], order_by=order))
         .filter(rank__lte=per_class)
         .values("pk", "original_wnid", "file_name", "dataset__name", "confirmed", "width", "height")
         .order_by("original_wnid", "rank")

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from PIL import Image as PILImage
 
-from annotate import roles
+from annotate import jobs, roles
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Dataset
 
@@ -41,6 +41,13 @@ def jpeg_bytes(color=(200, 30, 30), size=(64, 48)):
 def empty_cache():
     """Login attempt counts and other cached values of one test never reach the next."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def background_jobs_end_with_the_test():
+    """A prediction job run in the background (in-process mode) ends before its test's database is emptied."""
+    yield
+    jobs.background_jobs.wait()
 
 
 def make_user(username, *role_names, password="pw-for-tests"):

@@ -17,6 +17,7 @@ from annotate import jobs, roles
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Dataset, Image, ImportBatch, ReviewItem
+from config import errors
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
@@ -204,7 +205,8 @@ def url_patterns(patterns, prefix="/"):
         if isinstance(pattern, URLResolver):
             if route != "/admin/":
                 yield from url_patterns(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern):
+        elif isinstance(pattern, URLPattern) and pattern.callback is not errors.page_not_found:
+            # The catch-all that answers 404 to every address nothing else matches is no URL of the app.
             yield route, pattern.callback
 
 

@@ -5,8 +5,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from annotate import jobs
-from annotate.importers import import_image_folder
-from annotate.models import JobState, PredictionJob
+from annotate.importers import import_image_folder, import_predictions
+from annotate.models import ClassifierModel, JobState, PredictionBlock, PredictionJob
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +36,16 @@ def test_admin_action_cancels_jobs(client, image_folder):
     )
     assert response.status_code == 302
     assert PredictionJob.objects.get(pk=job.pk).state == JobState.CANCELLED
+
+
+def test_a_model_and_its_packed_predictions_can_be_deleted(client, image_folder, tmp_path):
+    import_image_folder(dataset_name="val", directory=image_folder())
+    path = tmp_path / "m.csv"
+    path.write_text("filename,top1\na.JPEG,n01443537\n")
+    import_predictions(model_name="m", dataset_name="val", path=path)
+    model = ClassifierModel.objects.get(name="m")
+    assert PredictionBlock.objects.filter(model=model).exists()
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    response = client.post(reverse("admin:annotate_classifiermodel_delete", args=[model.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not ClassifierModel.objects.filter(pk=model.pk).exists() and not PredictionBlock.objects.exists()

@@ -3,6 +3,7 @@ aggregate and import_votes."""
 
 import io
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -93,6 +94,58 @@ def test_dawid_skene_recovers_reviewer_accuracy_and_beats_majority():
     ds_accuracy = (ds_labels == truth).mean()
     majority_accuracy = (majority_labels == truth).mean()
     assert ds_accuracy > majority_accuracy + 0.03, (ds_accuracy, majority_accuracy)
+
+
+def crowd_kit_posterior(items, reviewers, codes, n_items):
+    """crowd-kit's DawidSkene on the same votes, as float [n_items, 3] with NaN for items without votes: the
+    reference our numpy version reproduces (a development dependency only)."""
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        probas = DawidSkene(n_iter=100).fit(pd.DataFrame({"task": items, "worker": reviewers, "label": codes})).probas_
+    posterior = np.full((n_items, rules.CODES), np.nan)
+    posterior[probas.index.to_numpy()] = probas.reindex(columns=range(rules.CODES), fill_value=0.0).to_numpy()
+    return posterior
+
+
+@pytest.mark.parametrize(
+    "crowd",
+    [
+        pytest.param(simulated_crowd(), id="simulated"),
+        # Items without votes, reviewers who only ever give one verdict, and no "unclear" anywhere.
+        pytest.param(
+            (
+                None,
+                None,
+                np.array([0, 0, 0, 2, 2, 5, 5, 5]),
+                np.array([0, 1, 2, 0, 1, 0, 1, 2]),
+                np.array([0, 1, 0, 1, 1, 0, 0, 1]),
+            ),
+            id="sparse",
+        ),
+    ],
+)
+def test_dawid_skene_gives_crowd_kits_posteriors(crowd):
+    _, _, items, reviewers, codes = crowd
+    n_items = int(items.max()) + 2
+    ours = rules.dawid_skene(items, reviewers, codes, n_items)
+    reference = crowd_kit_posterior(items, reviewers, codes, n_items)
+    assert np.array_equal(np.isnan(ours), np.isnan(reference))
+    assert np.nanmax(np.abs(ours - reference)) < 1e-6
+
+
+def test_dawid_skene_gives_crowd_kits_posteriors_on_the_real_rater_votes():
+    path = shared_data("real-raters/raters.npz")
+    if path is None:
+        pytest.skip("the ReaL rater votes (../shared/data/real-raters) are absent")
+    _, _, _, (reviewers, items, answers) = read_real_raters(path)
+    codes = np.array([W, U, C])[answers]  # the raters answered no / maybe / yes
+    n_items = int(items.max()) + 1
+    ours = rules.dawid_skene(items, reviewers, codes, n_items)
+    assert np.nanmax(np.abs(ours - crowd_kit_posterior(items, reviewers, codes, n_items))) < 1e-6
 
 
 def test_agreement_counts_per_reviewer_and_period():

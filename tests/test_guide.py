@@ -314,6 +314,22 @@ def test_class_page_shows_examples_confusions_and_comparisons(client, reviewed, 
     assert "The classes side by side" in side_by_side and "b.JPEG" in side_by_side
 
 
+def test_examples_show_each_photo_once_where_datasets_share_files(client, image_folder, tmp_path, trainee):
+    """Issue 13: the guide panel showed the same example photo twice (one file in two datasets)."""
+    build_dataset(image_folder, tmp_path, name="val")
+    build_dataset(image_folder, tmp_path, name="val-copy")  # the same files: the same sha256
+    tench = Image.objects.filter(original_wnid=TENCH)
+    assert tench.count() == 4 and tench.values("sha256").distinct().count() == 2
+    client.force_login(trainee)
+    images = client.get(f"/api/guide/wnids/{TENCH}/").json()["examples"][0]["images"]
+    assert [(image["dataset"], image["file_name"]) for image in images] == [("val", "a.JPEG"), ("val", "b.JPEG")]
+    # Where the copy's label is confirmed, the copy comes first, still once.
+    copy = ReviewItem.objects.get(image__dataset__name="val-copy", image__file_name="b.JPEG", wnid=TENCH)
+    set_verdict(item_id=copy.pk, reviewer=make_user("rita", roles.REVIEWER), value="correct")
+    images = client.get(f"/api/guide/wnids/{TENCH}/").json()["examples"][0]["images"]
+    assert [(image["dataset"], image["file_name"]) for image in images] == [("val-copy", "b.JPEG"), ("val", "a.JPEG")]
+
+
 def test_guide_queries_can_use_indexes(reviewed):
     if connection.vendor != "postgresql":
         pytest.skip("EXPLAIN output is PostgreSQL's")

@@ -4,14 +4,18 @@ import re
 from datetime import timedelta
 
 import pytest
+import torch
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from annotate import jobs
-from annotate.models import JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
+from annotate.importers import import_image_folder
+from annotate.inference import classification_models
+from annotate.models import ClassifierModel, JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
 from annotate.selectors import model_summary
 from annotate.services import set_verdict
-from tests.conftest import BROWSER_DB, DATASET, build_dataset
+from config import celery_app
+from tests.conftest import BROWSER_DB, DATASET, build_dataset, jpeg_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -31,17 +35,26 @@ def queued_job(shard_size=2):
     )
 
 
-def fill_job_form(page, model, weights="none", shard_size="2"):
+def fill_job_form(page, model, weights="none", shard_size="2", dataset=DATASET, batch_size="4"):
     page.fill("#job-model", model)
     page.fill("#job-weights", weights)
-    page.select_option("#job-dataset", DATASET)
-    page.fill("#job-batch-size", "4")
+    page.select_option("#job-dataset", dataset)
+    page.fill("#job-batch-size", batch_size)
     page.fill("#job-shard-size", shard_size)
     page.get_by_role("button", name="Start job").click()
 
 
+@pytest.fixture
+def with_workers():
+    """A deployment with a broker: jobs go to Celery workers (none runs in these tests)."""
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
 @BROWSER_DB
-def test_admin_starts_a_job_and_lands_on_its_finished_page(logged_in_page, admin_user, image_folder, tmp_path):
+def test_admin_starts_a_job_and_its_page_follows_it_to_the_end(logged_in_page, admin_user, image_folder, tmp_path):
     build_dataset(image_folder, tmp_path, predictions=NO_PREDICTIONS)
     page = logged_in_page(admin_user)
     page.goto("/jobs/")
@@ -51,13 +64,14 @@ def test_admin_starts_a_job_and_lands_on_its_finished_page(logged_in_page, admin
     assert page.locator('#job-architectures option[value="resnet18"]').count() == 1
 
     fill_job_form(page, "resnet18")
-    # Without a broker the job runs to its end during the POST, so its page shows it done.
+    # Without a broker the job runs in a thread of the web server; its page follows it until it is done.
     page.wait_for_url("**/jobs/*/")
     job = PredictionJob.objects.get()
     assert page.url.endswith(f"/jobs/{job.pk}/")
     assert job.shard_size == 2 and job.batch_size == 4 and job.created_by == admin_user
 
-    assert page.locator("[data-testid=job-state]").inner_text().lower() == "done"
+    expect(page.locator("[data-testid=job-state]")).to_have_text("done", timeout=30_000)
+    job.refresh_from_db()
     assert page.locator("[data-testid=job-model]").inner_text() == RANDOM_RESNET
     assert page.locator("[data-testid=random-weights]").is_visible()
     figures = page.locator("[data-testid=job-figures]")
@@ -147,7 +161,9 @@ def test_reviewer_sees_jobs_without_form_or_cancel(logged_in_page, reviewer, ima
     page.wait_for_url(f"**/jobs/{job.pk}/")
     assert page.locator("[data-testid=job-state]").inner_text().lower() == "queued"
     assert page.locator("[data-testid=cancel-job]").count() == 0
-    assert "celery -A config worker -Q gpu --concurrency 1" in page.locator("[data-show-when=queued]").inner_text()
+    # In-process mode (no broker): nobody is told to start a worker.
+    note = page.locator("[data-show-when=queued]").inner_text()
+    assert "the web server runs one job at a time" in note and "celery" not in note
 
     page.goto(f"/datasets/{DATASET}/")
     assert page.locator("[data-testid=compute-predictions]").count() == 0
@@ -156,10 +172,11 @@ def test_reviewer_sees_jobs_without_form_or_cancel(logged_in_page, reviewer, ima
 @BROWSER_DB
 def test_model_page_shows_figures_per_dataset(logged_in_page, reviewer, image_folder, tmp_path):
     build_dataset(image_folder, tmp_path)
-    # A transactional test: the shards run in-process when the job's transaction commits.
+    # A transactional test: the shards run in a background thread once the job's transaction commits.
     job = jobs.start_prediction_job(
         architecture="resnet18", weights="none", dataset_name=DATASET, shard_size=2, batch_size=4
     )
+    jobs.background_jobs.wait()
     job.refresh_from_db()
     assert job.state == JobState.DONE
     model = job.model
@@ -284,7 +301,8 @@ def test_empty_jobs_and_models_pages(logged_in_page, reviewer):
     text = empty.inner_text()
     assert "No prediction jobs yet" in text
     assert "python manage.py predict --model resnet50 --dataset NAME --wait" in text
-    assert "celery -A config worker -Q gpu --concurrency 1" in text
+    assert "run inside the web server, one job at a time: there is no worker to start" in text
+    assert "celery" not in text and "inside the web server" in page.locator("[data-testid=jobs-intro]").inner_text()
     assert page.locator("[data-testid=job-form]").count() == 0
     assert page.locator(".topnav a[aria-current=page]").inner_text() == "Jobs"
 
@@ -295,3 +313,109 @@ def test_empty_jobs_and_models_pages(logged_in_page, reviewer):
     assert "No models yet" in empty.inner_text()
     assert "python manage.py import_predictions FILE --model MODEL --dataset NAME" in empty.inner_text()
     assert page.locator(".topnav a[aria-current=page]").inner_text() == "Models"
+
+
+@BROWSER_DB
+def test_jobs_pages_tell_how_to_start_workers_where_jobs_need_them(logged_in_page, reviewer, with_workers):
+    page = logged_in_page(reviewer)
+    page.goto("/jobs/")
+    assert "celery -A config worker -Q gpu --concurrency 1" in page.locator("[data-testid=empty-jobs]").inner_text()
+    assert "on the GPU workers" in page.locator("[data-testid=jobs-intro]").inner_text()
+
+
+def many_images(tmp_path, count):
+    """A dataset of `count` tiny images: each takes as long to predict as a photo, after a faster import."""
+    folder = tmp_path / "many" / "n01440764"
+    folder.mkdir(parents=True)
+    for i in range(count):
+        (folder / f"tiny_{i:04d}.jpg").write_bytes(jpeg_bytes(color=(i % 256, i // 256 * 60, 90), size=(8, 8)))
+    import_image_folder(dataset_name="many", directory=folder.parent)
+    return "many"
+
+
+@BROWSER_DB
+def test_job_started_without_a_broker_runs_in_the_background_with_progress_and_cancel(
+    logged_in_page, admin_user, tmp_path
+):
+    dataset = many_images(tmp_path, 800)
+    page = logged_in_page(admin_user)
+    page.goto("/jobs/")
+    fill_job_form(page, "resnet50", dataset=dataset, shard_size="8", batch_size="2")
+
+    # The POST answers at once: the job's page opens while the job is still going.
+    page.wait_for_url("**/jobs/*/")
+    job = PredictionJob.objects.get()
+    state = page.locator("[data-testid=job-state]")
+    assert state.inner_text().lower() in {"queued", "running"}
+    figures = page.locator("[data-testid=job-figures]")
+    shards = figures.locator("[data-field=shards]")
+    assert shards.inner_text().endswith(" / 100")
+
+    # Shards finish one by one and the page follows them: images/s and an ETA, as with workers.
+    expect(shards).not_to_have_text("0 / 100", timeout=30_000)
+    expect(state).to_have_text("running")
+    assert figures.locator("[data-field=rate]").inner_text() != "—"
+    expect(figures.locator("[data-field=eta]")).to_have_text(re.compile(r"^(\d+ s|\d+ min( \d+ s)?)$"))
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-testid=cancel-job]").click()
+    expect(state).to_have_text("cancelled")
+    jobs.background_jobs.wait()
+
+    # The remaining shards were skipped; the finished ones keep their predictions.
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED
+    done = PredictionShard.objects.filter(job=job, state=JobState.DONE)
+    assert 1 <= done.count() < 100
+    assert not PredictionShard.objects.filter(job=job, state=JobState.RUNNING).exists()
+    assert Prediction.objects.filter(model=job.model).count() == sum(len(shard.image_ids) for shard in done)
+
+
+@BROWSER_DB
+def test_failed_job_leaves_no_empty_model_in_the_models_list(
+    logged_in_page, admin_user, image_folder, tmp_path, settings
+):
+    build_dataset(image_folder, tmp_path)
+    settings.CHECKPOINT_ROOTS = [str(tmp_path)]
+    unfitting = tmp_path / "unfitting.pth"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, unfitting)
+    page = logged_in_page(admin_user)
+    page.goto("/jobs/")
+    fill_job_form(page, "resnet18", weights=str(unfitting))
+    page.wait_for_url("**/jobs/*/")
+
+    expect(page.locator("[data-testid=job-state]")).to_have_text("failed", timeout=30_000)
+    expect(page.locator("[data-testid=job-error]")).to_contain_text("does not fit resnet18")
+    failed = PredictionJob.objects.get()
+    assert failed.model.name == "resnet18 (checkpoint unfitting.pth)"
+
+    page.goto("/models/")
+    listed = page.locator("[data-testid=models-table] tr[data-model]")
+    expect(listed).to_have_count(2)
+    assert {row.get_attribute("data-model") for row in listed.all()} == {"resnet-sim", "vit-sim"}
+    # The job keeps its history.
+    page.goto("/jobs/")
+    row = page.locator(f'[data-testid=job-list] tr[data-job="{failed.pk}"]')
+    assert row.locator("[data-field=state]").inner_text().lower() == "failed"
+    assert failed.model.name in row.inner_text()
+    assert ClassifierModel.objects.filter(pk=failed.model_id).exists()
+
+
+@BROWSER_DB
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_architecture_and_weights_show_their_underscores_and_fit(
+    logged_in_page, admin_user, image_folder, tmp_path, width
+):
+    build_dataset(image_folder, tmp_path, predictions=NO_PREDICTIONS)
+    page = logged_in_page(admin_user)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/jobs/")
+    longest = max(classification_models(), key=len)
+    for field, value in (("#job-model", longest), ("#job-weights", "IMAGENET1K_V2")):
+        box = page.locator(field)
+        box.fill(value)
+        assert box.evaluate("input => input.scrollWidth <= input.clientWidth"), f"{value} overflows {field}"
+        with_underscores = box.screenshot()
+        box.fill(value.replace("_", " "))
+        # The same pixels with spaces would mean that the underscores are not drawn.
+        assert box.screenshot() != with_underscores, f"the underscores of {value} are not visible in {field}"

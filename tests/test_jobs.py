@@ -1,4 +1,5 @@
-"""Prediction jobs run in-process (no broker): sharding, failures, idempotence, errors, API."""
+"""Prediction jobs run in-process (no broker), in a background thread: sharding, failures, idempotence, errors,
+API. The thread reads committed rows only: these tests are transactional."""
 
 import pytest
 import torch
@@ -9,12 +10,21 @@ from annotate import jobs
 from annotate.errors import ImportFailed
 from annotate.importers import import_image_folder
 from annotate.inference import Classifier, InferenceError, ModelSpec, hub_checkpoint
-from annotate.models import ClassifierModel, Image, JobState, Prediction, PredictionFailure, ReviewItem
+from annotate.models import (
+    ClassifierModel,
+    Image,
+    JobState,
+    Prediction,
+    PredictionBlock,
+    PredictionFailure,
+    ReviewItem,
+)
 from annotate.selectors import model_summary
 from annotate.services import set_verdict
 from tests.conftest import jpeg_bytes
+from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -28,13 +38,14 @@ def dataset(tmp_path):
 
 
 @pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """Start a job; its shards are queued on commit, which a test's transaction reaches only here."""
+def run():
+    """Start a job and wait for the background thread to finish it."""
 
     def start(**options):
         defaults = {"architecture": "resnet18", "weights": "none", "dataset_name": "gen", "batch_size": 4}
-        with django_capture_on_commit_callbacks(execute=True):
-            return jobs.start_prediction_job(**{**defaults, "shard_size": 3, **options})
+        job = jobs.start_prediction_job(**{**defaults, "shard_size": 3, **options})
+        jobs.background_jobs.wait()
+        return job
 
     return start
 
@@ -53,6 +64,9 @@ def test_job_predicts_every_image_in_shards_and_feeds_the_queue(dataset, run):
     assert prediction.scores == sorted(prediction.scores, reverse=True) and 0 < sum(prediction.scores) <= 1.0001
     new_items = ReviewItem.objects.filter(dataset__name="gen", is_original=False).count()
     assert job.new_review_items == new_items
+    # The finished job packs the model's predictions for scoring.
+    assert PredictionBlock.objects.filter(model=job.model).count() == 1
+    assert_blocks_hold_the_predictions()
     assert ReviewItem.objects.filter(dataset__name="gen", model_count__gt=0).count() >= 1
 
 
@@ -116,11 +130,13 @@ def test_bad_job_requests_are_refused_clearly(dataset, options, message, run):
     assert not ClassifierModel.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_predict_command_waits_and_reports(dataset, capsys):
     call_command("predict", "--model", "resnet18", "--weights", "none", "--dataset", "gen", "--wait", verbosity=0)
     out = capsys.readouterr().out
     assert "10 images" in out and "done: 10 predicted, 0 failed" in out
+    # Without a broker the job runs in the command's own thread: the command waits for it even unasked.
+    call_command("predict", "--model", "resnet18", "--weights", "none", "--dataset", "gen", "--name", "again")
+    assert "done: 10 predicted, 0 failed" in capsys.readouterr().out
     with pytest.raises(CommandError, match="is not a torchvision classification model"):
         call_command("predict", "--model", "nope", "--dataset", "gen")
 
@@ -139,15 +155,15 @@ def test_model_summary_counts_reviewed_top1_and_added_items(dataset, reviewer, r
     assert summary["items_added_by_jobs"] == job.new_review_items
 
 
-def test_job_api(client, admin_user, reviewer, dataset, django_capture_on_commit_callbacks):
+def test_job_api(client, admin_user, reviewer, dataset):
     client.force_login(reviewer)
     body = {"model": "resnet18", "weights": "none", "dataset": "gen", "shard_size": 5}
     assert client.post("/api/prediction-jobs/", body, content_type="application/json").status_code == 403
     client.force_login(admin_user)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/prediction-jobs/", body, content_type="application/json")
+    response = client.post("/api/prediction-jobs/", body, content_type="application/json")
     assert response.status_code == 201
     assert (response.json()["shards_total"], response.json()["images_total"]) == (2, 10)
+    jobs.background_jobs.wait()
     client.force_login(reviewer)
     job = client.get(f"/api/prediction-jobs/{response.json()['id']}/").json()
     assert (job["state"], job["shards_done"], job["images_done"]) == ("done", 2, 10)
@@ -158,6 +174,36 @@ def test_job_api(client, admin_user, reviewer, dataset, django_capture_on_commit
     client.force_login(admin_user)
     bad = client.post("/api/prediction-jobs/", {**body, "model": "nope"}, content_type="application/json")
     assert bad.status_code == 400 and "is not a torchvision classification model" in bad.json()["detail"]
+
+
+def test_a_failed_job_leaves_no_empty_model_in_the_models_list(
+    dataset, run, client, reviewer, tmp_path, django_assert_max_num_queries
+):
+    run(name="computed")
+    unfitting = tmp_path / "unfitting.pth"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, unfitting)
+    failed = run(weights=str(unfitting))
+    failed.refresh_from_db()
+    assert failed.state == JobState.FAILED and "does not fit resnet18" in failed.error
+    assert not Prediction.objects.filter(model=failed.model).exists()
+    # A model whose job has not finished yet is listed before its first predictions.
+    jobs.start_prediction_job(
+        architecture="resnet18", weights="none", dataset_name="gen", name="queued", enqueue=lambda *ids: None
+    )
+
+    client.force_login(reviewer)
+    with django_assert_max_num_queries(3):
+        page = client.get("/models/").content.decode()
+    listed = {model["name"] for model in client.get("/api/models/").json()["results"]}
+    assert listed == {"computed", "queued"}
+    assert 'data-model="computed"' in page and 'data-model="queued"' in page
+    assert f'data-model="{failed.model.name}"' not in page
+    # The failed job keeps its history, and its model's page.
+    history = client.get("/api/prediction-jobs/").json()
+    assert [(job["model"], job["state"]) for job in history if job["id"] == failed.pk] == [
+        (failed.model.name, JobState.FAILED)
+    ]
+    assert client.get(f"/api/models/{failed.model.name}/").status_code == 200
 
 
 def test_model_names_with_a_slash_are_refused(dataset, run):

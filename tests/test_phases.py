@@ -11,10 +11,11 @@ from django.utils import timezone
 from annotate import roles, taxonomy
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder
-from annotate.models import ClassifierModel, Image, Prediction, PredictorKind, ReviewItem
+from annotate.models import ClassifierModel, Image, Prediction, PredictionBlock, PredictorKind, ReviewItem
 from evaluation import selectors, services
 from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage, PhaseState
 from tests.conftest import jpeg_bytes, make_user
+from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 from training.services import create_training_task
 from training.services import record_answer as record_training_answer
 
@@ -354,6 +355,8 @@ def test_closing_turns_answers_into_human_predictions_in_the_review_queue(people
         assert Image.objects.get(pk=prediction.image_id).pending_items >= 2
     assert Participant.objects.get(phase=phase, user=people["pat"]).model == pat_model
     assert ClassifierModel.objects.filter(kind=PredictorKind.HUMAN).count() == 2
+    assert PredictionBlock.objects.filter(model=pat_model).exists()
+    assert_blocks_hold_the_predictions()
 
 
 # --- queries ---------------------------------------------------------------------------------------------------
@@ -417,3 +420,27 @@ def test_an_open_phase_keeps_its_images_out_of_its_participants_training_and_gui
 
     services.close_phase(phase)
     assert pat.get(f"/api/training/tasks/{task.pk}/next/").status_code == 200
+
+
+def test_a_sample_never_shows_one_photo_twice_when_datasets_share_files(people, tmp_path):
+    """v2-copy holds inet's four tench files again (and one of them twice, as another class) beside one photo of
+    its own: after inet's images, only that one is left to draw, and a draw over both never repeats a file."""
+    shared = build_folder(tmp_path / "shared", {TENCH: [f"t{i}.JPEG" for i in range(4)]})
+    import_image_folder(dataset_name="inet", directory=shared)
+    import_image_folder(dataset_name="v2-copy", directory=shared)
+    own = build_folder(tmp_path / "own", {AIRLINER: ["own.JPEG"]})
+    (own / GOLDFISH).mkdir()
+    (own / GOLDFISH / "t0-again.JPEG").write_bytes((shared / TENCH / "t0.JPEG").read_bytes())
+    import_image_folder(dataset_name="v2-copy", directory=own)
+    assert Image.objects.filter(dataset__name="v2-copy").count() == 6
+
+    phase = new_phase(datasets={"inet": 4, "v2-copy": 1})
+    files = list(Image.objects.filter(pk__in=sampled(phase)).values_list("sha256", flat=True))
+    assert len(set(files)) == len(files) == 5
+    assert Image.objects.get(pk=sampled(phase)[-1]).file_name == "own.JPEG"
+    for seed in range(12):
+        drawn = sampled(new_phase(f"seed {seed}", datasets={"inet": 2, "v2-copy": 3}, seed=seed))
+        files = list(Image.objects.filter(pk__in=drawn).values_list("sha256", flat=True))
+        assert len(set(files)) == len(files) == 5, seed
+    with pytest.raises(services.PhaseInputError, match="'v2-copy' has 1 images with files to draw from .* than 2"):
+        new_phase("too many", datasets={"inet": 4, "v2-copy": 2})

@@ -19,6 +19,7 @@ from evaluation import results, scores, selectors
 from evaluation import services as phases
 from tests.conftest import make_user
 from tests.test_phases import GOLDFISH, client_for
+from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 from tests.test_results import answer_all, closed_phase
 
 NAMES = ["inet", "v2"]
@@ -130,7 +131,13 @@ def an_admin_deletion(people, tmp_path):
     prediction = Prediction.objects.filter(image__dataset__name="inet", model__name="m-one").first()
     root = client_for(User.objects.create_superuser("root", password="x"))
     url = reverse("admin:annotate_prediction_delete", args=[prediction.pk])
-    return lambda: root.post(url, {"post": "yes"})
+
+    def delete():
+        root.post(url, {"post": "yes"})
+        assert not Prediction.objects.filter(pk=prediction.pk).exists()
+        assert_blocks_hold_the_predictions()  # packed again without it
+
+    return delete
 
 
 CHANGES = [

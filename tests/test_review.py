@@ -166,6 +166,22 @@ def test_progress_counts_the_reviewer_and_the_dataset(client, reviewer, dataset)
     }
 
 
+def test_a_verdict_answers_the_reviewers_counts_and_the_history_names_classes(client, reviewer, dataset):
+    """Issue 13: "You: N items" lagged one save behind, and the history showed wnids only."""
+    client.force_login(reviewer)
+    services.set_verdict(item_id=item("b.JPEG", TENCH).pk, reviewer=reviewer, value="correct")
+    url = f"/api/review-items/{item('a.JPEG', GOLDFISH).pk}/verdict/"
+    saved = client.post(url, {"verdict": "wrong"}, content_type="application/json").json()
+    assert (saved["verdict"], saved["my_progress"]) == ("wrong", {"my_items": 2, "my_images": 2})
+    unsaid = client.post(url, {"verdict": "unreviewed"}, content_type="application/json").json()
+    assert unsaid["my_progress"] == {"my_items": 1, "my_images": 1}
+    history = client.get(f"/api/images/{item('a.JPEG', GOLDFISH).image_id}/history/").json()["history"]
+    assert [(h["wnid"], h["class_name"], h["new"]) for h in history] == [
+        (GOLDFISH, "goldfish", "wrong"),
+        (GOLDFISH, "goldfish", "unreviewed"),
+    ]
+
+
 def test_page_query_paths_use_a_fixed_number_of_queries(client, reviewer, dataset, django_assert_max_num_queries):
     client.force_login(reviewer)
     first = next_image(client).json()
@@ -174,9 +190,10 @@ def test_page_query_paths_use_a_fixed_number_of_queries(client, reviewer, datase
         body = next_image(client, after=first["position"], keep=first["id"]).json()
     with django_assert_max_num_queries(8):
         client.get(f"/api/images/{body['id']}/")
-    # 12: two check that the item's image is not closed to the reviewer (the open phases they take part in, then
-    # the item's image against the images of those phases and their twins; annotate.access).
-    with django_assert_max_num_queries(12):
+    # 14: two check that the item's image is not closed to the reviewer (the open phases they take part in, then
+    # the item's image against the images of those phases and their twins; annotate.access), two count the
+    # reviewer's items and images as the save leaves them.
+    with django_assert_max_num_queries(14):
         client.post(f"/api/review-items/{body['items'][0]['id']}/verdict/", {"verdict": "correct"})
     with django_assert_max_num_queries(8):
         client.get("/api/datasets/val/progress/")

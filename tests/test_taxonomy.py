@@ -188,7 +188,43 @@ def test_search_prefix_and_multi_word():
 def test_search_ranks_synonyms_before_glosses():
     ranked = wnids(taxonomy.search("dog", limit=None))
     assert ranked[0] == "n02084071"
-    assert ranked.index("n03218198") < ranked.index("n02106662")  # dogsled (prefix) before German shepherd
+    # German shepherd dog (a whole word) before dogsled (a prefix) before wolfhound ("breed of dogs" in its gloss).
+    assert ranked.index("n02106662") < ranked.index("n03218198") < ranked.index("n02090475")
+
+
+TIGER_CAT, TABBY, PERSIAN_CAT, CATAMARAN, CHEETAH = "n02123159", "n02123045", "n02123394", "n02981792", "n02130308"
+MADAGASCAR_CAT = "n02497673"  # ring-tailed lemur, Lemur catta: no cat
+
+
+def test_search_ranks_whole_words_then_prefixes_then_glosses():
+    """Issue 13: "cat" ranked catamaran first and tabby (tabby, tabby cat) out of the top six."""
+    ranked = wnids(taxonomy.search("cat", limit=None, classes_only=True))
+    assert TABBY in ranked[:3] and ranked[:3] == [TIGER_CAT, TABBY, PERSIAN_CAT]
+    # Whole words of a synonym (the cats, then the lemur: no kind of cat), then prefixes, then the gloss.
+    assert ranked.index(PERSIAN_CAT) < ranked.index(MADAGASCAR_CAT) < ranked.index(CATAMARAN)
+    assert ranked.index(CATAMARAN) < ranked.index(CHEETAH)  # "spotted cat of Africa" in its gloss only
+    everything = wnids(taxonomy.search("cat", limit=6))
+    assert everything[:2] == ["n02121620", "n02127808"]  # cat, true cat; big cat, cat: synonyms equal to "cat"
+    assert TIGER_CAT in everything and TABBY in everything
+
+
+@pytest.mark.parametrize(
+    "typo",
+    ["tabbby", "taby", "tabyb", "tabbu", "TABBBY", "cta tabby"],  # added, left out, swapped, changed
+)
+def test_search_tolerates_one_typo(typo):
+    assert wnids(taxonomy.search(typo, classes_only=True))[0] == TABBY
+
+
+def test_search_puts_typo_matches_below_what_matches_as_typed():
+    ranked = wnids(taxonomy.search("catt", limit=None, classes_only=True))
+    assert ranked[0] == MADAGASCAR_CAT  # Lemur catta: a word that starts with "catt"
+    assert ranked.index("n02106550") < ranked.index(TABBY)  # Rottweiler: "cattle dogs" in its gloss
+    assert ranked.index(TABBY) < ranked.index(CATAMARAN)  # as "cat", one typo away: a whole word, then a prefix
+    assert wnids(taxonomy.search("tench")) == ["n01440764"]  # a whole word is never taken for a typo
+    assert taxonomy.search("tabbby catt") == []  # one typo only
+    assert taxonomy.search("ct") == []  # too short to be told from others
+    assert taxonomy.search("tabbby" * 1000) == []  # longer than any word: no typo of one (and no edits made)
 
 
 def test_search_gloss_only_word():

@@ -192,10 +192,10 @@ def test_progress_text_counts_images_and_finished_parts(dataset, trainee):
 
 def test_progress_text_of_the_talk():
     task = TrainingTask(image_count=236)
-    parts = dict.fromkeys(range(10), (PART_SIZE, 7))
+    parts = dict.fromkeys(range(10), (PART_SIZE, PART_SIZE, 7))
     assert task.part_count == 24
     assert selectors.progress(task, parts)["text"] == "Completed 100 out of 236 images (10 out of 24 parts)"
-    assert selectors.progress(task, {**parts, 23: (6, 6)})["parts_done"] == 11  # the last part has 6 images
+    assert selectors.progress(task, {**parts, 23: (6, 6, 6)})["parts_done"] == 11  # the last part has 6 images
 
 
 def test_a_trainee_answers_each_image_once(dataset, trainee):
@@ -231,13 +231,14 @@ def test_correctness_against_the_reviewed_multilabels_or_the_original_label(data
         review(t1, wnid, verdict, reviewer)
     # t2: only a model's candidate turned down so far: the original label still decides.
     review(t2, GOLDFISH, "wrong", reviewer)
-    # t3: its original label reviewed as wrong and nothing else correct: no answer can be right.
+    # t3: its original label reviewed as wrong and nothing else correct: no valid label, no answer is scored.
     review(t3, TENCH, "wrong", reviewer)
 
     labels = selectors.image_labels([t1, t2, t3, image_named("c1.JPEG")])
     assert labels[t1.pk] == selectors.ImageLabels((GOLDFISH,), (CHIHUAHUA,), "reviewed", GOLDFISH)
     assert labels[t2.pk] == selectors.ImageLabels((TENCH,), (), "original", TENCH)
-    assert labels[t3.pk] == selectors.ImageLabels((), (), "reviewed", TENCH)
+    assert labels[t3.pk] == selectors.ImageLabels((), (), "reviewed", "")
+    assert not labels[t3.pk].has_valid_label and labels[t1.pk].has_valid_label
 
     tina = make_user("tina", roles.TRAINEE)
     results = {}
@@ -248,7 +249,7 @@ def test_correctness_against_the_reviewed_multilabels_or_the_original_label(data
     assert results == {
         ("tom", t1.pk): (True, GOLDFISH),
         ("tom", t2.pk): (True, TENCH),
-        ("tom", t3.pk): (False, TENCH),
+        ("tom", t3.pk): (None, ""),
         ("tina", t1.pk): (False, GOLDFISH),
     }
     answer, labels = record_answer(task=task, trainee=tina, image_id=t2.pk, wnid=GOLDFISH)
@@ -287,7 +288,15 @@ def test_labeling_through_the_api(client, dataset, trainee):
     assert feedback["your_label"]["wnid"] == GOLDFISH and feedback["your_label"]["label"] == "goldfish"
     assert [label["wnid"] for label in feedback["correct_labels"]] == [TENCH]
     assert feedback["labels_source"] == "original" and feedback["suggested"] == []
-    assert feedback["part"] == {"number": 1, "of": 2, "size": 10, "answered": 1, "correct": 0, "done": False}
+    assert feedback["part"] == {
+        "number": 1,
+        "of": 2,
+        "size": 10,
+        "answered": 1,
+        "scored": 1,
+        "correct": 0,
+        "done": False,
+    }
     assert feedback["progress"]["text"] == "Completed 1 out of 12 images (0 out of 2 parts)"
     answer = TrainingAnswer.objects.get()
     assert answer.answered_at - answer.started_at == timedelta(seconds=4.5)
@@ -403,7 +412,7 @@ def test_statistics_per_part_per_day_and_confusions(dataset, trainee):
         record_answer(task=task, trainee=trainee, image_id=image_id, wnid=wnid, at=at)
 
     data = stats.trainee_stats(trainee, task)
-    assert data["summary"] == {"answered": 12, "right": 6, "accuracy": 0.5}
+    assert data["summary"] == {"answered": 12, "scored": 12, "right": 6, "accuracy": 0.5, "no_valid_label": 0}
     assert [(row["part"], row["answered"], row["right"]) for row in data["by_part"]] == [(1, 10, 4), (2, 2, 2)]
     assert [(row["answered"], row["right"]) for row in data["by_day"]] == [(5, 2), (7, 4)]
     assert [(c["true"]["label"], c["answered"]["label"], c["count"]) for c in data["confusions"]] == [
@@ -413,6 +422,36 @@ def test_statistics_per_part_per_day_and_confusions(dataset, trainee):
     ]
     assert stats.trainee_stats(trainee)["summary"]["answered"] == 12
     assert stats.trainee_stats(make_user("tina", roles.TRAINEE), task)["summary"]["accuracy"] is None
+
+
+def test_feedback_and_statistics_agree_on_an_image_without_a_valid_label(client, dataset, trainee, reviewer):
+    """The original label reviewed wrong and no label correct: feedback shows no correct label and no result, and
+    the statistics leave the answer out of accuracy and confusions instead of taking the original label as true."""
+    task = slice_task()
+    t1, t2 = image_named("t1.JPEG"), image_named("t2.JPEG")
+    review(t1, TENCH, "wrong", reviewer)
+    review(t1, GOLDFISH, "wrong", reviewer)
+    client.force_login(trainee)
+    answers_url = f"/api/training/tasks/{task.pk}/answers/"
+    feedback = client.post(answers_url, {"image": t1.pk, "wnid": TENCH}, content_type="application/json").json()
+    assert feedback["correct"] is None and not feedback["has_valid_label"]
+    assert feedback["correct_labels"] == []
+    assert feedback["part"] | {"answered": 1, "scored": 0, "correct": 0} == feedback["part"]
+    client.post(answers_url, {"image": t2.pk, "wnid": GOLDFISH}, content_type="application/json")
+
+    data = stats.trainee_stats(trainee, task)
+    assert data["summary"] == {"answered": 2, "scored": 1, "right": 0, "accuracy": 0.0, "no_valid_label": 1}
+    assert [(c["true"]["wnid"], c["answered"]["wnid"]) for c in data["confusions"]] == [(TENCH, GOLDFISH)]
+    assert selectors.task_progress(task, trainee) | {"answered": 2, "scored": 1, "accuracy": 0.0} == (
+        selectors.task_progress(task, trainee)
+    )
+    listed = client.get(answers_url).json()
+    assert [(row["image"], row["correct"], row["expected_wnid"]) for row in listed] == [
+        (t1.pk, None, ""),
+        (t2.pk, False, TENCH),
+    ]
+    page = client.get(f"/training/stats/?task={task.pk}").content.decode()
+    assert 'data-figure="no-valid-label">1<' in page and 'data-figure="accuracy">0%<' in page
 
 
 def test_line_chart_geometry():

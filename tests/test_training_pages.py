@@ -345,3 +345,41 @@ def test_an_admin_creates_a_class_task_with_the_form(logged_in_page, admin_user,
     error.wait_for(state="visible")
     assert "has no image with a file for the classes n01443537, n01484850" in error.inner_text()
     assert TrainingTask.objects.count() == 1
+
+
+@BROWSER_DB
+def test_feedback_and_statistics_say_no_valid_label_alike(logged_in_page, trainee, reviewer, image_folder):
+    """An image whose original label the reviewers marked wrong, with no label correct: the feedback says it has no
+    valid label and scores nothing, and the statistics leave it out of accuracy the same way."""
+    build_training_dataset(image_folder)
+    review(Image.objects.get(file_name="t1.JPEG"), TENCH, "wrong", reviewer)
+    task = slice_task(name="no valid label", start=0, end=2)
+    page = logged_in_page(trainee)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"/training/tasks/{task.pk}/label/")
+    previous = None
+    results = []
+    for _ in range(2):
+        previous = shown_image(page, previous)
+        choose_by_search(page, "tench", TENCH)
+        results.append(submit_and_read_feedback(page))
+        if not results[-1]["correct"]:
+            none = page.locator("#feedback-correct").inner_text()
+            assert "No valid label" in none and "left out of scoring" in none
+            assert page.locator("#feedback-result-box").get_attribute("data-result") == "unscored"
+        page.locator("[data-testid=continue]").click()
+    assert sorted((row["result"], row["correct"] != []) for row in results) == [
+        ("Correct", True),
+        ("Not scored: no valid label", False),
+    ]
+    page.locator("[data-testid=done-state]").wait_for(state="visible")
+    assert "1 correct (100%)" in page.locator("#done-text").inner_text()
+
+    page.goto(f"/training/stats/?task={task.pk}")
+    figures = page.locator("[data-testid=stats-summary]")
+    assert figures.locator("[data-figure=answered]").inner_text() == "2"
+    assert figures.locator("[data-figure=no-valid-label]").inner_text() == "1"
+    assert figures.locator("[data-figure=accuracy]").inner_text() == "100%"
+    assert page.locator("[data-testid=confusions] .confusion").count() == 0
+    assert errors == []

@@ -3,7 +3,8 @@
 A task's images are fixed when it is created (image_ids, in labeling order); its parts are
 consecutive chunks of PART_SIZE of them, derived and never stored. Answers are appended, one per
 trainee and image of a task, with the correctness and the expected label as they were when
-answered, so that later reviews do not rewrite a trainee's history.
+answered, so that later reviews do not rewrite a trainee's history. An answer on an image that had no valid label
+then (every reviewed label wrong or unclear) is not scored: its correctness is None and it has no expected label.
 """
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from annotate import taxonomy
 from annotate.models import WNID_LENGTH, Dataset, Image
 
 PART_SIZE = 10
+RESULT_WORDS = {True: "correct", False: "wrong", None: "no valid label"}
 
 DEFAULT_INSTRUCTIONS = (
     "Please select the most specific class for the image to the right. Small differences between classes matter! "
@@ -78,9 +80,11 @@ class TrainingAnswer(models.Model):
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="training_answers")
     position = models.PositiveIntegerField(help_text="Index of the image in the task; its part is position // 10.")
     wnid = models.CharField(max_length=WNID_LENGTH)
-    correct = models.BooleanField()
+    correct = models.BooleanField(null=True, help_text="None: the image had no valid label, the answer is not scored.")
     expected_wnid = models.CharField(
-        max_length=WNID_LENGTH, help_text="The image's main correct label when answered: the true side of a confusion."
+        max_length=WNID_LENGTH,
+        blank=True,
+        help_text="The image's main correct label when answered: the true side of a confusion (blank: no valid label).",
     )
     started_at = models.DateTimeField()
     answered_at = models.DateTimeField()
@@ -96,9 +100,7 @@ class TrainingAnswer(models.Model):
         ]
 
     def __str__(self):
-        return (
-            f"{self.trainee_id}@{self.task_id}:{self.image_id} {self.wnid} ({'correct' if self.correct else 'wrong'})"
-        )
+        return f"{self.trainee_id}@{self.task_id}:{self.image_id} {self.wnid} ({RESULT_WORDS[self.correct]})"
 
     @property
     def part(self):

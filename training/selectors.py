@@ -18,21 +18,33 @@ class ImageLabels:
     never counted correct). source: "reviewed" (the multi-label annotation), "blind" (the original label, as
     reviewers answer the image blind and the trainee may not see what they said) or "original" (the
     original label, for an image nobody has reviewed enough to say otherwise).
+
+    A reviewed image without a correct label has no valid label (as in Shankar et al. 2020, it is problematic
+    for scoring): no answer on it is right or wrong, and it counts in no accuracy.
     """
 
     correct: tuple
     unclear: tuple
     source: str
-    expected: str  # the main correct label: the true side of a confusion
+    expected: str  # the main correct label: the true side of a confusion; "" without a valid label
+
+    @property
+    def has_valid_label(self):
+        return bool(self.correct)
+
+    def judge(self, wnid):
+        """Whether a label is right: True, False, or None where the image has no valid label."""
+        return wnid in self.correct if self.has_valid_label else None
 
 
 def image_labels(images, blind=frozenset()):
     """ImageLabels per image id for Image objects (their original_wnid loaded), in one query.
 
     The multi-label annotation decides once the image has a label reviewed as correct, or once its
-    original label was reviewed as wrong or unclear (then nothing may be correct). Otherwise, with
-    nothing reviewed yet or only other candidates turned down, the original label is the answer. So it is
-    for the images in `blind`, whose reviewers' answers the trainee may not see (annotate.access).
+    original label was reviewed as wrong or unclear (then, with no label correct, the image has no valid
+    label). Otherwise, with nothing reviewed yet or only other candidates turned down, the original label is
+    the answer. So it is for the images in `blind`, whose reviewers' answers the trainee may not see
+    (annotate.access).
     """
     originals = {image.pk: image.original_wnid for image in images}
     reviewed = {image_id: {} for image_id in originals}
@@ -50,7 +62,7 @@ def image_labels(images, blind=frozenset()):
         correct = tuple(wnid for wnid, verdict in verdicts.items() if verdict == Verdict.CORRECT)
         unclear = tuple(wnid for wnid, verdict in verdicts.items() if verdict == Verdict.UNCLEAR)
         if correct or original in verdicts:
-            expected = original if original in correct else (correct[0] if correct else original)
+            expected = original if original in correct else (correct[0] if correct else "")
             labels[image_id] = ImageLabels(correct, unclear, "reviewed", expected)
         else:
             labels[image_id] = ImageLabels((original,), unclear, "original", original)
@@ -64,6 +76,18 @@ def label_data(wnid):
 
 # --- progress ------------------------------------------------------------------------------------------
 
+# How a group of answers counts: all of them, those scored (their image had a valid label), the right ones.
+ANSWER_COUNTS = {
+    "answered": Count("pk"),
+    "scored": Count("pk", filter=Q(correct__isnull=False)),
+    "right": Count("pk", filter=Q(correct=True)),
+}
+
+
+def accuracy(right, scored):
+    """The share of scored answers that are right; None before any."""
+    return right / scored if scored else None
+
 
 def part_size(task, part):
     """Images in a part: PART_SIZE, or fewer in a task's last part."""
@@ -71,30 +95,32 @@ def part_size(task, part):
 
 
 def answers_per_part(trainee, task_ids):
-    """{task id: {part: (answered, correct)}} for the trainee, in one grouped query."""
+    """{task id: {part: (answered, scored, correct)}} for the trainee, in one grouped query."""
     rows = (
         TrainingAnswer.objects.filter(trainee=trainee, task_id__in=task_ids)
         .annotate(part=F("position") / PART_SIZE)
         .values("task_id", "part")
-        .annotate(answered=Count("pk"), right=Count("pk", filter=Q(correct=True)))
+        .annotate(**ANSWER_COUNTS)
         .order_by()
     )
     parts = {task_id: {} for task_id in task_ids}
     for row in rows:
-        parts[row["task_id"]][row["part"]] = (row["answered"], row["right"])
+        parts[row["task_id"]][row["part"]] = (row["answered"], row["scored"], row["right"])
     return parts
 
 
 def progress(task, parts):
     """The figures of "Completed 100 out of 236 images (10 out of 24 parts)" and the trainee's accuracy."""
-    answered = sum(n for n, _ in parts.values())
-    correct = sum(right for _, right in parts.values())
-    parts_done = sum(1 for part, (n, _) in parts.items() if n >= part_size(task, part))
+    answered = sum(n for n, _, _ in parts.values())
+    scored = sum(n for _, n, _ in parts.values())
+    correct = sum(right for _, _, right in parts.values())
+    parts_done = sum(1 for part, (n, _, _) in parts.items() if n >= part_size(task, part))
     return {
         "images": task.image_count,
         "answered": answered,
+        "scored": scored,
         "correct": correct,
-        "accuracy": correct / answered if answered else None,
+        "accuracy": accuracy(correct, scored),
         "parts": task.part_count,
         "parts_done": parts_done,
         "finished": answered >= task.image_count,
@@ -152,7 +178,7 @@ def answer_feedback(answer, labels, part_answers=None):
     part = answer.position // PART_SIZE
     if part_answers is None:
         part_answers = answers_per_part(answer.trainee, [task.pk])[task.pk]
-    answered, right = part_answers.get(part, (0, 0))
+    answered, scored, right = part_answers.get(part, (0, 0, 0))
     size = part_size(task, part)
     open_suggestions = Suggestion.objects.filter(
         image_id=answer.image_id, suggested_by=answer.trainee, resolved_at__isnull=True
@@ -163,6 +189,7 @@ def answer_feedback(answer, labels, part_answers=None):
         "position": answer.position,
         "correct": answer.correct,
         "your_label": label_data(answer.wnid),
+        "has_valid_label": labels.has_valid_label,
         "your_label_unclear": answer.wnid in labels.unclear,
         "correct_labels": [label_data(wnid) for wnid in labels.correct],
         "unclear_labels": [label_data(wnid) for wnid in labels.unclear],
@@ -173,6 +200,7 @@ def answer_feedback(answer, labels, part_answers=None):
             "of": task.part_count,
             "size": size,
             "answered": answered,
+            "scored": scored,
             "correct": right,
             "done": answered >= size,
         },
@@ -202,9 +230,9 @@ def trainees_with_answers():
 
 
 def overview():
-    """Per trainee and task: answers and correct answers (for the admins' view of everyone)."""
+    """Per trainee and task: answers, scored and correct answers (for the admins' view of everyone)."""
     return list(
         TrainingAnswer.objects.values("trainee__username", "task_id", "task__name")
-        .annotate(answered=Count("pk"), right=Count("pk", filter=Q(correct=True)))
+        .annotate(**ANSWER_COUNTS)
         .order_by("trainee__username", "task__name")
     )

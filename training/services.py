@@ -177,7 +177,7 @@ def record_answer(*, task, trainee, image_id, wnid, seconds_taken=None, at=None)
                 image=image,
                 position=position,
                 wnid=wnid,
-                correct=wnid in labels.correct,
+                correct=labels.judge(wnid),
                 expected_wnid=labels.expected,
                 started_at=started_at,
                 answered_at=at,

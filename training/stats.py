@@ -4,11 +4,12 @@ The counting is done by the database (grouped queries over the (trainee, task) i
 functions below shape the counts into series and draw the small line chart of the statistics page.
 """
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.db.models.functions import TruncDate
 
 from annotate import access, taxonomy
 from training.models import PART_SIZE, TrainingAnswer
+from training.selectors import ANSWER_COUNTS, accuracy
 
 CONFUSION_LIMIT = 10
 
@@ -22,33 +23,28 @@ def answers(trainee, task=None, viewer=None):
 
 
 def _counted(queryset, *fields):
-    return (
-        queryset.values(*fields)
-        .annotate(answered=Count("pk"), right=Count("pk", filter=Q(correct=True)))
-        .order_by(*fields)
-    )
+    return queryset.values(*fields).annotate(**ANSWER_COUNTS).order_by(*fields)
 
 
 def with_accuracy(row):
-    return {**row, "accuracy": row["right"] / row["answered"] if row["answered"] else None}
+    """The row with its accuracy over scored answers; those on images without a valid label stay out of it."""
+    return {**row, "accuracy": accuracy(row["right"], row["scored"])}
 
 
 def totals(rows):
-    """The sums of a series' rows: the per-day rows cover every answer."""
-    return with_accuracy({"answered": sum(row["answered"] for row in rows), "right": sum(row["right"] for row in rows)})
+    """The sums of a series' rows (the per-day rows cover every answer), with the answers left unscored."""
+    sums = with_accuracy({key: sum(row[key] for row in rows) for key in ANSWER_COUNTS})
+    return sums | {"no_valid_label": sums["answered"] - sums["scored"]}
 
 
 def accuracy_by_part(trainee, task, viewer=None):
-    """[{part (1-based), answered, right, accuracy}] in task order."""
+    """[{part (1-based), answered, scored, right, accuracy}] in task order."""
     rows = _counted(answers(trainee, task, viewer).annotate(part_index=F("position") / PART_SIZE), "part_index")
-    return [
-        with_accuracy({"part": row["part_index"] + 1, "answered": row["answered"], "right": row["right"]})
-        for row in rows
-    ]
+    return [with_accuracy({"part": row["part_index"] + 1} | {key: row[key] for key in ANSWER_COUNTS}) for row in rows]
 
 
 def accuracy_by_day(trainee, task=None, viewer=None):
-    """[{day, answered, right, accuracy}], oldest first (days in UTC)."""
+    """[{day, answered, scored, right, accuracy}], oldest first (days in UTC)."""
     rows = _counted(answers(trainee, task, viewer).annotate(day=TruncDate("answered_at")), "day")
     return [with_accuracy(row) for row in rows]
 

@@ -4,6 +4,7 @@ from tqdm import tqdm
 from annotate import jobs
 from annotate.errors import ImportFailed, InferenceError
 from annotate.models import JobState
+from annotate.tasks import runs_in_process
 
 
 class Command(BaseCommand):
@@ -20,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=jobs.DEFAULT_BATCH_SIZE)
         parser.add_argument("--shard-size", type=int, default=jobs.DEFAULT_SHARD_SIZE, help="images per shard")
         parser.add_argument("--name", help="name of the classifier model in the registry")
-        parser.add_argument("--wait", action="store_true", help="show progress until the job is finished")
+        parser.add_argument(
+            "--wait", action="store_true", help="show progress until the job is finished (always without a broker)"
+        )
 
     def handle(self, *args, **options):
         try:
@@ -35,7 +38,8 @@ class Command(BaseCommand):
         except (InferenceError, ImportFailed) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"job {job.pk}: {job.model.name} on {job.dataset.name}, {job.images_total} images")
-        if not options["wait"]:
+        # Without a broker the job runs in a thread of this command, which would end with it: wait then too.
+        if not options["wait"] and not runs_in_process():
             return
         with tqdm(total=job.images_total, unit="img", file=self.stderr, disable=options["verbosity"] == 0) as bar:
 

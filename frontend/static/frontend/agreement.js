@@ -41,13 +41,13 @@ function makeSortable(table) {
   });
 }
 
+const shareText = (share) => `${Math.round(share * 1000) / 10}%`;
+
 /** A chart line of agreed / compared votes per period, with a title per point naming the period. */
 function series(entry, periodName, variant) {
   const values = entry.compared.map((compared, index) => (compared ? entry.agreed[index] / compared : null));
   const titles = values.map((value, index) =>
-    value === null
-      ? ""
-      : `${entry.name}, ${periodName(index)}: ${Math.round(value * 1000) / 10}% of ${entry.compared[index]} votes`,
+    value === null ? "" : `${entry.name}, ${periodName(index)}: ${shareText(value)} of ${entry.compared[index]} votes`,
   );
   return { name: entry.name, values, titles, variant };
 }
@@ -56,6 +56,7 @@ function setUpChart() {
   const data = JSON.parse(document.getElementById("agreement-over-time").textContent);
   const svg = document.querySelector("[data-line-chart]");
   const legend = document.querySelector("[data-chart-legend]");
+  const note = document.querySelector("[data-chart-note]");
   const choice = document.querySelector("[data-compare-reviewer]");
   const labels = data.starts.map((start) => dayFormat.format(new Date(start)));
   const periodName = (index) => {
@@ -66,9 +67,16 @@ function setUpChart() {
 
   function draw() {
     const chosen = data.reviewers.find((entry) => entry.reviewer === choice.value);
-    const lines = [series(all, periodName)];
-    if (chosen) lines.push(series({ ...chosen, name: chosen.reviewer }, periodName, "compare"));
+    const entries = chosen ? [all, { ...chosen, name: chosen.reviewer }] : [all];
+    const lines = entries.map((entry, index) => series(entry, periodName, index ? "compare" : undefined));
     drawShareChart(svg, { labels, series: lines });
+    if (data.starts.length === 1) {
+      const figures = entries.map(({ name, agreed, compared }) =>
+        compared[0] ? `${name} ${shareText(agreed[0] / compared[0])} of ${compared[0]} votes` : `${name}: none`,
+      );
+      note.hidden = false;
+      note.textContent = `One ${data.period} so far, ${periodName(0)}: ${figures.join("; ")}.`;
+    }
     legend.replaceChildren(
       ...lines.map((line) => {
         const item = document.createElement("li");

@@ -2,7 +2,8 @@
 // hierarchy) in two ways, both keyboard driven:
 //   - the class hierarchy, a WAI-ARIA tree loaded one level at a time (↑/↓ move, → expands or enters,
 //     ← collapses or goes to the parent, Home/End, Enter chooses a class or opens a category);
-//   - keyword search over synonyms and glosses while typing (↑/↓ move, Enter chooses, Esc clears).
+//   - keyword search over synonyms and glosses while typing (↑/↓ move, Enter chooses the highlighted result or
+//     else the first, Esc clears).
 // Reused by the training labeling screen, the training task form and the evaluation phases.
 //
 //   const picker = createClassPicker(element, { hierarchyUrl, searchUrl, onChoose(synset) { ... } });
@@ -11,6 +12,7 @@
 // A chosen synset is {wnid, label, words, gloss, is_class}.
 
 import { getJSON, request } from "./api.js";
+import { stepOption } from "./class-search.js";
 
 const DEBOUNCE_MS = 120;
 const numberFormat = new Intl.NumberFormat("en-US");
@@ -33,6 +35,7 @@ export function createClassPicker(
   const childrenCache = new Map(); // wnid -> Promise of the node's children
   let results = [];
   let activeResult = -1;
+  let stale = false; // typed since the results shown: Enter waits for the results of what was typed
   let timer = null;
   let generation = 0;
   let chosenWnid = "";
@@ -309,6 +312,7 @@ export function createClassPicker(
     if (!q) {
       results = [];
       activeResult = -1;
+      stale = false;
       renderResults();
       return;
     }
@@ -319,7 +323,8 @@ export function createClassPicker(
       const { data } = await request(`${searchUrl}?${params}`);
       if (mine !== generation) return;
       results = Array.isArray(data) ? data : [];
-      activeResult = results.length ? 0 : -1;
+      activeResult = -1;
+      stale = false;
       renderResults();
     } catch {
       if (mine !== generation) return;
@@ -337,10 +342,11 @@ export function createClassPicker(
   }
 
   input.addEventListener("input", () => {
+    stale = true;
     clearTimeout(timer);
     timer = setTimeout(search, DEBOUNCE_MS);
   });
-  input.addEventListener("keydown", (event) => {
+  input.addEventListener("keydown", async (event) => {
     if (event.isComposing) return;
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
@@ -348,15 +354,15 @@ export function createClassPicker(
         if (event.key === "ArrowDown" && !input.value.trim()) focusTree();
         return;
       }
-      const step = event.key === "ArrowDown" ? 1 : -1;
-      activeResult = (activeResult + step + results.length) % results.length;
+      activeResult = stepOption(activeResult, event.key, results.length);
       renderResults();
     } else if (event.key === "Enter") {
       event.preventDefault();
       event.stopPropagation();
       clearTimeout(timer);
-      if (activeResult >= 0 && input.value.trim()) chooseResult(activeResult);
-      else if (input.value.trim()) search();
+      if (!input.value.trim()) return;
+      if (stale) await search();
+      if (!stale && results.length) chooseResult(Math.max(activeResult, 0));
     } else if (event.key === "Escape") {
       if (input.value) {
         event.preventDefault();
@@ -371,6 +377,7 @@ export function createClassPicker(
     generation += 1;
     results = [];
     activeResult = -1;
+    stale = false;
     renderResults();
   }
 

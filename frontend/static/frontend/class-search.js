@@ -6,6 +6,16 @@ import { request } from "./api.js";
 const DEBOUNCE_MS = 150;
 
 /**
+ * The option an arrow key moves to: from none, ArrowDown goes to the first and ArrowUp to the last; both wrap.
+ * Nothing is highlighted before the arrows move, so that ArrowDown then Enter takes the first result, as does
+ * Enter alone.
+ */
+export function stepOption(active, key, count) {
+  if (active < 0) return key === "ArrowDown" ? 0 : count - 1;
+  return (active + (key === "ArrowDown" ? 1 : -1) + count) % count;
+}
+
+/**
  * input: the combobox <input>; list: its listbox <ul>; searchUrl: /api/synsets/;
  * query(): extra search parameters; onChoose(synset): a result was picked;
  * onEnter(event): return true when Enter was handled before choosing the highlighted result.
@@ -15,6 +25,7 @@ export function createClassSearch({ input, list, searchUrl, limit, query = () =>
   const prefix = `${list.id || "class"}-option`;
   let results = [];
   let active = -1;
+  let stale = false; // typed since the results shown: Enter waits for the results of what was typed
   let timer = null;
   let generation = 0;
 
@@ -75,6 +86,7 @@ export function createClassSearch({ input, list, searchUrl, limit, query = () =>
     if (!q) {
       results = [];
       active = -1;
+      stale = false;
       open(false);
       return;
     }
@@ -83,7 +95,8 @@ export function createClassSearch({ input, list, searchUrl, limit, query = () =>
       const { data } = await request(`${searchUrl}?${params}`);
       if (mine !== generation) return;
       results = Array.isArray(data) ? data : [];
-      active = results.length ? 0 : -1;
+      active = -1;
+      stale = false;
       render();
     } catch {
       if (mine === generation) open(false);
@@ -94,6 +107,7 @@ export function createClassSearch({ input, list, searchUrl, limit, query = () =>
     input.value = "";
     results = [];
     active = -1;
+    stale = false;
     open(false);
   }
 
@@ -103,22 +117,27 @@ export function createClassSearch({ input, list, searchUrl, limit, query = () =>
   }
 
   input.addEventListener("input", () => {
+    stale = true;
     clearTimeout(timer);
     timer = setTimeout(search, DEBOUNCE_MS);
   });
-  input.addEventListener("keydown", (event) => {
+  input.addEventListener("keydown", async (event) => {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       if (!results.length) return;
       event.preventDefault();
-      active = (active + (event.key === "ArrowDown" ? 1 : -1) + results.length) % results.length;
+      active = stepOption(active, event.key, results.length);
       render();
       list.children[active]?.scrollIntoView({ block: "nearest" });
     } else if (event.key === "Enter") {
       if (onEnter?.(event)) return;
-      if (active >= 0) {
-        event.preventDefault();
-        choose(active);
+      const typed = Boolean(stale && input.value.trim());
+      if (!typed && (!results.length || list.hidden)) return; // no result to take: Enter is the form's
+      event.preventDefault();
+      if (typed) {
+        clearTimeout(timer);
+        await search();
       }
+      if (!stale && results.length) choose(Math.max(active, 0));
     } else if (event.key === "Escape" && !list.hidden) {
       event.preventDefault();
       event.stopPropagation();

@@ -9,7 +9,7 @@ import { COLORS, barPlot, downloadPng, downloadSvg, position, scatterPlot, shade
 const SPLITS = ["all", "objects", "organisms", "dogs", "organisms_without_dogs"];
 const SPLIT_LABELS = { organisms_without_dogs: "non-dog organisms" }; // short enough for a group of bars
 const SUBSETS = ["all", "seen", "unseen", "fast", "slow"];
-const BEST_MODELS = 3; // models beside the humans in the per-split bars
+const BEST_MODELS = 3; // models beside the humans in the per-split bars, and named in the scatter plots
 const GROUP_NAMES = { models: "Every model", humans: "Every human", both: "Both" };
 
 const app = document.getElementById("results-app");
@@ -205,6 +205,7 @@ function againstOriginal(originalMetric) {
           (p) => figure(p.name, reference, metric),
           ofKind("model"),
         ),
+        labelBest: BEST_MODELS,
       },
     ],
     levels: levelsOf([...humans, ...ensembles], colors, reference, metric),
@@ -226,6 +227,7 @@ function acrossDatasets() {
       (p) => figure(p.name, compared, metric),
       ofKind(kind),
     ),
+    labelBest: kind === "model" ? BEST_MODELS : 0,
   }));
   return scatterPlot({
     title: `${reference} vs ${compared}, ${metricLabel(metric)} accuracy (${state.split})`,

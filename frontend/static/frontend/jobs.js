@@ -5,8 +5,8 @@ import { ApiError, backoff, request } from "./api.js";
 
 const POLL_MS = 2000;
 const MAX_POLL_MS = 30000;
-// Without a message broker the server runs the whole job during the POST that starts it.
-const START_TIMEOUT_MS = 10 * 60 * 1000;
+// Listing a large dataset's images and writing its shards can take longer than an ordinary request.
+const START_TIMEOUT_MS = 60 * 1000;
 const FINISHED = new Set(["done", "failed", "cancelled"]);
 
 const numberFormat = new Intl.NumberFormat("en-US");

@@ -13,6 +13,14 @@ const MUTED = "#647084";
 const GRID = "#e1e4ea";
 const CHAR_WIDTH = 6.6; // of the 11.5 px legend font, to lay the legend out before it is drawn
 const LEGEND_ROW = 18;
+const POINT_LABEL_FONT = 10.5;
+const POINT_LABEL_CHAR = 6.2; // a generous width per character of that font, so that boxes never undercount
+const POINT_LABEL_HEIGHT = 13;
+// Reference lines closer than this (in pixels of an average plot) are one line to the eye: they are drawn
+// interleaved and named together in the legend.
+const LEVEL_MERGE_PX = 3;
+const LEVEL_DASH = 6;
+const LEVEL_GAP = 3;
 
 export const COLORS = {
   model: "#3552d0",
@@ -116,7 +124,13 @@ function layoutLegend(entries, width) {
   return { placed, rows: entries.length ? row + 1 : 0 };
 }
 
-function legendMark({ x, color, mark }, y) {
+function legendMark({ x, color, colors, mark }, y) {
+  if (colors) {
+    // Lines drawn over each other: the legend shows their colours side by side, as the plot interleaves them.
+    const width = 16 / colors.length;
+    const stroke = { "stroke-width": 2 };
+    return el("g", {}, colors.map((each, i) => segment(x + i * width, y, x + (i + 1) * width, y, each, stroke)));
+  }
   if (mark === "line" || mark === "dash") {
     return segment(x, y, x + 16, y, color, { "stroke-width": 2, "stroke-dasharray": mark === "dash" ? "5 3" : null });
   }
@@ -205,11 +219,83 @@ function marker(point, color, xs, ys) {
   return parts;
 }
 
+/** Levels ([{name, color, y: position}]) in groups of those at most `tolerance` apart, lowest first. */
+export function groupLevels(levels, tolerance) {
+  const groups = [];
+  for (const level of [...levels].sort((a, b) => a.y.at - b.y.at)) {
+    const last = groups[groups.length - 1];
+    if (last && level.y.at - last[last.length - 1].y.at <= tolerance) last.push(level);
+    else groups.push([level]);
+  }
+  return groups;
+}
+
+/** The box of a point label whose text starts at x (anchor start), middle on y. */
+function labelBox(name, x, y, anchor) {
+  const width = name.length * POINT_LABEL_CHAR;
+  const left = anchor === "end" ? x - width : anchor === "middle" ? x - width / 2 : x;
+  return { left, right: left + width, top: y - POINT_LABEL_HEIGHT / 2, bottom: y + POINT_LABEL_HEIGHT / 2 };
+}
+
+const clamp = (value, low, high) => Math.min(high, Math.max(low, value));
+
+/** A line from a point to the nearest edge of its label's box. */
+const leaderTo = (point, box) => ({
+  x1: point.x,
+  y1: point.y,
+  x2: clamp(point.x, box.left, box.right),
+  y2: clamp(point.y, box.top, box.bottom),
+});
+
+const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+
 /**
- * A scatter plot. series: [{name, color, points: [{label, x, y}]}], x and y positions as position() gives;
- * levels: horizontal lines [{name, color, y: position}] (e.g. humans, who have no top-1); identity: draw y = x;
- * fit: {name, color, of: series name} draws the least-squares line through that series' points.
- * Returns the <svg>; its points and lines carry data-label (or data-line) and a <title>.
+ * Names beside the given points ([{name, x, y}] in pixels, most important first), each at the first of a few
+ * places around its point, nearest first, that stays inside `plot` and clear of the labels placed before it and
+ * of the points (`obstacles`, in pixels). A label set off from its point gets a thin leader line. Returns
+ * [{name, x, y, anchor, box, leader}]; a label with no free place is left out (its point keeps its hover title).
+ */
+export function placePointLabels(points, plot, obstacles = points) {
+  const placed = [];
+  const around = [
+    [1, 0, "start"],
+    [-1, 0, "end"],
+    [0, -1, "middle"],
+    [0, 1, "middle"],
+    [1, -1, "start"],
+    [1, 1, "start"],
+    [-1, -1, "end"],
+    [-1, 1, "end"],
+  ];
+  const dots = obstacles.map((p) => ({ left: p.x - 5, right: p.x + 5, top: p.y - 5, bottom: p.y + 5 }));
+  for (const point of points) {
+    let found = null;
+    for (const distance of [8, 20, 34]) {
+      for (const [dx, dy, anchor] of around) {
+        const x = point.x + dx * distance;
+        const y = point.y + dy * (distance + (dx === 0 ? 4 : 0));
+        const box = labelBox(point.name, x, y, anchor);
+        const inside =
+          box.left >= plot.left && box.right <= plot.right && box.top >= plot.top && box.bottom <= plot.bottom;
+        if (inside && !placed.some((other) => overlaps(box, other.box)) && !dots.some((dot) => overlaps(box, dot))) {
+          found = { name: point.name, x, y, anchor, box, leader: distance > 8 ? leaderTo(point, box) : null };
+          break;
+        }
+      }
+      if (found) break;
+    }
+    if (found) placed.push(found);
+  }
+  return placed;
+}
+
+/**
+ * A scatter plot. series: [{name, color, points: [{label, x, y}], labelBest}], x and y positions as position()
+ * gives; the labelBest points highest on y carry their name. levels: horizontal lines [{name, color, y: position}]
+ * (e.g. humans, who have no top-1), those at the same height interleaved and named together; identity: draw
+ * y = x; fit: {name, color, of: series name} draws the least-squares line through that series' points.
+ * Returns the <svg>; its points and lines carry data-label (or data-line) and a <title>, named points a
+ * data-point-label text.
  */
 export function scatterPlot({ title, xLabel, yLabel, series, levels = [], identity = false, fit = null }) {
   const points = series.flatMap((s) => s.points);
@@ -219,9 +305,15 @@ export function scatterPlot({ title, xLabel, yLabel, series, levels = [], identi
   const [xRange, yRange] = identity ? Array(2).fill(fractionDomain([...xDomain, ...yDomain])) : [xDomain, yDomain];
   const fitted = series.find((s) => fit && s.name === fit.of)?.points || [];
   const line = fit && linearFit(fitted.map((p) => ({ x: p.x.at, y: p.y.at })));
+  const typicalHeight = HEIGHT - MARGIN.bottom - 80;
+  const levelGroups = groupLevels(levels, ((yRange[1] - yRange[0]) * LEVEL_MERGE_PX) / typicalHeight);
   const legend = [
     ...series.map((s) => ({ name: s.name, color: s.color, mark: "dot" })),
-    ...levels.map((l) => ({ name: l.name, color: l.color, mark: "dash" })),
+    ...levelGroups.map((group) =>
+      group.length === 1
+        ? { name: group[0].name, color: group[0].color, mark: "dash" }
+        : { name: group.map((l) => l.name).join(" = "), colors: group.map((l) => l.color), mark: "dash" },
+    ),
     ...(line ? [{ name: fit.name, color: fit.color, mark: "dash" }] : []),
     ...(identity ? [{ name: "y = x", color: COLORS.identity, mark: "line" }] : []),
   ];
@@ -246,17 +338,52 @@ export function scatterPlot({ title, xLabel, yLabel, series, levels = [], identi
     const hint = tooltip(`${fit.name}: ${describeLine(line)}`);
     inside.append(segment(xs(low), y1, xs(high), y2, fit.color, dashed, [hint]));
   }
-  for (const level of levels) {
-    const at = ys(level.y.at);
-    const dashed = { "stroke-width": 1.5, "stroke-dasharray": "5 3", "data-label": level.name };
-    const hint = tooltip(`${level.name}: ${describe(level.y)}`);
-    inside.append(segment(plot.left, at, plot.right, at, level.color, dashed, [hint]));
+  for (const group of levelGroups) {
+    // Lines at one height take turns along it: dashes of each colour in a row, so that none hides another.
+    const period = group.length * (LEVEL_DASH + LEVEL_GAP);
+    const names = group.map((level) => `${level.name} ${describe(level.y)}`).join(", ");
+    group.forEach((level, i) => {
+      const at = ys(level.y.at);
+      const dashed = {
+        "stroke-width": 1.5,
+        "stroke-dasharray": group.length === 1 ? "5 3" : `${LEVEL_DASH} ${period - LEVEL_DASH}`,
+        "stroke-dashoffset": group.length === 1 ? null : -i * (LEVEL_DASH + LEVEL_GAP),
+        "data-label": level.name,
+        "data-level-group": group.length,
+      };
+      const hint = tooltip(group.length === 1 ? `${level.name}: ${describe(level.y)}` : `At one height: ${names}`);
+      inside.append(segment(plot.left, at, plot.right, at, level.color, dashed, [hint]));
+    });
   }
   for (const s of series) {
     for (const p of s.points) {
       const hint = tooltip(`${p.label}: ${xLabel} ${describe(p.x)}, ${yLabel} ${describe(p.y)}`);
       inside.append(el("g", { "data-label": p.label, "data-series": s.name }, [hint, ...marker(p, s.color, xs, ys)]));
     }
+  }
+  const pixels = (p) => ({ name: p.label, x: xs(p.x.at), y: ys(p.y.at) });
+  const best = series.flatMap((s) =>
+    [...s.points]
+      .sort((a, b) => b.y.at - a.y.at)
+      .slice(0, s.labelBest || 0)
+      .map(pixels),
+  );
+  for (const label of placePointLabels(best, plot, points.map(pixels))) {
+    // A white halo keeps the name readable where a line crosses it.
+    const name = text(label.name, label.x, label.y, {
+      "font-size": POINT_LABEL_FONT,
+      "text-anchor": label.anchor,
+      "dominant-baseline": "middle",
+      stroke: "#ffffff",
+      "stroke-width": 3,
+      "paint-order": "stroke",
+      "data-point-label": label.name,
+    });
+    if (label.leader) {
+      const { x1, y1, x2, y2 } = label.leader;
+      svg.append(segment(x1, y1, x2, y2, MUTED, { "stroke-width": 0.75, "data-leader": label.name }));
+    }
+    svg.append(name);
   }
   return svg;
 }

@@ -4,6 +4,7 @@
 
 import { ApiError, SaveQueue, getJSON, request } from "./api.js";
 import { closeGuidePanel, guidePageUrl, guidePanelWnid, initGuidePanel, openGuidePanel } from "./guide-panel.js";
+import { imagesBeside } from "./image-list.js";
 
 const VERDICT_LABELS = {
   correct: "Correct",
@@ -24,6 +25,8 @@ const VERDICT_KEYS = {
   u: "unclear",
   d: "dont_know",
 };
+// The keys of the first open suggestion's two buttons.
+const SUGGESTION_KEYS = { a: "accepted", x: "dismissed" };
 const REASONS = ["label_wrong_or_unclear", "drawing", "excessively_edited", "inappropriate", "other", "no_valid_label"];
 const REASON_LABELS = {
   label_wrong_or_unclear: "Original label wrong or unclear",
@@ -38,6 +41,7 @@ const DECODE_WAIT_MS = 2000;
 const PREFETCH_MAX_AGE_MS = 8 * 60 * 1000; // the server's leases last 10 minutes
 const LEASE_RENEW_MS = 3 * 60 * 1000; // while an image stays on screen, its lease is renewed this often
 const TRAIL_LIMIT = 500;
+const RECENT_LOOKAHEAD = 50; // the reviewer's recent images asked for at once, some perhaps on the trail already
 
 const app = document.getElementById("review-app");
 const $ = (id) => document.getElementById(id);
@@ -89,6 +93,8 @@ const config = {
   progressUrl: app.dataset.progressUrl,
   datasetUrl: app.dataset.datasetUrl,
   loginUrl: app.dataset.loginUrl,
+  imagesUrl: app.dataset.imagesUrl,
+  list: app.dataset.list ?? null, // the image browser's list that previous and next walk (?list=...); null: the queue
 };
 
 /** An API address from one reversed with the id 0, e.g. /api/images/0/problematic/. */
@@ -202,7 +208,7 @@ function renderSuggestions() {
   const suggestions = state.image.suggestions || [];
   els.suggestions.hidden = suggestions.length === 0;
   els.suggestions.replaceChildren(
-    ...suggestions.map((suggestion) => {
+    ...suggestions.map((suggestion, index) => {
       const node = document.createElement("div");
       node.className = "suggestion";
       node.dataset.suggestionId = suggestion.id;
@@ -239,6 +245,11 @@ function renderSuggestions() {
         button.className = `btn btn--small ${resolution === "accepted" ? "btn--primary" : "btn--ghost"}`;
         button.dataset.resolution = resolution;
         button.textContent = label;
+        if (index === 0) {
+          const key = document.createElement("kbd");
+          key.textContent = Object.keys(SUGGESTION_KEYS).find((k) => SUGGESTION_KEYS[k] === resolution);
+          button.append(" ", key);
+        }
         button.addEventListener("click", () => resolveSuggestion(suggestion, resolution));
         actions.append(button);
       }
@@ -257,11 +268,22 @@ async function resolveSuggestion(suggestion, resolution) {
     const { data } = await request(config.resolveUrl(suggestion.id), { method: "POST", body: { resolution } });
     if (state.image && state.image.id === image.id) await display(data);
     toast(resolution === "accepted" ? "Suggestion accepted." : "Suggestion dismissed.");
-    refreshProgress();
+    loadProgress(); // an accepted label is a verdict of the reviewer's: counted at once, as a verdict's save is
   } catch (error) {
     showError(`Could not resolve the suggestion: ${error.message}.`);
     for (const button of els.suggestions.querySelectorAll("button")) button.disabled = false;
   }
+}
+
+/** a / x: what the first open suggestion's Accept / Dismiss button does. */
+function resolveFirstSuggestion(resolution) {
+  const suggestion = (state.image.suggestions || [])[0];
+  if (!suggestion) {
+    toast("This image has no suggestion to accept or dismiss.");
+    return;
+  }
+  const button = els.suggestions.querySelector(`button[data-resolution="${resolution}"]`);
+  if (button && !button.disabled) resolveSuggestion(suggestion, resolution);
 }
 
 function candidateNode(index) {
@@ -315,12 +337,6 @@ function renderName() {
   els.fileName.hidden = !state.showName;
   els.fileName.textContent = state.image ? state.image.file_name : "";
   els.toggleName.setAttribute("aria-expanded", String(state.showName));
-}
-
-function renderNav() {
-  const atStart = state.cursor <= 0;
-  els.prev.disabled = atStart && state.cursor !== state.trail.length;
-  els.emptyPrev.disabled = state.trail.length === 0;
 }
 
 function setMode(mode) {
@@ -379,7 +395,6 @@ async function display(payload, preloaded = null) {
   renderName();
   renderHistory();
   setMode("ready");
-  renderNav();
   saveTrail();
   history.replaceState(null, "", `${location.pathname}${location.search}#image=${payload.id}`);
 
@@ -423,7 +438,6 @@ function showEmpty() {
   closePanel();
   setMode("empty");
   refreshProgress();
-  renderNav();
   saveTrail();
   delete document.body.dataset.imageId;
   history.replaceState(null, "", `${location.pathname}${location.search}`);
@@ -490,6 +504,7 @@ async function loadImage(id) {
 
 function startPrefetch() {
   const image = state.image;
+  if (config.list !== null) return; // a list's images are not the queue's: none is leased
   if (!image || state.cursor !== state.trail.length - 1) return;
   if (state.prefetch && state.prefetch.afterId === image.id && Date.now() - state.prefetch.at < PREFETCH_MAX_AGE_MS) return;
   const promise = (async () => {
@@ -542,6 +557,7 @@ async function loadFromTrail(index) {
 }
 
 function goNext() {
+  if (config.list !== null) return walkList("after");
   return navigate(async () => {
     while (state.cursor < state.trail.length - 1) {
       const payload = await loadFromTrail(state.cursor + 1);
@@ -580,9 +596,10 @@ function goNext() {
 }
 
 function goPrev() {
+  if (config.list !== null) return walkList("before");
   return navigate(async () => {
     if (state.cursor <= 0 || state.trail.length === 0) {
-      toast("This is the first image of this session.");
+      await showEarlierOfMine();
       return;
     }
     const before = state.trail.length;
@@ -595,8 +612,45 @@ function goPrev() {
       return;
     }
     // Where images were skipped, their message stays on screen.
-    if (state.trail.length === before) toast("This is the first image of this session.");
+    if (state.trail.length === before) await showEarlierOfMine();
   });
+}
+
+/** b before the trail's first image: the reviewer's own image they gave a verdict before it, asked of the server, so
+ * that previous goes on in a new tab or after logging in again. It becomes the trail's first. */
+async function showEarlierOfMine() {
+  const first = state.trail.length ? state.trail[0] : null;
+  const recent = await imagesBeside(config.imagesUrl, "sort=recent", first, "after", RECENT_LOOKAHEAD);
+  const earlier = recent.find((image) => !state.trail.includes(image.id));
+  if (!earlier) {
+    toast("No earlier image: you gave no verdict here before this one.");
+    return;
+  }
+  const payload = await loadImage(earlier.id);
+  state.trail.unshift(payload.id);
+  state.cursor = 0;
+  await display(payload);
+}
+
+/** n and b on a list of the image browser: its next or previous image, whatever the queue holds. */
+function walkList(side) {
+  return navigate(async () => {
+    const current = state.image;
+    const [listed] = await imagesBeside(config.imagesUrl, config.list, current ? current.id : null, side);
+    if (!listed) {
+      toast(side === "after" ? "This is the last image of the list." : "This is the first image of the list.");
+      return;
+    }
+    const payload = await loadImage(listed.id);
+    pushTrail(payload.id);
+    await display(payload);
+  });
+}
+
+/** The first image of the list the page walks, or null where it has none. */
+async function firstOfList() {
+  const [first] = await imagesBeside(config.imagesUrl, config.list, null);
+  return first ? loadImage(first.id) : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -763,6 +817,7 @@ queue.addEventListener("saved", ({ detail: { op, data } }) => {
     if (!waiting) state.itemStatus.set(meta.itemId, "saved");
     else if (data) waiting.body.based_on = data.verdict; // the next change of this item builds on this one
     updateCachedItem(meta.itemId, data);
+    if (data && data.my_progress) showOwnCounts(data.my_progress);
   } else if (meta.kind === "flag") {
     const payload = state.cache.get(meta.imageId);
     if (payload) payload.problematic = op.method === "DELETE" ? null : data;
@@ -905,16 +960,33 @@ function throttle(fn, wait) {
   };
 }
 
-const refreshProgress = throttle(async () => {
+// The reviewer's own counts follow each verdict's answer at once; the dataset's figures come from the progress
+// API, throttled while verdicts are saved.
+let progress = null; // the figures shown
+let ownCounts = null; // the reviewer's counts in the latest verdict's answer
+let countedSaves = 0; // how many verdict answers carried them
+
+async function loadProgress() {
+  const countedBefore = countedSaves;
   try {
     const { data } = await request(config.progressUrl);
-    renderProgress(data);
+    // A save answered while this was on its way knows the reviewer's counts better.
+    renderProgress(countedBefore === countedSaves ? data : { ...data, ...ownCounts });
   } catch {
     // Progress is informative only; the next save refreshes it.
   }
-}, 1500);
+}
+
+const refreshProgress = throttle(loadProgress, 1500);
+
+function showOwnCounts(counts) {
+  countedSaves += 1;
+  ownCounts = counts;
+  if (progress) renderProgress({ ...progress, ...counts });
+}
 
 function renderProgress(p) {
+  progress = p;
   const pct = p.items ? (100 * p.reviewed_items) / p.items : 0;
   const shown = pct > 0 && pct < 1 ? pct.toFixed(1) : Math.floor(pct);
   const fmt = (n) => Number(n).toLocaleString("en-US");
@@ -1002,7 +1074,7 @@ function historyLine(entry) {
     const what = entry.reason ? `flagged problematic (${entry.reason.replaceAll("_", " ")})` : "cleared the problematic flag";
     return `${when} · ${entry.reviewer} ${what}`;
   }
-  const label = entry.wnid;
+  const label = `${entry.class_name} (${entry.wnid})`;
   if (entry.kind === "adjudication") return `${when} · ${entry.reviewer} adjudicated ${label}: ${entry.new}`;
   return `${when} · ${entry.reviewer} set ${label}: ${VERDICT_LABELS[entry.old] || entry.old} → ${VERDICT_LABELS[entry.new] || entry.new}`;
 }
@@ -1101,6 +1173,7 @@ function onKeyDown(event) {
   else if (key === "j" || key === "ArrowDown") moveFocus(1);
   else if (key === "k" || key === "ArrowUp") moveFocus(-1);
   else if (Object.hasOwn(VERDICT_KEYS, key)) setVerdict(state.focus, VERDICT_KEYS[key]);
+  else if (Object.hasOwn(SUGGESTION_KEYS, key)) resolveFirstSuggestion(SUGGESTION_KEYS[key]);
   else if (key === "p") openPanel();
   else if (key === "P") clearFlag();
   else if (key === "t") toggleName();
@@ -1208,7 +1281,7 @@ async function start() {
       else state.cursor = index;
       await display(linked);
     } else {
-      const payload = await loadNext();
+      const payload = config.list !== null ? await firstOfList() : await loadNext();
       if (payload) {
         pushTrail(payload.id);
         await display(payload);

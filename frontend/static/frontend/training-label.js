@@ -147,9 +147,9 @@ function showDone(progress) {
   delete document.body.dataset.imageId;
   if (progress) renderProgress(progress);
   els.partChip.hidden = true;
-  if (progress && progress.answered) {
+  if (progress && progress.accuracy !== null) {
     els.doneText.textContent = `You have answered all ${progress.images} images: ${progress.correct} correct (${Math.round(
-      (100 * progress.correct) / progress.answered,
+      100 * progress.accuracy,
     )}%).`;
   }
   setMode("done");
@@ -279,12 +279,20 @@ function labelList(labels, emptyText) {
   });
 }
 
+// An answer on an image without a valid label (correct: null) is neither right nor wrong: it is not scored.
+const RESULTS = {
+  correct: { icon: "✓", text: "Correct" },
+  wrong: { icon: "✗", text: "Wrong" },
+  unscored: { icon: "–", text: "Not scored: no valid label" },
+};
+
 function showFeedback(feedback) {
   state.feedback = feedback;
-  els.feedback.dataset.result = feedback.correct ? "correct" : "wrong";
-  els.resultBox.dataset.result = feedback.correct ? "correct" : "wrong";
-  els.resultBox.querySelector(".feedback__icon").textContent = feedback.correct ? "✓" : "✗";
-  els.result.textContent = feedback.correct ? "Correct" : "Wrong";
+  const result = feedback.correct === null ? "unscored" : feedback.correct ? "correct" : "wrong";
+  els.feedback.dataset.result = result;
+  els.resultBox.dataset.result = result;
+  els.resultBox.querySelector(".feedback__icon").textContent = RESULTS[result].icon;
+  els.result.textContent = RESULTS[result].text;
   els.yours.replaceChildren(...labelList([feedback.your_label], ""));
   if (feedback.your_label_unclear) {
     const note = document.createElement("span");
@@ -292,7 +300,12 @@ function showFeedback(feedback) {
     note.textContent = "reviewed as unclear";
     els.yours.querySelector(".feedback-label__head").append(note);
   }
-  els.correct.replaceChildren(...labelList(feedback.correct_labels, "None: no label of this image was reviewed as correct."));
+  els.correct.replaceChildren(
+    ...labelList(
+      feedback.correct_labels,
+      "No valid label: the reviewers marked every label of this image wrong or unclear, so it is left out of scoring.",
+    ),
+  );
   els.unclearRow.hidden = feedback.unclear_labels.length === 0;
   els.unclear.replaceChildren(...labelList(feedback.unclear_labels, ""));
   const sources = {
@@ -310,7 +323,10 @@ function showFeedback(feedback) {
 
   const part = feedback.part;
   els.partDone.hidden = !part.done;
-  els.partDone.textContent = part.done ? `Part ${part.number} of ${part.of} done — ${part.correct}/${part.size} correct` : "";
+  const unscored = part.answered - part.scored;
+  const unscoredText = unscored ? ` (${unscored} without a valid label not scored)` : "";
+  const partText = `Part ${part.number} of ${part.of} done — ${part.correct}/${part.scored} correct${unscoredText}`;
+  els.partDone.textContent = part.done ? partText : "";
   els.continue.firstChild.textContent = feedback.progress.finished ? "Finish " : part.done ? "Next part " : "Continue ";
   renderProgress(feedback.progress);
   setMode("feedback");
