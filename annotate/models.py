@@ -274,8 +274,9 @@ class ReviewItem(models.Model):
     It stays "unreviewed" (and the item pending) until enough reviewers have decided.
     """
 
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="review_items")
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="review_items")
+    # No index of their own: review_item_unique and the dataset's indexes start with them (see VerdictChange).
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="review_items", db_index=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="review_items", db_index=False)
     wnid = models.CharField(max_length=WNID_LENGTH)
     is_original = models.BooleanField(default=False)
     model_count = models.PositiveIntegerField(default=0, help_text="Models whose top-1 prediction this is.")

@@ -383,6 +383,11 @@ def test_import_votes_refuses_bad_files_and_writes_nothing(dataset, tmp_path):
     np.savez(two_hot, tensor=np.ones((1, 1, 3)), info=np.array([["a.JPEG", "0"]]), ids=np.array([1]))
     with pytest.raises(ImportFailed, match="one-hot"):
         import_votes(dataset_name="val", path=two_hot)
+    for value in (2.0, 0.5, np.nan):
+        not_hot = tmp_path / "not-hot.npz"
+        np.savez(not_hot, tensor=np.array([[[0.0, value, 0.0]]]), info=np.array([["a.JPEG", "0"]]), ids=np.array([1]))
+        with pytest.raises(ImportFailed, match="one-hot"):
+            import_votes(dataset_name="val", path=not_hot)
     assert not ReviewerVerdict.objects.exists() and not VerdictChange.objects.exists()
     assert not ConsensusPolicy.objects.exists()
 

@@ -13,6 +13,26 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
+            model_name="reviewitem",
+            name="dataset",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="review_items",
+                to="annotate.dataset",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="reviewitem",
+            name="image",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="review_items",
+                to="annotate.image",
+            ),
+        ),
+        migrations.AlterField(
             model_name="reviewerverdict",
             name="item",
             field=models.ForeignKey(
