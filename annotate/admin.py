@@ -1,7 +1,10 @@
+from django import forms
 from django.contrib import admin
 
-from annotate import jobs, prediction_blocks
+from annotate import jobs, prediction_blocks, taxonomy
+from annotate.importers import sync_review_items
 from annotate.models import (
+    TOP_K,
     ClassifierModel,
     Dataset,
     FlagChange,
@@ -65,31 +68,63 @@ class ClassifierModelAdmin(admin.ModelAdmin):
     search_fields = ["name", "architecture"]
 
 
+class PredictionForm(forms.ModelForm):
+    """A prediction changed by hand holds what an import would accept: 1 to TOP_K distinct class wnids, best
+    first; its top-1 is the first of them."""
+
+    class Meta:
+        model = Prediction
+        fields = ["wnids", "scores"]
+
+    def clean_wnids(self):
+        wnids = self.cleaned_data["wnids"]
+        if not isinstance(wnids, list) or not 1 <= len(wnids) <= TOP_K:
+            raise forms.ValidationError(f"a list of 1 to {TOP_K} class wnids, best first")
+        unknown = [wnid for wnid in wnids if not isinstance(wnid, str) or not taxonomy.is_class(wnid)]
+        if unknown:
+            raise forms.ValidationError(f"{unknown[0]!r} is not an ImageNet class wnid")
+        if len(set(wnids)) != len(wnids):
+            raise forms.ValidationError("each class at most once")
+        return wnids
+
+
 @admin.register(Prediction)
 class PredictionAdmin(admin.ModelAdmin):
     """Predictions come from files and jobs; one changed or deleted by hand is packed again for scoring
     (annotate.prediction_blocks), and stays the model's prediction of its image."""
 
+    form = PredictionForm
     list_display = ["model", "image", "top1_wnid"]
-    readonly_fields = ["model", "image", "top5"]
+    readonly_fields = ["model", "image", "top1_wnid", "top5"]
     list_select_related = ["model", "image"]
 
     def has_add_permission(self, request):
         return False
 
     def save_model(self, request, obj, form, change):
+        obj.top1_wnid = obj.wnids[0]
         super().save_model(request, obj, form, change)
-        prediction_blocks.rebuild(obj.model_id)
+        self._predictions_changed(obj.model, {obj.image.dataset})
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        prediction_blocks.rebuild(obj.model_id)
+        self._predictions_changed(obj.model, {obj.image.dataset})
 
     def delete_queryset(self, request, queryset):
-        model_ids = set(queryset.values_list("model_id", flat=True))
+        changed = [
+            (prediction.model, prediction.image.dataset)
+            for prediction in queryset.select_related("model", "image__dataset")
+        ]
         super().delete_queryset(request, queryset)
-        for model_id in model_ids:
-            prediction_blocks.rebuild(model_id)
+        for model in {model for model, _ in changed}:
+            self._predictions_changed(model, {dataset for of, dataset in changed if of == model})
+
+    @staticmethod
+    def _predictions_changed(model, datasets):
+        """The review queue and the packed predictions follow the change (as after an import)."""
+        for dataset in datasets:
+            sync_review_items(dataset=dataset, model=model, removed_predictions=True)
+        prediction_blocks.rebuild(model.pk)
 
 
 @admin.register(PredictionBlock)

@@ -32,7 +32,7 @@ from annotate.serializers import (
     item_data,
     synset_data,
 )
-from config.query import int_schema, query_int, query_ints
+from config.query import int_schema, query_int, query_ints, query_text, text_schema
 
 
 def dataset_or_404(name):
@@ -150,7 +150,7 @@ class DatasetList(ListAPIView):
 class DatasetDetail(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="A dataset's status figures")
     def get(self, request, name):
-        return Response(selectors.dataset_status(dataset_or_404(name)))
+        return Response(selectors.dataset_status(dataset_or_404(name), viewer=request.user))
 
 
 class DatasetProgress(APIView):
@@ -525,12 +525,14 @@ class MultilabelImport(APIView):
 
 
 SYNSET_LIMIT = 100
+# Longer than any synonym or gloss a query could mean; the search's time grows with the query's words.
+SYNSET_QUERY_LENGTH = 200
 
 
 class SynsetSearch(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("q", str, description="wnid, synonym or gloss words"),
+            OpenApiParameter("q", text_schema(SYNSET_QUERY_LENGTH), description="wnid, synonym or gloss words"),
             OpenApiParameter("classes_only", bool),
             OpenApiParameter("limit", int_schema(1, SYNSET_LIMIT), description="at most this many (default 20)"),
         ],
@@ -540,7 +542,8 @@ class SynsetSearch(APIView):
     def get(self, request):
         limit = query_int(request, "limit", default=20, minimum=1, maximum=SYNSET_LIMIT)
         classes_only = request.query_params.get("classes_only", "").lower() in {"1", "true", "yes"}
-        found = taxonomy.search(request.query_params.get("q", ""), limit=limit, classes_only=classes_only)
+        query = query_text(request.query_params, "q", max_length=SYNSET_QUERY_LENGTH)
+        found = taxonomy.search(query, limit=limit, classes_only=classes_only)
         return Response([synset_data(synset.wnid) for synset in found])
 
 

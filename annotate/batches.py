@@ -224,6 +224,10 @@ def _undo_predictions(batch):
         return {}
     removed, _ = Prediction.objects.filter(batch=batch).delete()
     replaced = ReplacedPrediction.objects.filter(batch=batch)
+    # Those an earlier import stored that has been undone since stay gone with it.
+    stays_undone = replaced.filter(prediction_batch__undone_by__isnull=False)
+    left_undone = stays_undone.count()
+    stays_undone.delete()
     restored = Prediction.objects.bulk_create(
         [
             Prediction(
@@ -245,7 +249,11 @@ def _undo_predictions(batch):
         prediction_blocks.rebuild(model.pk)
         if batch.undo_data.get("model_created") and not model.predictions.exists():
             model.delete()
-    return {"predictions_removed": removed, "predictions_restored": len(restored)}
+    return {
+        "predictions_removed": removed,
+        "predictions_restored": len(restored),
+        "predictions_left_undone": left_undone,
+    }
 
 
 def _remove_unused_items(batch):

@@ -27,6 +27,7 @@ from annotate.models import (
     Suggestion,
     Verdict,
 )
+from config.query import query_text
 
 STATUSES = {
     "reviewed": "Reviewed",
@@ -128,9 +129,7 @@ def image_list(params):
     model_top1 = _choice(params, "model_top1", MODEL_TOP1, "any")
     if model_top1 != "any" and not model:
         raise ValidationError({"model_top1": "name the model whose top-1 to compare (model=...)"})
-    q = params.get("q", "").strip()
-    if len(q) > MAX_SEARCH_LENGTH:
-        raise ValidationError({"q": f"must be at most {MAX_SEARCH_LENGTH} characters; got {len(q)}"})
+    q = query_text(params, "q", max_length=MAX_SEARCH_LENGTH)
     return ImageList(
         status=_choice(params, "status", STATUSES, ""),
         wnid=wnid,

@@ -13,7 +13,7 @@ from annotate import browse, taxonomy
 from annotate.models import Dataset
 from annotate.permissions import IsReviewer
 from annotate.selectors import problematic_flag
-from config.query import int_schema, query_int
+from config.query import int_schema, query_int, text_schema
 
 
 class ListedImageSerializer(serializers.Serializer):
@@ -84,9 +84,7 @@ class DatasetImages(APIView):
                 description="with model: its top-1 is (matches) or is not (differs) the original label",
             ),
             OpenApiParameter("disagree", bool, description="the classifier models' top-1 predictions differ"),
-            OpenApiParameter(
-                "q", {"type": "string", "maxLength": browse.MAX_SEARCH_LENGTH}, description="in the file name"
-            ),
+            OpenApiParameter("q", text_schema(browse.MAX_SEARCH_LENGTH), description="in the file name"),
             OpenApiParameter(
                 "sort",
                 choice_schema(browse.SORTS),

@@ -21,6 +21,7 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
+from annotate.roles import is_admin
 from consensus.models import Adjudication
 from consensus.selectors import policy_of
 
@@ -129,34 +130,60 @@ def reviewer_counts(*, reviewer, dataset_id):
     return {"my_items": mine.count(), "my_images": mine.values("item__image").distinct().count()}
 
 
+def figures_blind_to(viewer, dataset):
+    """Whether the dataset's figures of labels are kept from `viewer` (None: nobody's): several reviewers decide
+    its items, blind, and its labels (how many items are reviewed, wrong, ...) move when the viewer's vote completes
+    a consensus, which would tell what the others answered. Such a viewer gets their own answers' figures instead,
+    under the same keys, with figures_of "you"."""
+    return viewer is not None and not is_admin(viewer) and policy_of(dataset).several_reviewers
+
+
 def reviewer_progress(*, reviewer, dataset):
-    """The reviewer's counts (reviewer_counts), and how far the dataset is."""
-    items = ReviewItem.objects.filter(dataset=dataset).aggregate(
-        total=Count("pk"),
-        reviewed=Count("pk", filter=~Q(verdict=Verdict.UNREVIEWED)),
-    )
-    images = Image.objects.filter(dataset=dataset).aggregate(
-        total=Count("pk"), pending=Count("pk", filter=Q(pending_items__gt=0))
-    )
+    """The reviewer's counts (reviewer_counts), and how far the dataset is (how far their own answers are, where
+    the dataset's figures are blind to them)."""
+    items = ReviewItem.objects.filter(dataset=dataset)
+    images = Image.objects.filter(dataset=dataset)
+    blind = figures_blind_to(reviewer, dataset)
+    if blind:
+        mine = ReviewerVerdict.objects.filter(item=OuterRef("pk"), reviewer=reviewer)
+        reviewed, pending = (
+            Q(Exists(mine)),
+            Q(Exists(ReviewItem.objects.filter(image=OuterRef("pk")).exclude(Exists(mine)))),
+        )
+    else:
+        reviewed, pending = ~Q(verdict=Verdict.UNREVIEWED), Q(pending_items__gt=0)
+    counted = items.aggregate(total=Count("pk"), reviewed=Count("pk", filter=reviewed))
+    image_counts = images.aggregate(total=Count("pk"), pending=Count("pk", filter=pending))
     return {
         **reviewer_counts(reviewer=reviewer, dataset_id=dataset.pk),
-        "items": items["total"],
-        "reviewed_items": items["reviewed"],
-        "images": images["total"],
-        "done_images": images["total"] - images["pending"],
+        "items": counted["total"],
+        "reviewed_items": counted["reviewed"],
+        "images": image_counts["total"],
+        "done_images": image_counts["total"] - image_counts["pending"],
+        "figures_of": "you" if blind else "dataset",
     }
 
 
-def dataset_status(dataset):
-    """The figures of `dataset_status` and the dataset page, under the same keys."""
+def dataset_status(dataset, viewer=None):
+    """The figures of `dataset_status` and the dataset page, under the same keys; those of labels are the
+    viewer's own answers where they are blind to the viewer (figures_blind_to)."""
     images = Image.objects.filter(dataset=dataset).aggregate(
         images=Count("pk"), with_files=Count("pk", filter=~Q(file=""))
     )
-    verdicts = dict(
-        ReviewItem.objects.filter(dataset=dataset).values_list("verdict").annotate(n=Count("pk")).order_by()
-    )
+    blind = figures_blind_to(viewer, dataset)
+    if blind:
+        answers = ReviewerVerdict.objects.filter(item__dataset=dataset, reviewer=viewer)
+        verdicts = dict(
+            answers.exclude(value=Verdict.UNREVIEWED).values_list("value").annotate(n=Count("pk")).order_by()
+        )
+        review_items = ReviewItem.objects.filter(dataset=dataset).count()
+        verdicts[Verdict.UNREVIEWED] = review_items - sum(verdicts.values())
+    else:
+        verdicts = dict(
+            ReviewItem.objects.filter(dataset=dataset).values_list("verdict").annotate(n=Count("pk")).order_by()
+        )
+        review_items = sum(verdicts.values())
     per_verdict = {value: verdicts.get(value, 0) for value in Verdict.values}
-    review_items = sum(per_verdict.values())
     models = (
         ClassifierModel.objects.filter(Exists(Prediction.objects.filter(model=OuterRef("pk"), image__dataset=dataset)))
         .order_by("name")
@@ -173,6 +200,7 @@ def dataset_status(dataset):
         "reviewed_items": review_items - per_verdict[Verdict.UNREVIEWED],
         "unreviewed_items": per_verdict[Verdict.UNREVIEWED],
         "items_per_verdict": per_verdict,
+        "figures_of": "you" if blind else "dataset",
         "problematic_images": ProblematicFlag.objects.filter(image__dataset=dataset).count(),
         "slices": {s.name: s.images.count() for s in dataset.slices.order_by("name")},
     }

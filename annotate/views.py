@@ -22,7 +22,7 @@ from annotate.tasks import runs_in_process
 @login_required
 @require_GET
 def home(request):
-    datasets = [selectors.dataset_status(dataset) for dataset in Dataset.objects.all()]
+    datasets = [selectors.dataset_status(dataset, viewer=request.user) for dataset in Dataset.objects.all()]
     return render(request, "frontend/home.html", {"datasets": datasets, "can_review": can_review(request.user)})
 
 
@@ -30,7 +30,7 @@ def home(request):
 @require_GET
 def dataset_page(request, name):
     dataset = get_object_or_404(Dataset, name=name)
-    status = selectors.dataset_status(dataset)
+    status = selectors.dataset_status(dataset, viewer=request.user)
     context = {
         "dataset": dataset,
         "status": status,

@@ -6,14 +6,17 @@ the 404s and 403s that views raise into these pages whatever DEBUG says, and con
 addresses that match nothing.
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from config.security import error_response
 
+LOOKUP_MISSED = re.compile(r"No (\w+) matches the given query\.")
 TITLES = {403: "You can't open this page", 404: "There is no page here"}
 REASONS = {
     403: "Your account does not have the role this page needs.",
@@ -26,6 +29,11 @@ def error_page(request, status, exception=None):
     a person can read: our own messages do; Django's resolver passes a dict of what it tried, which does not."""
     said = exception.args[0] if exception is not None and exception.args else ""
     message = said if isinstance(said, str) and said else REASONS[status]
+    # get_object_or_404 says "No PredictionJob matches the given query.": name the thing as a person would.
+    looked_up = LOOKUP_MISSED.fullmatch(message)
+    if looked_up:
+        thing = re.sub(r"(?<!^)(?=[A-Z])", " ", looked_up[1]).lower()
+        message = f"There is no {thing} at this address: it may have been deleted, or the link may be mistyped."
     if request.path.startswith("/api/"):
         return error_response(request, status, message)
     referrer = request.META.get("HTTP_REFERER", "")
@@ -35,7 +43,7 @@ def error_page(request, status, exception=None):
         "title": TITLES[status],
         "message": message,
         "back": back if back.rstrip("/") != request.build_absolute_uri().rstrip("/") else "",
-        "login": f"{reverse('login')}?next={request.path}" if not request.user.is_authenticated else "",
+        "login": f"{reverse('login')}?{urlencode({'next': request.path})}" if not request.user.is_authenticated else "",
     }
     return render(request, "frontend/error.html", context, status=status)
 

@@ -1,5 +1,6 @@
-"""Integer query parameters, parsed in one place: a value that is not a whole number in its range is answered 400
-with a message that names the parameter, never passed on to a query where it would fail (500) or mean nothing."""
+"""Query parameters, parsed in one place: a value that is not a whole number in its range, or a text longer than its
+limit, is answered 400 with a message that names the parameter, never passed on to a query where it would fail
+(500), take seconds, or mean nothing."""
 
 from rest_framework.exceptions import ValidationError
 
@@ -33,6 +34,19 @@ def query_ints(request, name, *, minimum=0, maximum=MAX_ID, max_count=100):
     if len(raws) > max_count:
         raise ValidationError({name: f"may be given at most {max_count} times; got {len(raws)}"})
     return [_parse(name, raw, minimum, maximum) for raw in raws]
+
+
+def query_text(params, name, *, max_length):
+    """The text query parameter `name` of `params` (a QueryDict), stripped; "" when absent."""
+    text = params.get(name, "").strip()
+    if len(text) > max_length:
+        raise ValidationError({name: f"must be at most {max_length} characters; got {len(text)}"})
+    return text
+
+
+def text_schema(max_length):
+    """The OpenAPI schema of such a parameter."""
+    return {"type": "string", "maxLength": max_length}
 
 
 def int_schema(minimum=0, maximum=MAX_ID):

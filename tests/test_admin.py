@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from annotate import jobs
 from annotate.importers import import_image_folder, import_predictions
-from annotate.models import ClassifierModel, JobState, PredictionBlock, PredictionJob
+from annotate.models import ClassifierModel, JobState, Prediction, PredictionBlock, PredictionJob, ReviewItem
+from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +50,27 @@ def test_a_model_and_its_packed_predictions_can_be_deleted(client, image_folder,
     response = client.post(reverse("admin:annotate_classifiermodel_delete", args=[model.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert not ClassifierModel.objects.filter(pk=model.pk).exists() and not PredictionBlock.objects.exists()
+
+
+def test_a_prediction_changed_by_hand_is_checked_and_packed_again(client, image_folder, tmp_path):
+    import_image_folder(dataset_name="val", directory=image_folder())
+    path = tmp_path / "m.csv"
+    path.write_text("filename,top1\na.JPEG,n01443537\n")
+    import_predictions(model_name="m", dataset_name="val", path=path)
+    prediction = Prediction.objects.get(model__name="m")
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    url = reverse("admin:annotate_prediction_change", args=[prediction.pk])
+    for wnids, error in (
+        ('["n99999999"]', "is not an ImageNet class wnid"),
+        ('["n01484850", "n01484850"]', "each class at most once"),
+        ("[]", "This field is required"),
+        ("{}", "This field is required"),
+        ('"n01484850"', "a list of 1 to 5 class wnids"),
+    ):
+        refused = client.post(url, {"wnids": wnids, "scores": "null"})
+        assert refused.status_code == 200 and error in refused.content.decode()
+    assert client.post(url, {"wnids": '["n01484850", "n01443537"]', "scores": "null"}).status_code == 302
+    prediction.refresh_from_db()
+    assert prediction.top1_wnid == "n01484850"
+    assert ReviewItem.objects.get(image=prediction.image, wnid="n01484850").model_count == 1
+    assert_blocks_hold_the_predictions()

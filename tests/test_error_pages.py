@@ -38,9 +38,10 @@ def test_an_address_that_matches_nothing_is_a_page_of_the_app(logged_in_page, re
 def test_a_missing_dataset_and_a_missing_image_say_so(logged_in_page, reviewer, dataset):
     page = logged_in_page(reviewer)
     error = open_error(page, "/datasets/nope/", 404)
-    assert "No Dataset matches" in page.get_by_test_id("error-message").inner_text()
+    assert page.get_by_test_id("error-message").inner_text().startswith("There is no dataset at this address")
     assert error.get_by_test_id("error-home").is_visible()
-    open_error(page, "/models/nope/", 404)
+    open_error(page, "/jobs/999999/", 404)
+    assert page.get_by_test_id("error-message").inner_text().startswith("There is no prediction job at this address")
 
 
 def test_a_page_the_role_may_not_open_says_which_role_it_needs(logged_in_page, trainee, dataset):
@@ -60,7 +61,7 @@ def test_an_anonymous_visitor_is_offered_the_login(browser, live_server, dataset
         page = context.new_page()
         open_error(page, "/no/such/page/", 404)
         page.get_by_test_id("error-login").click()
-        page.wait_for_url("**/login/?next=/no/such/page/")
+        page.wait_for_url("**/login/?next=%2Fno%2Fsuch%2Fpage%2F")
     finally:
         context.close()
 

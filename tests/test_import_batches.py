@@ -30,6 +30,7 @@ from consensus.importers import import_votes
 from evaluation.scores import load_inputs
 from evaluation.scoring import score
 from tests.conftest import jpeg_bytes, make_user, shared_data
+from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 
 CLASSES = taxonomy.class_wnids()
 TENCH, GOLDFISH, SHARK = "n01440764", "n01443537", "n01484850"
@@ -212,6 +213,19 @@ def test_a_predictions_import_is_previewed_and_undone_with_what_it_replaced(revi
     assert set(Prediction.objects.values_list("top1_wnid", flat=True)) == {GOLDFISH}
     assert not ReviewItem.objects.filter(dataset=dataset, wnid=SHARK).exists()
     assert not ClassifierModel.objects.filter(name="m9").exists()
+
+
+def test_predictions_undone_before_the_import_that_replaced_them_stay_undone(reviewed, tmp_path):
+    first = predictions_csv(tmp_path, "first", {f"{index}.JPEG": GOLDFISH for index in range(4)})
+    second = predictions_csv(tmp_path, "second", {f"{index}.JPEG": SHARK for index in range(4)})
+    stored = import_predictions(model_name="m5", dataset_name="val", path=first)
+    replacing = import_predictions(model_name="m5", dataset_name="val", path=second, replace=True)
+    undo_import(batch_id=stored["batch"])
+    assert set(Prediction.objects.filter(model__name="m5").values_list("top1_wnid", flat=True)) == {SHARK}
+    summary = undo_import(batch_id=replacing["batch"])
+    assert (summary["predictions_restored"], summary["predictions_left_undone"]) == (0, 4)
+    assert not Prediction.objects.filter(model__name="m5").exists()
+    assert_blocks_hold_the_predictions()
 
 
 def test_imports_are_listed_previewed_and_undone_over_the_api(reviewed, tmp_path):

@@ -460,3 +460,31 @@ def test_a_participant_of_a_draft_phase_is_told_it_has_not_opened(db, tmp_path):
     phase = evaluation_services.create_phase(name="draft", datasets={"val": 1}, participants=["rita"], created_by=admin)
     response = client_for(rita).get(f"/api/evaluation/phases/{phase.pk}/")
     assert response.status_code == 403 and "has not opened yet" in response.json()["detail"]
+
+
+def test_a_blind_reviewer_sees_their_own_answers_in_the_dataset_figures_not_the_labels(db, tmp_path):
+    """A reviewer's vote that completed a consensus moved the dataset's label figures (reviewed +1, wrong +1),
+    which told them what the others had answered."""
+    admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
+    dataset(tmp_path, "crowd", {TENCH: ["x.JPEG", "y.JPEG"]}, {"x.JPEG": GOLDFISH, "y.JPEG": GOLDFISH})
+    crowd = Image.objects.filter(dataset__name="crowd").first().dataset
+    consensus_services.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
+    goldfish = ReviewItem.objects.filter(dataset=crowd, wnid=GOLDFISH).order_by("pk").first()
+    annotate_services.set_verdict(item_id=goldfish.pk, reviewer=make_user("v1", roles.REVIEWER), value="wrong")
+
+    def figures(user):
+        status = client_for(user).get("/api/datasets/crowd/").json()
+        return status["figures_of"], status["reviewed_items"], status["items_per_verdict"]
+
+    before = figures(rita)
+    annotate_services.set_verdict(item_id=goldfish.pk, reviewer=rita, value="correct")
+    annotate_services.set_verdict(item_id=goldfish.pk, reviewer=make_user("v2", roles.REVIEWER), value="wrong")
+    assert ReviewItem.objects.get(pk=goldfish.pk).verdict == "wrong"
+    # Rita's figures moved by her own answer only, whatever the label became.
+    assert before == ("you", 0, {"unreviewed": 4, "correct": 0, "wrong": 0, "unclear": 0, "dont_know": 0})
+    assert figures(rita) == ("you", 1, {"unreviewed": 3, "correct": 1, "wrong": 0, "unclear": 0, "dont_know": 0})
+    assert figures(admin)[0] == "dataset" and figures(admin)[2]["wrong"] == 1
+    progress = client_for(rita).get("/api/datasets/crowd/progress/").json()
+    assert (progress["figures_of"], progress["reviewed_items"], progress["done_images"]) == ("you", 1, 0)
+    page = client_for(rita).get("/datasets/crowd/").content.decode()
+    assert 'data-testid="own-figures"' in page

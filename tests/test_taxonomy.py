@@ -281,3 +281,11 @@ def test_command_class_list_formats(system_wordnet, django_command, tmp_path):
     (tmp_path / "bad.txt").write_text("n99999999\n")
     with pytest.raises(CommandError, match="n99999999"):
         call_command("build_taxonomy", "--classes", str(tmp_path / "bad.txt"), "--out", str(out))
+
+
+def test_a_search_longer_than_any_synonym_is_refused_naming_its_limit(client, reviewer):
+    client.force_login(reviewer)
+    refused = client.get("/api/synsets/", {"q": "a " * 30_000})
+    assert refused.status_code == 400
+    assert refused.json() == {"q": "must be at most 200 characters; got 59999"}
+    assert client.get("/api/synsets/", {"q": "tabby " * 30}).status_code == 200

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             f"items removed"
             + "".join(
                 f", {summary[key]} {key.replace('_', ' ')}"
-                for key in ("predictions_removed", "predictions_restored")
+                for key in ("predictions_removed", "predictions_restored", "predictions_left_undone")
                 if key in summary
             )
         )

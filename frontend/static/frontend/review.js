@@ -1000,12 +1000,15 @@ function renderProgress(p) {
   sep.textContent = " · ";
   const all = document.createElement("span");
   all.dataset.testid = "dataset-items";
-  all.textContent = `Dataset: ${fmt(p.reviewed_items)}/${fmt(p.items)} items (${shown}%)`;
+  // Where several reviewers decide blind, the figures are one's own answers (the labels would tell the others').
+  const whose = p.figures_of === "you" ? "Your answers" : "Dataset";
+  all.textContent = `${whose}: ${fmt(p.reviewed_items)}/${fmt(p.items)} items (${shown}%)`;
   text.append(you, sep, all);
   const meter = els.progress.querySelector(".meter");
   meter.setAttribute("aria-valuenow", String(Math.round(pct)));
   meter.querySelector(".meter__bar").style.width = `${pct}%`;
-  els.progress.title = `${fmt(p.done_images)} of ${fmt(p.images)} images fully reviewed; you reviewed ${fmt(p.my_items)} items on ${fmt(p.my_images)} images`;
+  const done = p.figures_of === "you" ? "images with all your answers" : "images fully reviewed";
+  els.progress.title = `${fmt(p.done_images)} of ${fmt(p.images)} ${done}; you reviewed ${fmt(p.my_items)} items on ${fmt(p.my_images)} images`;
 }
 
 let toastTimer = null;
