@@ -130,6 +130,11 @@ def reviewer_counts(*, reviewer, dataset_id):
     return {"my_items": mine.count(), "my_images": mine.values("item__image").distinct().count()}
 
 
+def has_candidates(dataset, wnid):
+    """Whether some review item of the dataset is of the class `wnid` or a class under it."""
+    return ReviewItem.objects.filter(dataset=dataset, wnid__in=taxonomy.descendant_classes(wnid)).exists()
+
+
 def figures_blind_to(viewer, dataset):
     """Whether the dataset's figures of labels are kept from `viewer` (None: nobody's): several reviewers decide
     its items, blind, and its labels (how many items are reviewed, wrong, ...) move when the viewer's vote completes

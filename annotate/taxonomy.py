@@ -289,6 +289,16 @@ def _ranked(entries, spellings):
     return sorted(matches, key=lambda entry: _sort_key(entry, query))
 
 
+def typo_corrections(query, limit=5):
+    """The query read with one typo fixed, as search() reads it below its own matches ("tabbby" -> "tabby"): its
+    one term that is no whole word of a synonym or gloss, taken for each word one typo away; [] where none is."""
+    terms = _TOKEN.findall(" ".join(query.lower().split()))
+    spellings = _typo_spellings(terms, _search_index()) if terms else None
+    if not spellings:
+        return []
+    return [" ".join(combination) for combination in itertools.islice(itertools.product(*spellings), limit)]
+
+
 def search(query, limit=20, classes_only=False):
     """Synsets matching query, best first.
 

@@ -60,10 +60,18 @@ def review_page(request, name):
         {
             "dataset": dataset,
             "class_filter": class_filter,
+            # A class with no candidate here is an empty queue, not one reviewed to the end.
+            "class_absent": class_filter is not None and not selectors.has_candidates(dataset, class_filter.wnid),
             "listing": listing,
-            "list_query": urlencode(listing.query()) if listing else "",
+            # The way back to the list, in the view it was opened from (the page adds the image on screen).
+            "list_query": urlencode({**listing.query(), **list_view(request)}) if listing else "",
         },
     )
+
+
+def list_view(request):
+    """{"view": "table"} where the browsed list was opened from the images page's table, else {}."""
+    return {"view": "table"} if QueryDict(request.GET.get("list", "")).get("view") == "table" else {}
 
 
 def browsed_list(request):

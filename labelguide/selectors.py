@@ -255,8 +255,18 @@ def _snippet(page, terms):
 
 def search_pages(query, limit=SEARCH_LIMIT):
     """Pages whose title, text or generated part hold every term of the query (case-insensitive), ranked:
-    the class page of a wnid; title equal to, starting with, holding the query, holding every term; the
-    query in the experts' text; the rest. [{page, rank, snippet, wnids}]"""
+    the class page of a wnid; title equal to, holding as a whole word, starting with, holding the query, holding
+    every term; the query in the experts' text; the rest. Where no page matches, the query read with one typo
+    fixed, as the class search reads it ("tabbby"). [{page, rank, snippet, wnids}]"""
+    found = _pages_matching(query, limit)
+    for corrected in [] if found else taxonomy.typo_corrections(query):
+        found = _pages_matching(corrected, limit)
+        if found:
+            break
+    return found
+
+
+def _pages_matching(query, limit):
     terms = [term.lower() for term in query.split()][:SEARCH_TERMS]
     if not terms:
         return []
@@ -268,15 +278,19 @@ def search_pages(query, limit=SEARCH_LIMIT):
     title_has_every_term = Q()
     for term in terms:
         title_has_every_term &= Q(title__icontains=term)
+    # A whole word of the title ("tiger cat" for "cat") before a word that only starts so ("catamaran"), as the
+    # class search ranks; a pattern both PostgreSQL's and SQLite's regular expressions read alike.
+    whole_word = rf"(^|[^a-z0-9]){re.escape(phrase)}([^a-z0-9]|$)"
     rank = Case(
         When(slug=phrase, then=Value(0)),
         When(title__iexact=phrase, then=Value(1)),
-        When(title__istartswith=phrase, then=Value(2)),
-        When(title__icontains=phrase, then=Value(3)),
-        When(title_has_every_term, then=Value(4)),
-        When(about_wnid, then=Value(5)),
-        When(body__icontains=phrase, then=Value(6)),
-        default=Value(7),
+        When(title__iregex=whole_word, then=Value(2)),
+        When(title__istartswith=phrase, then=Value(3)),
+        When(title__icontains=phrase, then=Value(4)),
+        When(title_has_every_term, then=Value(5)),
+        When(about_wnid, then=Value(6)),
+        When(body__icontains=phrase, then=Value(7)),
+        default=Value(8),
         output_field=IntegerField(),
     )
     pages = list(

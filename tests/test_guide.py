@@ -613,3 +613,19 @@ def test_the_admin_deletes_a_page_with_its_classes_and_revisions(client, editor)
     assert (
         client.post(reverse("admin:labelguide_revision_delete", args=[revision.pk]), {"post": "yes"}).status_code == 403
     )
+
+
+def test_search_ranks_whole_words_of_titles_first_and_forgives_a_typo(client, editor, trainee):
+    services.create_page(author=editor, title="Catamarans and their sails", body="Two hulls.", kind="general")
+    services.create_page(author=editor, title="When a cat is a tabby", body="Stripes and an M.", kind="general")
+    client.force_login(trainee)
+
+    def titles(query):
+        return [result["title"] for result in client.get("/api/guide/pages/", {"q": query}).json()]
+
+    found = titles("cat")
+    # Titles holding the word (the cat classes' pages among them) before titles that only start with it.
+    assert found.index("When a cat is a tabby") < found.index("Catamarans and their sails")
+    assert found.index("Egyptian cat") < found.index("catamaran")
+    assert "When a cat is a tabby" in titles("tabbby")  # one letter too many
+    assert titles("zzzzqqq") == []

@@ -600,3 +600,46 @@ def test_my_recent_when_nothing_is_reviewed_yet(logged_in_page, reviewer, image_
     expect(empty.get_by_role("link", name="Start reviewing")).to_be_visible()
     page.get_by_text("All images").click()
     assert len(tiles(page)) == len(FILES)
+
+
+@pytest.mark.browser
+@BROWSER_DB
+def test_a_login_on_the_way_keeps_the_image_and_the_way_back_keeps_the_page_and_view(
+    logged_in_page, reviewer, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from annotate.importers import register_manifest
+
+    manifest = tmp_path / "many.csv"
+    manifest.write_text("filename,wnid\n" + "".join(f"img_{n:03d}.JPEG,{TENCH}\n" for n in range(61)))
+    register_manifest(dataset_name="many", manifest_file=manifest)
+    last = Image.objects.get(file_name="img_000.JPEG")
+    page = logged_in_page(reviewer)
+    page.goto("/datasets/many/images/?sort=-file_name&view=table")
+    page.get_by_test_id("page-next").click()
+    expect(page.locator("#image-rows tr")).to_have_count(1)
+    page.locator(f'#image-rows tr[data-image-id="{last.pk}"] a').first.click()
+    page.wait_for_url("**/review/**")
+    assert shown_image(page) == "img_000.JPEG"
+    assert f"image={last.pk}" in page.url
+
+    # Back to the list: its second page, in the table, on the image.
+    page.get_by_test_id("back-to-list").click()
+    page.wait_for_function("document.getElementById('browser').dataset.state === 'ready'")
+    expect(page.locator("#image-rows tr")).to_have_count(1)
+    assert "view=table" in page.url and "after=" in page.url
+    assert page.evaluate("document.activeElement.closest('tr').dataset.imageId") == str(last.pk)
+
+    # Logged out on the image, then in again through the login page: the same image, the list still walked.
+    page.go_back()
+    assert shown_image(page) == "img_000.JPEG"
+    page.context.clear_cookies()
+    page.reload()
+    page.wait_for_url("**/login/**")
+    page.fill("#id_username", reviewer.username)
+    page.fill("#id_password", "pw-for-tests")
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url("**/review/**")
+    assert shown_image(page) == "img_000.JPEG"
+    assert step(page, "b", "img_000.JPEG") == "img_001.JPEG"

@@ -330,7 +330,14 @@ def test_class_filter_chip_and_queue(logged_in_page, reviewer, image_folder, tmp
     page.keyboard.press("1")
     page.keyboard.press("n")
     page.locator("#empty-state").wait_for(state="visible")
+    assert "All images in this queue are reviewed" in page.locator("#empty-state").inner_text()
     assert Image.objects.filter(dataset=dataset, pending_items__gt=0).count() == 2
+
+    # A class without a candidate in the dataset says so rather than "all reviewed".
+    page.goto(review_url(query="?wnid=n02123159"))  # tiger cat
+    page.locator("#empty-state").wait_for(state="visible")
+    assert "No candidate of tiger cat in" in page.locator("#empty-state").inner_text()
+    assert page.get_by_test_id("class-absent").is_visible()
 
 
 @pytest.mark.browser

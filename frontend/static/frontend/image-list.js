@@ -18,9 +18,13 @@ export function listQuery(params) {
   return query;
 }
 
-/** The review page's address for an image of a list: previous and next there walk the list. */
-export function reviewLink(reviewUrl, list, imageId) {
-  return `${reviewUrl}?${new URLSearchParams({ list: listQuery(list).toString() })}#image=${imageId}`;
+/** The review page's address for an image of a list: previous and next there walk the list, and its way back
+ * leads to the list's page of the image on screen, in the same view. The image is in the query, not a fragment, so
+ * that a login on the way keeps it. */
+export function reviewLink(reviewUrl, list, imageId, view = "grid") {
+  const carried = listQuery(list);
+  if (view === "table") carried.set("view", "table");
+  return `${reviewUrl}?${new URLSearchParams({ list: carried.toString(), image: String(imageId) })}`;
 }
 
 /** Up to `limit` images of the list next to the image `imageId`: those after it (side "after") or before it

@@ -190,6 +190,10 @@ els.emptyClear.addEventListener("click", clearFilters);
 
 async function load() {
   const params = pageParams();
+  if (params.get("at")) {
+    openAt(params);
+    return;
+  }
   showControls(params);
   const asked = listQuery(params);
   for (const cursor of ["after", "before"]) {
@@ -212,6 +216,28 @@ async function load() {
   }
 }
 
+/** The page of the list that starts with the image `at` names (the review page's way back to its list), with that
+ * image focused: the page after the image just before it, found with one request. */
+async function openAt(params) {
+  const at = params.get("at");
+  params.delete("at");
+  params.delete("after");
+  params.delete("before");
+  const previous = listQuery(params);
+  previous.set("before", at);
+  previous.set("limit", "1");
+  try {
+    const { data } = await getJSON(`${config.apiUrl}?${previous}`);
+    if (data.results.length) params.set("after", String(data.results[0].id));
+  } catch {
+    // No such image in the list any more: its first page.
+  }
+  focusAfterLoad = at;
+  go(withView(params, viewOf(params)), { replace: true });
+}
+
+let focusAfterLoad = null;
+
 function show(data, params) {
   const list = listQuery(params);
   if (data.count !== null) counts.set(list.toString(), data.count);
@@ -228,6 +254,10 @@ function show(data, params) {
   showEmpty(images.length === 0, params);
   pageLink(els.previous, data.previous, "before", params);
   pageLink(els.next, data.next, "after", params);
+  if (focusAfterLoad !== null) {
+    root.querySelector(`[data-image-id="${focusAfterLoad}"] a`)?.focus();
+    focusAfterLoad = null;
+  }
 }
 
 function showCount(list) {
@@ -329,7 +359,7 @@ function tile(image, list) {
   item.dataset.imageId = image.id;
   const link = document.createElement("a");
   link.className = "image-tile__link";
-  link.href = reviewLink(config.reviewUrl, list, image.id);
+  link.href = reviewLink(config.reviewUrl, list, image.id, "grid");
   link.title = `${image.file_name}: ${image.original_label} (${image.original_wnid})`;
   const frame = document.createElement("span");
   frame.className = "image-tile__frame";
@@ -360,7 +390,7 @@ function row(image, list, recent) {
   cell(String(image.position + 1)).className = "num";
   const thumb = document.createElement("a");
   thumb.className = "image-row__thumb";
-  thumb.href = reviewLink(config.reviewUrl, list, image.id);
+  thumb.href = reviewLink(config.reviewUrl, list, image.id, "table");
   thumb.tabIndex = -1;
   thumb.append(thumbnail(image));
   cell(thumb);

@@ -396,7 +396,7 @@ async function display(payload, preloaded = null) {
   renderHistory();
   setMode("ready");
   saveTrail();
-  history.replaceState(null, "", `${location.pathname}${location.search}#image=${payload.id}`);
+  showAddress(payload.id);
 
   const painted = () => {
     if (token !== state.paintToken) return;
@@ -440,7 +440,23 @@ function showEmpty() {
   refreshProgress();
   saveTrail();
   delete document.body.dataset.imageId;
-  history.replaceState(null, "", `${location.pathname}${location.search}`);
+  showAddress(null);
+}
+
+/** The address names the image on screen (?image=ID: a login on the way keeps it, where a fragment would be
+ * lost), and the way back to a browsed list leads to its page of that image. */
+function showAddress(imageId) {
+  const address = new URLSearchParams(location.search);
+  if (imageId === null) address.delete("image");
+  else address.set("image", String(imageId));
+  history.replaceState(null, "", `${location.pathname}${address.size ? `?${address}` : ""}`);
+  const back = document.querySelector('[data-testid="back-to-list"]');
+  if (back) {
+    const list = new URL(back.href);
+    if (imageId === null) list.searchParams.delete("at");
+    else list.searchParams.set("at", String(imageId));
+    back.href = `${list.pathname}${list.search}`;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1270,13 +1286,15 @@ async function start() {
   queue.start();
   refreshProgress();
   setMode("loading");
-  const match = location.hash.match(/^#image=(\d+)$/);
+  // ?image=ID, or #image=ID as earlier links wrote it.
+  const named = new URLSearchParams(location.search).get("image") ?? location.hash.match(/^#image=(\d+)$/)?.[1];
+  const linkedId = /^\d+$/.test(named ?? "") ? Number(named) : null;
   state.busy = true;
   try {
-    const linked = match ? await loadLinked(Number(match[1])) : null;
-    if (match && !linked) {
-      toast(`Image ${match[1]} is not available to you: here is the queue instead.`);
-      history.replaceState(null, "", location.pathname + location.search);
+    const linked = linkedId !== null ? await loadLinked(linkedId) : null;
+    if (named && !linked) {
+      toast(`Image ${named} is not available to you: here is the queue instead.`);
+      showAddress(null);
     }
     if (linked) {
       const index = state.trail.lastIndexOf(linked.id);
