@@ -653,10 +653,13 @@ def review_item_ids(dataset, pairs, batch=None):
     return _item_ids(dataset)
 
 
-def review_items(dataset, image_ids, wnid_codes, wnids, batch=None):
+def review_items(dataset, image_ids, wnid_codes, wnids, batch=None, labels=None):
     """int64 [n]: the id of the dataset's review item of each pair (image_ids[i], wnids[wnid_codes[i]]), after
     creating the pairs that are missing (unreviewed; aggregate counts them pending), as made by the import `batch`
-    where one is given. The images must be the dataset's; wnids distinct, of WNID_LENGTH characters."""
+    where one is given. The images must be the dataset's; wnids distinct, of WNID_LENGTH characters.
+
+    `labels`, where given, labels the items created: a function of their keys (image id * len(wnids) + wnid code,
+    ascending) that gives their label columns ({field: column}, as for annotate.bulk.insert_columns)."""
     keys = np.asarray(image_ids, dtype=np.int64) * len(wnids) + wnid_codes
     if not len(keys):
         return keys
@@ -685,6 +688,7 @@ def review_items(dataset, image_ids, wnid_codes, wnids, batch=None):
                 "verdict": Verdict.UNREVIEWED.value,
                 "created_at": timezone.now(),
                 "batch": batch.pk if batch is not None else None,
+                **(labels(missing) if labels is not None else {}),
             },
         )
         found, ids = _item_keys(dataset, wnids)

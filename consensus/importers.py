@@ -1,6 +1,7 @@
 """Raw reviewer votes from outside: the ReaL raters' answers ("Are we done with ImageNet?") as reviewers, review
 items and verdicts, in bulk."""
 
+import functools
 import io
 import math
 import zipfile
@@ -8,12 +9,13 @@ import zlib
 from datetime import UTC, datetime
 
 import numpy as np
+from django.utils import timezone
 
 from annotate import batches, bulk, taxonomy
 from annotate.errors import ImportFailed
 from annotate.importers import dataset_named, review_items, reviewer_accounts
 from annotate.models import Image, ImportKind, ReviewerVerdict, ReviewItem, Verdict, VerdictChange
-from consensus import services
+from consensus import labels, services
 from consensus.models import ConsensusPosterior
 from consensus.selectors import policy_for
 
@@ -23,6 +25,8 @@ ANSWERS = (Verdict.WRONG, Verdict.UNCLEAR, Verdict.CORRECT)
 # Verdicts travel as their index in VERDICTS.
 VERDICTS = list(Verdict.values)
 ANSWER_CODES = np.array([VERDICTS.index(answer) for answer in ANSWERS])
+# The same as codes of consensus.labels.VERDICTS_BY_CODE.
+ANSWER_LABEL_CODES = np.array([labels.VERDICTS_BY_CODE.index(answer) for answer in ANSWERS])
 UNREVIEWED = VERDICTS.index(Verdict.UNREVIEWED)
 # The release has no answer times: every imported verdict is dated at this instant, the day it was published.
 REAL_RATERS_DATE = datetime(2020, 6, 12, tzinfo=UTC)
@@ -135,7 +139,19 @@ def import_votes(
             bulk.foreign_keys_checked_at_end(ReviewItem, ReviewerVerdict, VerdictChange, ConsensusPosterior),
             bulk.indexes_built_at_end({ReviewItem: len(file_names)}),
         ):
-            question_items = review_items(dataset, question_images, classes, taxonomy.class_wnids(), batch=batch)
+            wnids = taxonomy.class_wnids()
+            # The items the votes create get their label at once: aggregate then finds them labelled already.
+            vote_keys = (question_images * len(wnids) + classes)[question]
+            labelled = functools.partial(
+                labels.new_item_labels,
+                rule,
+                overlap,
+                vote_keys=vote_keys,
+                reviewers=reviewers[rater],
+                codes=ANSWER_LABEL_CODES[answer],
+                at=timezone.now(),
+            )
+            question_items = review_items(dataset, question_images, classes, wnids, batch=batch, labels=labelled)
             # By item, then reviewer: the indexes on them then grow at their end instead of everywhere.
             order = np.lexsort((reviewers[rater], question_items[question]))
             items, voters = question_items[question][order], reviewers[rater][order]

@@ -5,7 +5,7 @@ import numpy as np
 from annotate import bulk
 from annotate.models import LabelSource, ReviewerVerdict, Verdict
 from consensus import rules
-from consensus.models import ConsensusPosterior, Rule
+from consensus.models import ConsensusPolicy, ConsensusPosterior, Rule
 
 # Verdict codes of consensus.rules, then "don't know": a verdict, but no vote.
 VERDICTS_BY_CODE = [Verdict.CORRECT, Verdict.WRONG, Verdict.UNCLEAR, Verdict.DONT_KNOW]
@@ -59,6 +59,21 @@ def label_columns(codes, deciders, needs_adjudication, at, source):
     }
 
 
+def label_source(rule):
+    """Where labels under `rule` come from: one reviewer's review, or several reviewers' consensus."""
+    return LabelSource.REVIEW if rule == Rule.SINGLE else LabelSource.CONSENSUS
+
+
+def new_item_labels(rule, overlap, keys, vote_keys, reviewers, codes, at):
+    """The label columns (label_columns) of items not stored yet, known by `keys` (ascending), from their votes
+    (the key, reviewer and code in VERDICTS_BY_CODE of each), under `rule` and `overlap`: the labels aggregate
+    would give them, so that items created with them need no second write."""
+    theirs = np.isin(vote_keys, keys)
+    policy = ConsensusPolicy(rule=rule, overlap=overlap)
+    codes, deciders, _, needs = item_labels(policy, keys, vote_keys[theirs], reviewers[theirs], codes[theirs])
+    return label_columns(codes, deciders, needs, at, label_source(rule))
+
+
 def label_values(code, reviewer_id, needs_adjudication, at, source):
     """The LABEL_FIELDS values of one item."""
     columns = label_columns(np.array([code]), np.array([reviewer_id]), np.array([needs_adjudication]), at, source)
@@ -79,7 +94,7 @@ def relabel_item(item, policy, at):
     labels, deciders, posterior, needs = item_labels(
         policy, np.array([item.pk]), np.full(len(votes), item.pk), reviewers, codes
     )
-    source = LabelSource.REVIEW if policy.rule == Rule.SINGLE else LabelSource.CONSENSUS
+    source = label_source(policy.rule)
     values = label_values(labels[0], deciders[0], needs[0], at, source)
     for field, value in zip(LABEL_FIELDS, values, strict=True):
         setattr(item, field if field != "verdict_by" else "verdict_by_id", value)

@@ -61,7 +61,7 @@ def aggregate(*, dataset, rule=None):
         codes, reviewers, posterior, needs = labels.item_labels(policy, item_ids, *votes)
         fixed = np.isin(current_sources, [labels.SOURCES.index(source) for source in FIXED_SOURCES])
         kept = np.flatnonzero(~fixed)
-        at, source = timezone.now(), LabelSource.REVIEW if policy.rule == Rule.SINGLE else LabelSource.CONSENSUS
+        at, source = timezone.now(), labels.label_source(policy.rule)
         columns = labels.label_columns(codes[kept], reviewers[kept], needs[kept], at, source)
         # Only the label, its source and the adjudication say whether an item changed: the decider and the time
         # are written with them. Only the items that change travel to the database.

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from annotate import selectors as annotate_selectors
 from annotate import services as review_services
+from annotate import taxonomy
 from annotate.errors import ImportFailed
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Dataset, Image, ReviewerVerdict, ReviewItem, VerdictChange
@@ -366,6 +367,23 @@ def test_import_votes_makes_reviewers_items_and_verdicts(dataset, tmp_path):
     assert VerdictChange.objects.filter(reviewer__username="rater-101").count() == 3
     again = import_votes(dataset_name="val", path=path, overlap=3)
     assert (again["verdicts_added"], again["verdicts_already_there"]) == (0, 9)
+
+
+def test_the_items_votes_create_are_labelled_as_aggregate_labels_them(dataset, tmp_path):
+    path = raters_file(
+        tmp_path / "raters.npz",
+        ["b.JPEG", "b.JPEG", "c.JPEG"],
+        [[2, 0, 1], [2, 1, 1], [0, 0, None], [None, 2, 1]],
+        classes=[4, 5, 6],  # hammerhead, electric ray, stingray: no item yet
+    )
+    summary = import_votes(dataset_name="val", path=path, overlap=3)
+    assert summary["items_created"] == 3 and summary["consensus"]["changed_items"] == 0
+    created = {item.wnid: item for item in ReviewItem.objects.filter(batch_id=summary["batch"])}
+    hammerhead, ray, stingray = (created[taxonomy.wnid_for_index(index)] for index in (4, 5, 6))
+    assert (hammerhead.verdict, hammerhead.source) == ("correct", "consensus")  # yes, yes, no
+    assert (ray.verdict, ray.needs_adjudication) == ("unclear", True)  # no, maybe, no, yes: no majority
+    assert stingray.verdict == "unclear"  # maybe, maybe, maybe
+    assert services.aggregate(dataset=Dataset.objects.get(name="val"))["changed_items"] == 0
 
 
 def test_import_votes_refuses_bad_files_and_writes_nothing(dataset, tmp_path):
