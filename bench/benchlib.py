@@ -294,3 +294,12 @@ def stop_server(process):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     process.log.close()
+
+
+def add_review_set_arguments(parser):
+    """The arguments of the benches over a generated review set: output, database, reuse, size, share decided."""
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument("--database-url", help=f"PostgreSQL URL of the bench database (default {DEFAULT_DATABASE_URL})")
+    parser.add_argument("--keep-db", action="store_true", help="reuse the bench dataset if it is already built")
+    parser.add_argument("--images", type=int, default=50_000, help="images in the dataset (default 50000)")
+    parser.add_argument("--decided", type=float, default=0.20, help="share of items with a verdict (default 0.20)")

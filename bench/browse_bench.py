@@ -49,13 +49,7 @@ LISTS = [
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
-    parser.add_argument(
-        "--database-url", help=f"PostgreSQL URL of the bench database (default {benchlib.DEFAULT_DATABASE_URL})"
-    )
-    parser.add_argument("--keep-db", action="store_true", help="reuse the bench dataset if it is already built")
-    parser.add_argument("--images", type=int, default=50_000, help="images in the dataset (default 50000)")
-    parser.add_argument("--decided", type=float, default=0.20, help="share of items with a verdict (default 0.20)")
+    benchlib.add_review_set_arguments(parser)
     parser.add_argument("--rounds", type=int, default=20, help="timed requests per list and kind (default 20)")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--no-analyze", action="store_true", help="skip VACUUM ANALYZE after the build")

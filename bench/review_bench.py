@@ -40,13 +40,7 @@ VERDICT_WEIGHTS = {"correct": 50, "wrong": 35, "unclear": 10, "dont_know": 5}
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
-    parser.add_argument(
-        "--database-url", help=f"PostgreSQL URL of the bench database (default {benchlib.DEFAULT_DATABASE_URL})"
-    )
-    parser.add_argument("--keep-db", action="store_true", help="reuse the bench dataset if it is already built")
-    parser.add_argument("--images", type=int, default=50_000, help="images in the dataset (default 50000)")
-    parser.add_argument("--decided", type=float, default=0.20, help="share of items with a verdict (default 0.20)")
+    benchlib.add_review_set_arguments(parser)
     parser.add_argument("--steps", type=int, default=500, help="timed 'next image' requests (default 500)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps first (default 20)")
     parser.add_argument("--seed", type=int, default=20240601)

@@ -39,11 +39,16 @@ def test_admin_action_cancels_jobs(client, image_folder):
     assert PredictionJob.objects.get(pk=job.pk).state == JobState.CANCELLED
 
 
-def test_a_model_and_its_packed_predictions_can_be_deleted(client, image_folder, tmp_path):
+def predicted(image_folder, tmp_path):
+    """A dataset "val" whose image a.JPEG model "m" predicts as a goldfish."""
     import_image_folder(dataset_name="val", directory=image_folder())
     path = tmp_path / "m.csv"
     path.write_text("filename,top1\na.JPEG,n01443537\n")
     import_predictions(model_name="m", dataset_name="val", path=path)
+
+
+def test_a_model_and_its_packed_predictions_can_be_deleted(client, image_folder, tmp_path):
+    predicted(image_folder, tmp_path)
     model = ClassifierModel.objects.get(name="m")
     assert PredictionBlock.objects.filter(model=model).exists()
     client.force_login(User.objects.create_superuser("root", password="x"))
@@ -53,10 +58,7 @@ def test_a_model_and_its_packed_predictions_can_be_deleted(client, image_folder,
 
 
 def test_a_prediction_changed_by_hand_is_checked_and_packed_again(client, image_folder, tmp_path):
-    import_image_folder(dataset_name="val", directory=image_folder())
-    path = tmp_path / "m.csv"
-    path.write_text("filename,top1\na.JPEG,n01443537\n")
-    import_predictions(model_name="m", dataset_name="val", path=path)
+    predicted(image_folder, tmp_path)
     prediction = Prediction.objects.get(model__name="m")
     client.force_login(User.objects.create_superuser("root", password="x"))
     url = reverse("admin:annotate_prediction_change", args=[prediction.pk])
