@@ -352,14 +352,15 @@ def test_job_started_without_a_broker_runs_in_the_background_with_progress_and_c
     assert shards.inner_text().endswith(" / 100")
 
     # Shards finish one by one and the page follows them: images/s and an ETA, as with workers.
-    expect(shards).not_to_have_text("0 / 100", timeout=30_000)
-    expect(state).to_have_text("running")
-    assert figures.locator("[data-field=rate]").inner_text() != "—"
-    expect(figures.locator("[data-field=eta]")).to_have_text(re.compile(r"^(\d+ s|\d+ min( \d+ s)?)$"))
+    # Generous waits: the whole suite loads this machine's two cores while the job runs beside the browser.
+    expect(shards).not_to_have_text("0 / 100", timeout=60_000)
+    expect(state).to_have_text("running", timeout=30_000)
+    expect(figures.locator("[data-field=rate]")).not_to_have_text("—", timeout=30_000)
+    expect(figures.locator("[data-field=eta]")).to_have_text(re.compile(r"^(\d+ s|\d+ min( \d+ s)?)$"), timeout=30_000)
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("[data-testid=cancel-job]").click()
-    expect(state).to_have_text("cancelled")
+    expect(state).to_have_text("cancelled", timeout=30_000)
     jobs.background_jobs.wait()
 
     # The remaining shards were skipped; the finished ones keep their predictions.
