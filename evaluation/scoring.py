@@ -1,7 +1,7 @@
 """The multi-label scoring engine: accuracy figures of predictors as flat rows, from arrays, vectorised.
 
 Plain numpy and scipy, no Django: evaluation/scores.py loads the arrays from the database. The words are
-those of the glossary (shared/docs/GLOSSARY.md).
+those of the glossary (docs/glossary.md).
 
 Inputs (P predictors, I images, C = 1,000 classes, each class by its class index):
 
