@@ -4,19 +4,15 @@ Nothing here needs the network or files outside installed packages.
 """
 
 import json
-import random
-import tempfile
 from pathlib import Path
 
 from django.contrib.auth.models import Group, User
-from django.db import transaction
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from annotate import roles, taxonomy
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import ClassifierModel, Dataset, Prediction
-from consensus.demo import build_crowd_demo
 
 DEMO_DATASET = "demo"
 DEMO_USERS = (
@@ -35,18 +31,6 @@ REAL_PHOTOS = {
 }
 GENERATED_IMAGES = 18
 SIMULATED_MODELS = ("simulated-resnet", "simulated-vit", "simulated-convnext")
-DEMO_TRAINING_TASK = "Demo: the first 20 images"
-DEMO_GUIDE_TITLE = "Tabby vs tiger cat vs Egyptian cat"
-DEMO_GUIDE_BODY = """Three cat classes that models and people often mix up.
-
-Points to compare:
-
-- **Tabby** (n02123045): a domestic cat whose coat has stripes, swirls or spots, often with an "M" mark
-  on the forehead.
-- **Tiger cat** (n02123159): a domestic cat with narrow, regular stripes like a tiger's. Where the coat
-  would fit both tabby and tiger cat, mark the candidate Unclear rather than guessing.
-- **Egyptian cat** (n02124075): a slim cat with large ears and a short coat with spots or faint stripes.
-"""
 
 
 def _sample_photo_dir():
@@ -124,53 +108,25 @@ def create_demo_users():
     return created
 
 
-def build_demo(seed=2020):
-    """Create the demo dataset, simulated models and accounts; running it again changes nothing."""
-    rng = random.Random(seed)
-    with transaction.atomic():
-        users = create_demo_users()
+def build_demo_dataset(rng, workdir):
+    """The demo dataset of sample photos and generated images, with the predictions of three simulated models,
+    written under `workdir`. Returns (image folder, {file name: (wnid, confusions)}, {model: predictions file}) for
+    the demos built on the same images, or None where the dataset is there already."""
     dataset = Dataset.objects.filter(name=DEMO_DATASET).first()
-    if dataset is None or not Prediction.objects.filter(image__dataset=dataset).exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "images"
-            labels = _write_images(folder, rng)
-            import_image_folder(dataset_name=DEMO_DATASET, directory=folder)
-            Dataset.objects.filter(name=DEMO_DATASET).update(
-                description="Demo: scikit-image sample photos and generated images with simulated model predictions."
-            )
-            predictions = {}
-            for model_name, accuracy in zip(SIMULATED_MODELS, (0.55, 0.7, 0.8), strict=True):
-                path = predictions[model_name] = Path(tmp) / f"{model_name}.json"
-                path.write_text(json.dumps(_simulated_predictions(rng, labels, accuracy)))
-                import_predictions(model_name=model_name, dataset_name=DEMO_DATASET, path=path)
-            build_crowd_demo(folder, labels, predictions)
-        ClassifierModel.objects.filter(name__in=SIMULATED_MODELS).update(
-            simulated=True, description="Simulated predictions for the demo, not a real model."
-        )
-    _demo_guide_and_training(User.objects.get(username="admin"))
-    return users
-
-
-def _demo_guide_and_training(admin):
-    from labelguide.models import GuidePage
-    from labelguide.services import create_page
-    from training.models import TaskSource, TrainingTask
-    from training.services import create_training_task
-
-    if not GuidePage.objects.filter(title=DEMO_GUIDE_TITLE).exists():
-        create_page(
-            author=admin,
-            title=DEMO_GUIDE_TITLE,
-            body=DEMO_GUIDE_BODY,
-            wnids=["n02123045", "n02123159", "n02124075"],
-        )
-    if not TrainingTask.objects.filter(name=DEMO_TRAINING_TASK).exists():
-        create_training_task(
-            name=DEMO_TRAINING_TASK,
-            dataset_name=DEMO_DATASET,
-            source=TaskSource.SLICE,
-            offset_start=0,
-            offset_end=20,
-            description="Label the demo images with feedback after each answer.",
-            created_by=admin,
-        )
+    if dataset is not None and Prediction.objects.filter(image__dataset=dataset).exists():
+        return None
+    folder = Path(workdir) / "images"
+    labels = _write_images(folder, rng)
+    import_image_folder(dataset_name=DEMO_DATASET, directory=folder)
+    Dataset.objects.filter(name=DEMO_DATASET).update(
+        description="Demo: scikit-image sample photos and generated images with simulated model predictions."
+    )
+    predictions = {}
+    for model_name, accuracy in zip(SIMULATED_MODELS, (0.55, 0.7, 0.8), strict=True):
+        path = predictions[model_name] = Path(workdir) / f"{model_name}.json"
+        path.write_text(json.dumps(_simulated_predictions(rng, labels, accuracy)))
+        import_predictions(model_name=model_name, dataset_name=DEMO_DATASET, path=path)
+    ClassifierModel.objects.filter(name__in=SIMULATED_MODELS).update(
+        simulated=True, description="Simulated predictions for the demo, not a real model."
+    )
+    return folder, labels, predictions

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "training",
     "evaluation",
     "consensus",
+    "demo",
     "frontend",
 ]
 

@@ -7,12 +7,14 @@ from django.test import Client
 from PIL import Image as PILImage
 from rest_framework.authtoken.models import Token
 
-from annotate.demo import DEMO_DATASET, DEMO_GUIDE_TITLE, DEMO_TRAINING_TASK, SIMULATED_MODELS
+from annotate.demo import DEMO_DATASET, SIMULATED_MODELS
 from annotate.importers import import_image_folder
 from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem
 from annotate.selectors import dataset_status
 from consensus.demo import CROWD_DATASET
+from labelguide.demo import DEMO_GUIDE_TITLE
 from labelguide.models import GuidePage
+from training.demo import DEMO_TRAINING_TASK
 from training.models import TrainingTask
 
 pytestmark = pytest.mark.django_db

@@ -8,14 +8,16 @@ import pytest
 from django.contrib.auth.models import User
 
 from annotate import jobs, roles
-from annotate.demo import DEMO_DATASET, DEMO_TRAINING_TASK, SIMULATED_MODELS, build_demo
+from annotate.demo import DEMO_DATASET, SIMULATED_MODELS
 from annotate.models import Image
 from consensus.demo import CROWD_DATASET
+from demo.services import build_demo
 from evaluation import services as phases
 from evaluation.models import Participant
 from labelguide.models import GuidePage
 from tests.conftest import BROWSER_DB, make_user
 from tests.test_access import ROWS
+from training.demo import DEMO_TRAINING_TASK
 from training.models import TrainingTask
 
 pytestmark = BROWSER_DB

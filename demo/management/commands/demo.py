@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from annotate.demo import DEMO_DATASET, build_demo
+from annotate.demo import DEMO_DATASET
 from consensus.demo import CROWD_DATASET
+from demo.services import build_demo
 
 
 class Command(BaseCommand):
