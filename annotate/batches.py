@@ -225,9 +225,7 @@ def _undo_predictions(batch):
     removed, _ = Prediction.objects.filter(batch=batch).delete()
     replaced = ReplacedPrediction.objects.filter(batch=batch)
     # Those an earlier import stored that has been undone since stay gone with it.
-    stays_undone = replaced.filter(prediction_batch__undone_by__isnull=False)
-    left_undone = stays_undone.count()
-    stays_undone.delete()
+    left_undone, _ = replaced.filter(prediction_batch__undone_by__isnull=False).delete()
     restored = Prediction.objects.bulk_create(
         [
             Prediction(
