@@ -154,12 +154,12 @@ def insert_columns(model, columns):
         return insert_rows(model, list(columns), rows_of(columns.values(), count))
     quote = connection.ops.quote_name
     model_fields = [model._meta.get_field(name) for name in columns]
-    data = _binary_copy(columns.values(), [_binary_type(field) for field in model_fields], count)
+    data = _BinaryCopy(columns.values(), [_binary_type(field) for field in model_fields], count)
     with connection.cursor() as cursor:
         cursor.copy_expert(
             f"COPY {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in model_fields)}) "
             "FROM STDIN WITH (FORMAT binary)",
-            io.BytesIO(data),
+            data,
         )
     return count
 
@@ -172,10 +172,10 @@ def update_columns(model, pks, columns, compare=None):
     fields = list(columns)
     model_fields = [model._meta.get_field(name) for name in fields]
     kinds = [_binary_type(field) for field in (model._meta.pk, *model_fields)]
-    data = _binary_copy([pks, *columns.values()], kinds, count)
+    data = _BinaryCopy([pks, *columns.values()], kinds, count)
 
     def fill(cursor, staging):
-        cursor.copy_expert(f"COPY {staging} FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
+        cursor.copy_expert(f"COPY {staging} FROM STDIN WITH (FORMAT binary)", data)
 
     return _update_from_staging(model, model_fields, [fields.index(name) for name in compare or fields], fill)
 
@@ -236,42 +236,68 @@ def _encoded(value, kind):
     return np.array(value, kind).tobytes()
 
 
-def _binary_copy(columns, kinds, count):
-    """The binary COPY data of `count` rows: each row one record of numpy, its fields at their widest; where a
-    Coded column's values are of different lengths (or NULL), a mask then drops each row's unused bytes."""
-    layout, filled, trimmed = [("fields", ">i2")], {"fields": len(kinds)}, []
-    for number, (column, kind) in enumerate(zip(columns, kinds, strict=True)):
-        length, value = f"length{number}", f"value{number}"
-        if isinstance(column, np.ndarray):
-            if kind in (TEXT, TIMESTAMP):
-                raise TypeError(f"column {number} ({kind}) must be Coded, not an array")
-            layout += [(length, ">i4"), (value, kind)]
-            filled[length], filled[value] = np.dtype(kind).itemsize, column
-            continue
-        codes, values = (
-            (np.asarray(column.codes, np.intp), column.values) if isinstance(column, Coded) else (0, [column])
-        )
-        if np.ndim(codes) and len(codes) and (np.min(codes) < 0 or np.max(codes) >= len(values)):
-            raise ValueError(f"column {number}: codes outside 0-{len(values) - 1}")
-        encoded = [_encoded(item, kind) for item in values]
-        lengths = np.array([-1 if item is None else len(item) for item in encoded])
-        width = max(1, *lengths)
-        layout += [(length, ">i4"), (value, f"S{width}")]
-        filled[length], filled[value] = lengths[codes], np.array([item or b"" for item in encoded], f"S{width}")[codes]
-        if (lengths != width).any():
-            trimmed.append((value, np.arange(width) < lengths[:, None], codes))
-    record = np.dtype(layout)
-    rows = np.empty(count, record)
-    for name, values in filled.items():
-        rows[name] = values
-    data = rows.view(np.uint8).reshape(count, record.itemsize)
-    if trimmed:
+class _BinaryCopy:
+    """The binary COPY data of `count` rows, read by `copy_expert` one chunk of rows at a time: the next chunk is
+    made while the server still takes the one before (on a second core, that hides most of the encoding). Each row
+    is one numpy record, its fields at their widest; where a Coded column's values are of different lengths (or
+    NULL), a mask then drops each row's unused bytes."""
+
+    ROWS_PER_CHUNK = 65_536
+
+    def __init__(self, columns, kinds, count):
+        self.count, self.columns, self.layout, self.trimmed = count, [], [("fields", ">i2")], []
+        self.fields = len(kinds)
+        for number, (column, kind) in enumerate(zip(columns, kinds, strict=True)):
+            length, value = f"length{number}", f"value{number}"
+            if isinstance(column, np.ndarray):
+                if kind in (TEXT, TIMESTAMP):
+                    raise TypeError(f"column {number} ({kind}) must be Coded, not an array")
+                self.layout += [(length, ">i4"), (value, kind)]
+                self.columns.append((length, value, None, np.dtype(kind).itemsize, column))
+                continue
+            codes, values = (
+                (np.asarray(column.codes, np.intp), column.values) if isinstance(column, Coded) else (0, [column])
+            )
+            if np.ndim(codes) and len(codes) and (np.min(codes) < 0 or np.max(codes) >= len(values)):
+                raise ValueError(f"column {number}: codes outside 0-{len(values) - 1}")
+            encoded = [_encoded(item, kind) for item in values]
+            lengths = np.array([-1 if item is None else len(item) for item in encoded])
+            width = max(1, *lengths)
+            self.layout += [(length, ">i4"), (value, f"S{width}")]
+            padded = np.array([item or b"" for item in encoded], f"S{width}")
+            self.columns.append((length, value, codes, lengths, padded))
+            if (lengths != width).any():
+                self.trimmed.append((value, np.arange(width) < lengths[:, None], codes))
+        self.record = np.dtype(self.layout)
+        self.chunks = self._chunks()
+
+    def read(self, size=-1):
+        return next(self.chunks, b"")
+
+    def _chunks(self):
+        yield COPY_HEADER
+        for start in range(0, self.count, self.ROWS_PER_CHUNK):
+            yield self._rows(slice(start, min(start + self.ROWS_PER_CHUNK, self.count)))
+        yield COPY_TRAILER
+
+    def _rows(self, rows):
+        count = rows.stop - rows.start
+        records = np.empty(count, self.record)
+        records["fields"] = self.fields
+        for length, value, codes, lengths, values in self.columns:
+            if codes is None:
+                records[length], records[value] = lengths, values[rows]
+            else:
+                at = codes[rows] if np.ndim(codes) else codes
+                records[length], records[value] = lengths[at], values[at]
+        data = records.view(np.uint8).reshape(count, self.record.itemsize)
+        if not self.trimmed:
+            return data.tobytes()
         kept = np.ones(data.shape, dtype=bool)
-        for name, used, codes in trimmed:
-            offset = record.fields[name][1]
-            kept[:, offset : offset + used.shape[1]] = used[codes]
-        data = data[kept]
-    return COPY_HEADER + data.tobytes() + COPY_TRAILER
+        for name, used, codes in self.trimmed:
+            offset = self.record.fields[name][1]
+            kept[:, offset : offset + used.shape[1]] = used[codes[rows] if np.ndim(codes) else codes]
+        return data[kept].tobytes()
 
 
 def coded_sql(column, values):

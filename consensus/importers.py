@@ -1,7 +1,6 @@
 """Raw reviewer votes from outside: the ReaL raters' answers ("Are we done with ImageNet?") as reviewers, review
 items and verdicts, in bulk."""
 
-import functools
 import io
 import math
 import zipfile
@@ -142,20 +141,29 @@ def import_votes(
             wnids = taxonomy.class_wnids()
             # The items the votes create get their label at once: aggregate then finds them labelled already.
             vote_keys = (question_images * len(wnids) + classes)[question]
-            labelled = functools.partial(
-                labels.new_item_labels,
-                rule,
-                overlap,
-                vote_keys=vote_keys,
-                reviewers=reviewers[rater],
-                codes=ANSWER_LABEL_CODES[answer],
-                at=timezone.now(),
-            )
+            created_keys = []
+
+            def labelled(keys):
+                created_keys.append(keys)
+                return labels.new_item_labels(
+                    rule,
+                    overlap,
+                    keys,
+                    vote_keys=vote_keys,
+                    reviewers=reviewers[rater],
+                    codes=ANSWER_LABEL_CODES[answer],
+                    at=timezone.now(),
+                )
+
             question_items = review_items(dataset, question_images, classes, wnids, batch=batch, labels=labelled)
             # By item, then reviewer: the indexes on them then grow at their end instead of everywhere.
             order = np.lexsort((reviewers[rater], question_items[question]))
             items, voters = question_items[question][order], reviewers[rater][order]
             values = ANSWER_CODES[answer][order]
+            on_created = np.isin(vote_keys[order], created_keys[0]) if created_keys else np.zeros(len(order), bool)
+            batch_votes = services.BatchVotes(
+                batch.pk, items[on_created], voters[on_created], ANSWER_LABEL_CODES[answer][order][on_created]
+            )
             pks, old = _current_verdicts(dataset, reviewers, items, voters)
             new = pks == 0
             differs = ~new & (old != values)
@@ -170,7 +178,7 @@ def import_votes(
                 )
                 _write_history(batch, items[changed], voters[changed], old[changed], values[changed])
                 bulk.analyze(ReviewItem, ReviewerVerdict, VerdictChange)
-                consensus = services.set_policy(dataset=dataset, rule=rule, overlap=overlap)
+                consensus = services.set_policy(dataset=dataset, rule=rule, overlap=overlap, batch_votes=batch_votes)
         return {
             "dataset": dataset.name,
             "reviewers": len(reviewers),

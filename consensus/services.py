@@ -1,6 +1,7 @@
 """Writes of consensus: dataset policies, labels recomputed from reviewers' verdicts, adjudications, golden items."""
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 from django.db import connection, transaction
@@ -21,6 +22,17 @@ class ConsensusError(ValueError):
     """A request consensus cannot carry out, with what is wrong."""
 
 
+class BatchVotes(NamedTuple):
+    """Every vote on the review items that the import batch `batch_id` created (item ids, reviewer ids, codes of
+    labels.VERDICTS_BY_CODE; grouped by item, each item's in the order they were given), known by the import that
+    has just written them: aggregate then reads only the other votes back."""
+
+    batch_id: int
+    items: np.ndarray
+    reviewers: np.ndarray
+    codes: np.ndarray
+
+
 def check_policy(rule, overlap, golden_rate):
     if rule not in Rule.values:
         raise ConsensusError(f"unknown consensus rule {rule!r}; expected one of {', '.join(Rule.values)}")
@@ -32,7 +44,7 @@ def check_policy(rule, overlap, golden_rate):
         raise ConsensusError(f"golden rate must be between 0 and 1, not {golden_rate!r}")
 
 
-def set_policy(*, dataset, rule, overlap, golden_rate=None, user=None):
+def set_policy(*, dataset, rule, overlap, golden_rate=None, user=None, batch_votes=None):
     """Change the dataset's rule and overlap, then recompute every label under them (see aggregate)."""
     policy = policy_for(dataset.pk)
     golden_rate = policy.golden_rate if golden_rate is None else golden_rate
@@ -40,13 +52,14 @@ def set_policy(*, dataset, rule, overlap, golden_rate=None, user=None):
     with transaction.atomic():
         policy.rule, policy.overlap, policy.golden_rate, policy.updated_by = rule, overlap, golden_rate, user
         policy.save()
-        return aggregate(dataset=dataset)
+        return aggregate(dataset=dataset, batch_votes=batch_votes)
 
 
-def aggregate(*, dataset, rule=None):
+def aggregate(*, dataset, rule=None, batch_votes=None):
     """Recompute the label of every review item of the dataset from its reviewers' verdicts, under `rule` (which
     becomes the dataset's rule) or the dataset's own; adjudicated and golden items keep theirs. Then recount each
-    image's pending items. Returns a summary."""
+    image's pending items. `batch_votes` (BatchVotes), from an import, saves reading its votes back. Returns a
+    summary."""
     started = time.perf_counter()
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
@@ -57,7 +70,7 @@ def aggregate(*, dataset, rule=None):
             policy.rule, policy.overlap = rule, overlap
             policy.save()
         item_ids, current_labels, current_sources, current_needs, current_posterior = _items(dataset)
-        votes = _votes(dataset, in_order=policy.rule == Rule.SINGLE)
+        votes = _votes(dataset, in_order=policy.rule == Rule.SINGLE, batch_votes=batch_votes)
         codes, reviewers, posterior, needs = labels.item_labels(policy, item_ids, *votes)
         fixed = np.isin(current_sources, [labels.SOURCES.index(source) for source in FIXED_SOURCES])
         kept = np.flatnonzero(~fixed)
@@ -129,17 +142,27 @@ def _items(dataset):
     return ids, codes, sources, needs.astype(bool), np.stack(posterior, axis=1)
 
 
-def _votes(dataset, in_order):
+def _votes(dataset, in_order, batch_votes=None):
     """(item ids, reviewer ids, codes) of every reviewer verdict of the dataset but unreviewed ones; `in_order`
-    groups them by item, each item's in the order they were given (the other rules count votes in any order)."""
+    groups them by item, each item's in the order they were given (the other rules count votes in any order). The
+    votes on the items of `batch_votes` are taken from it."""
     order = "ORDER BY v.item_id, v.updated_at, v.id" if in_order else ""
-    return bulk.read_columns(
+    others = "AND r.batch_id IS DISTINCT FROM %s" if batch_votes is not None else ""
+    stored = bulk.read_columns(
         f"""SELECT v.item_id, v.reviewer_id, {bulk.coded_sql("v.value", labels.VERDICTS_BY_CODE)}
         FROM {ReviewerVerdict._meta.db_table} v JOIN {ReviewItem._meta.db_table} r ON r.id = v.item_id
-        WHERE r.dataset_id = %s AND v.value <> %s {order}""",
-        [dataset.pk, Verdict.UNREVIEWED],
+        WHERE r.dataset_id = %s AND v.value <> %s {others} {order}""",
+        [dataset.pk, Verdict.UNREVIEWED, *([batch_votes.batch_id] if batch_votes is not None else [])],
         [">i8", ">i4", ">i4"],
     )
+    if batch_votes is None:
+        return stored
+    votes = [np.concatenate([column, known]) for column, known in zip(stored, batch_votes[1:], strict=True)]
+    if in_order:
+        # An item's votes are all stored or all known: a stable sort by item keeps each item's order.
+        grouped = np.argsort(votes[0], kind="stable")
+        votes = [column[grouped] for column in votes]
+    return votes
 
 
 def recount_pending(dataset):

@@ -386,6 +386,30 @@ def test_the_items_votes_create_are_labelled_as_aggregate_labels_them(dataset, t
     assert services.aggregate(dataset=Dataset.objects.get(name="val"))["changed_items"] == 0
 
 
+@pytest.mark.parametrize(("rule", "overlap"), [("single", 1), ("majority", 2), ("dawid_skene", 2)])
+def test_an_import_labels_every_item_as_a_full_aggregate_would(dataset, crew, tmp_path, rule, overlap):
+    # The import's own votes on the items it creates are not read back; the votes on items that were there
+    # already (some from before, some imported) are.
+    vote(crew[0], item("a.JPEG", TENCH), "wrong")
+    vote(crew[1], item("b.JPEG", TENCH), "unclear")
+    path = raters_file(
+        tmp_path / "raters.npz",
+        ["a.JPEG", "b.JPEG", "b.JPEG", "c.JPEG"],
+        [[2, 0, 1, 2], [2, 1, 1, None], [0, 2, None, 0], [None, 2, 1, 2]],
+        classes=[0, 0, 4, 5],  # tench (items there), hammerhead, electric ray (created)
+    )
+    summary = import_votes(dataset_name="val", path=path, rule=rule, overlap=overlap)
+    assert summary["items_created"] == 2
+    labelled = list(ReviewItem.objects.order_by("pk").values_list("pk", "verdict", "source", "needs_adjudication"))
+    posteriors = list(ConsensusPosterior.objects.order_by("item_id").values_list("item_id", "p_correct", "p_wrong"))
+    assert services.aggregate(dataset=dataset)["changed_items"] == 0
+    assert list(ReviewItem.objects.order_by("pk").values_list("pk", "verdict", "source", "needs_adjudication")) == (
+        labelled
+    )
+    again = list(ConsensusPosterior.objects.order_by("item_id").values_list("item_id", "p_correct", "p_wrong"))
+    assert again == posteriors and (rule == "single" or posteriors)
+
+
 def test_import_votes_refuses_bad_files_and_writes_nothing(dataset, tmp_path):
     unknown = raters_file(tmp_path / "unknown.npz", ["zzz.JPEG"], [[2]])
     with pytest.raises(ImportFailed, match="1 image\\(s\\) of the votes are not registered in dataset 'val'"):
