@@ -17,10 +17,9 @@ Two things can be closed to a user:
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
-from annotate.models import Image, LabelSource, ReviewItem
+from annotate.models import Image, LabelSource, ReviewItem, Rule
+from annotate.policies import policy_of
 from annotate.roles import is_admin
-from consensus.models import Rule
-from consensus.selectors import policy_of
 
 _closing_rules = []
 

@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib import admin
 
-from annotate import jobs, prediction_blocks, taxonomy
+from annotate import jobs, labelling, prediction_blocks, taxonomy
 from annotate.importers import sync_review_items
 from annotate.models import (
     TOP_K,
     ClassifierModel,
+    ConsensusPolicy,
+    ConsensusPosterior,
     Dataset,
     FlagChange,
     Image,
@@ -24,6 +26,7 @@ from annotate.models import (
     Suggestion,
     VerdictChange,
 )
+from annotate.policies import policy_for
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -244,3 +247,48 @@ class PredictionShardAdmin(ReadOnlyAdmin):
 class PredictionFailureAdmin(ReadOnlyAdmin):
     list_display = ["model", "image", "reason", "created_at"]
     list_select_related = ["model", "image"]
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = ConsensusPolicy
+        fields = ["dataset", "rule", "overlap", "golden_rate"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                labelling.check_policy(data["rule"], data["overlap"], data["golden_rate"])
+            except labelling.ConsensusError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return data
+
+
+@admin.register(ConsensusPolicy)
+class ConsensusPolicyAdmin(admin.ModelAdmin):
+    """Saving goes through set_policy, which recomputes every label of the dataset under the new rule."""
+
+    form = PolicyForm
+    list_display = ["dataset", "rule", "overlap", "golden_rate", "updated_by", "updated_at"]
+    list_filter = ["rule"]
+    list_select_related = ["dataset", "updated_by"]
+    raw_id_fields = ["dataset"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["dataset"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        labelling.set_policy(
+            dataset=obj.dataset, rule=obj.rule, overlap=obj.overlap, golden_rate=obj.golden_rate, user=request.user
+        )
+        obj.pk = policy_for(obj.dataset_id).pk  # the admin links to what it saved
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would make the dataset single-reviewer without relabelling its items.
+        return False
+
+
+@admin.register(ConsensusPosterior)
+class ConsensusPosteriorAdmin(ReadOnlyAdmin):
+    list_display = ["item", "p_correct", "p_wrong", "p_unclear"]
+    list_select_related = ["item"]

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotate import importers, prediction_blocks
+from annotate import importers, labelling, prediction_blocks
 from annotate.errors import ImportFailed
 from annotate.models import (
     ClassifierModel,
@@ -30,7 +30,6 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
-from consensus import services as consensus
 
 
 def transitions(counts):
@@ -103,12 +102,12 @@ def undo_import(*, batch_id, user=None):
         # verdict went with the undo is unreviewed only from then on.
         policy = batch.undo_data.get("policy")
         if policy:
-            labels = consensus.set_policy(dataset=dataset, rule=policy["rule"], overlap=policy["overlap"], user=user)
+            labels = labelling.set_policy(dataset=dataset, rule=policy["rule"], overlap=policy["overlap"], user=user)
         else:
-            labels = consensus.aggregate(dataset=dataset)
+            labels = labelling.aggregate(dataset=dataset)
         items_removed = _remove_unused_items(batch)
         if items_removed:
-            consensus.recount_pending(dataset)
+            labelling.recount_pending(dataset)
         undo.summary = {
             "undoes": batch.pk,
             "verdicts_restored": sum(restored.values()),

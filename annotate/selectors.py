@@ -21,9 +21,8 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
+from annotate.policies import policy_of
 from annotate.roles import is_admin
-from consensus.models import Adjudication
-from consensus.selectors import policy_of
 
 DECIDED_OR_DONT_KNOW = [v for v in Verdict.values if v != Verdict.UNREVIEWED]
 
@@ -211,8 +210,20 @@ def dataset_status(dataset, viewer=None):
     }
 
 
+_history_sources = []
+
+
+def add_history_source(source):
+    """Register `source(image, hidden)`: the image's entries of an app above this one for image_history (each a
+    dict with at least "kind", "reviewer" and "at"), leaving out those for which `hidden(item, author_id)` is true.
+    Consensus adds its adjudications."""
+    if source not in _history_sources:
+        _history_sources.append(source)
+
+
 def image_history(image, viewer=None):
-    """Every verdict change, flag change and adjudication of one image, oldest first.
+    """Every verdict change and flag change of one image, with the entries of the registered history sources
+    (adjudications), oldest first.
 
     For a `viewer` (a reviewer who is not an admin), the items they answer blind (see image_for_review) show only
     their own verdicts: other reviewers' verdicts and adjudications there would give the answers away.
@@ -245,20 +256,8 @@ def image_history(image, viewer=None):
         }
         for change in FlagChange.objects.filter(image=image).select_related("reviewer")
     ]
-    adjudications = [
-        {
-            "kind": "adjudication",
-            "wnid": decision.item.wnid,
-            "class_name": taxonomy.label(decision.item.wnid),
-            "new": decision.value,
-            "note": decision.note,
-            "reviewer": decision.adjudicator.username,
-            "at": decision.created_at,
-        }
-        for decision in Adjudication.objects.filter(item__image=image).select_related("item", "adjudicator")
-        if not hidden(decision.item, decision.adjudicator_id)
-    ]
-    return sorted(verdicts + flags + adjudications, key=lambda entry: entry["at"])
+    others = [entry for source in _history_sources for entry in source(image, hidden)]
+    return sorted(verdicts + flags + others, key=lambda entry: entry["at"])
 
 
 def import_batches(dataset, limit=100):

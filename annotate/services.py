@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotate import taxonomy
+from annotate.labels import LABEL_FIELDS, relabel_item
 from annotate.models import (
     FlagChange,
     Image,
@@ -24,9 +25,8 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
+from annotate.policies import policy_of
 from annotate.selectors import golden_images, pending_images, suggested_images
-from consensus.labels import LABEL_FIELDS, relabel_item
-from consensus.selectors import policy_of
 
 LEASE_DURATION = timedelta(minutes=10)
 

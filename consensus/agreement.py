@@ -1,7 +1,7 @@
 """Reads of quality control: agreement between a dataset's reviewers, with its consensus and with golden answers.
 
 A dataset's reviewer verdicts are loaded as arrays in one query (no model instances: a million verdicts take
-about a second) and handed to consensus.rules.
+about a second) and handed to annotate.rules.
 """
 
 from datetime import date, timedelta
@@ -11,13 +11,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Case, Count, F, Func, IntegerField, Prefetch, Q, Value, When
 
-from annotate import bulk
-from annotate.models import LabelSource, ReviewerVerdict, ReviewItem, Verdict
-from consensus import rules
-from consensus.labels import DONT_KNOW_CODE, VERDICTS_BY_CODE
-from consensus.models import GoldenItem, Rule
-from consensus.selectors import policy_for
-from consensus.services import FIXED_SOURCES
+from annotate import bulk, rules
+from annotate.labelling import FIXED_SOURCES
+from annotate.labels import DONT_KNOW_CODE, VERDICTS_BY_CODE
+from annotate.models import LabelSource, ReviewerVerdict, ReviewItem, Rule, Verdict
+from annotate.policies import policy_for
+from consensus.models import GoldenItem
 
 NO_CODE = rules.NO_LABEL  # no verdict: no label, no reference, no golden answer
 UNIX_EPOCH = date(1970, 1, 1)
@@ -38,7 +37,7 @@ class UnixSeconds(Func):
 
 
 def verdict_code(field, condition=None):
-    """The consensus.rules code of a verdict column (3 for don't know), NO_CODE for unreviewed or where
+    """The annotate.rules code of a verdict column (3 for don't know), NO_CODE for unreviewed or where
     `condition` fails."""
     condition = condition or Q()
     return Case(
@@ -209,7 +208,7 @@ def _references(rule, fixed, by_consensus, posterior, items, reviewers, codes):
     - On an item with a fixed label (an adjudication or a golden answer), that label: no vote is part of it.
     - On an item whose label comes from its reviewers' consensus (they decided it; awaiting adjudication or not),
       the consensus of the other reviewers' decided votes on it under the dataset's rule
-      (consensus.rules.consensus_without_each_vote): under unanimity the verdict all of them gave, under
+      (annotate.rules.consensus_without_each_vote): under unanimity the verdict all of them gave, under
       majority the verdict more than half of them gave, under Dawid-Skene the verdict whose posterior given
       their votes is over one half, with the reviewers' error rates that the items' stored posteriors imply.
       Where no other reviewer decided the item, or the others reach no consensus, the vote is not compared: a

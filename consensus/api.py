@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotate import labelling, policies
 from annotate.models import Dataset, ReviewItem
 from annotate.permissions import IsAdmin
 from annotate.serializers import item_data
@@ -35,7 +36,7 @@ class DatasetConsensus(APIView):
         dataset = get_object_or_404(Dataset, name=name)
         return Response(
             {
-                **policy_data(selectors.policy_of(dataset)),
+                **policy_data(policies.policy_of(dataset)),
                 "needs_adjudication": selectors.adjudication_count(dataset),
             }
         )
@@ -50,8 +51,8 @@ class DatasetConsensus(APIView):
         data = PolicyInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            summary = services.set_policy(dataset=dataset, user=request.user, **data.validated_data)
-        except services.ConsensusError as exc:
+            summary = labelling.set_policy(dataset=dataset, user=request.user, **data.validated_data)
+        except labelling.ConsensusError as exc:
             raise _consensus_error(exc) from exc
         return Response(summary)
 
@@ -69,8 +70,8 @@ class DatasetAggregate(APIView):
         data = AggregateInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            summary = services.aggregate(dataset=dataset, rule=data.validated_data.get("method"))
-        except services.ConsensusError as exc:
+            summary = labelling.aggregate(dataset=dataset, rule=data.validated_data.get("method"))
+        except labelling.ConsensusError as exc:
             raise _consensus_error(exc) from exc
         return Response(summary)
 

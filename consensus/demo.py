@@ -5,6 +5,7 @@ import random
 
 from django.contrib.auth import get_user_model
 
+from annotate import labelling
 from annotate.importers import import_image_folder, import_predictions, reviewer_accounts
 from annotate.models import Dataset, ReviewItem, Verdict
 from annotate.services import set_verdict
@@ -28,7 +29,7 @@ def build_crowd_demo(folder, labels, predictions):
     dataset.save(update_fields=["description"])
     for model, path in predictions.items():
         import_predictions(model_name=model, dataset_name=CROWD_DATASET, path=path)
-    services.set_policy(dataset=dataset, rule="majority", overlap=len(CROWD_RELIABILITY), golden_rate=0.2)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=len(CROWD_RELIABILITY), golden_rate=0.2)
     accounts, _ = reviewer_accounts(list(CROWD_RELIABILITY))
     reviewers = get_user_model().objects.in_bulk(accounts.values())
     rng = random.Random(5)
@@ -45,4 +46,4 @@ def build_crowd_demo(folder, labels, predictions):
     for item in items[:GOLDEN_ITEMS]:
         truth = "correct" if labels[item.image.file_name][0] == item.wnid else "wrong"
         services.mark_golden(item_id=item.pk, answer=truth, user=admin)
-    services.aggregate(dataset=dataset)
+    labelling.aggregate(dataset=dataset)

@@ -10,13 +10,11 @@ from datetime import UTC, datetime
 import numpy as np
 from django.utils import timezone
 
-from annotate import batches, bulk, taxonomy
+from annotate import batches, bulk, labelling, labels, taxonomy
 from annotate.errors import ImportFailed
 from annotate.importers import dataset_named, review_items, reviewer_accounts
-from annotate.models import Image, ImportKind, ReviewerVerdict, ReviewItem, Verdict, VerdictChange
-from consensus import labels, services
-from consensus.models import ConsensusPosterior
-from consensus.selectors import policy_for
+from annotate.models import ConsensusPosterior, Image, ImportKind, ReviewerVerdict, ReviewItem, Verdict, VerdictChange
+from annotate.policies import policy_for
 
 FORMATS = ("real-raters",)
 # The raters answered no / maybe / yes to "does this class fit this image?".
@@ -24,7 +22,7 @@ ANSWERS = (Verdict.WRONG, Verdict.UNCLEAR, Verdict.CORRECT)
 # Verdicts travel as their index in VERDICTS.
 VERDICTS = list(Verdict.values)
 ANSWER_CODES = np.array([VERDICTS.index(answer) for answer in ANSWERS])
-# The same as codes of consensus.labels.VERDICTS_BY_CODE.
+# The same as codes of annotate.labels.VERDICTS_BY_CODE.
 ANSWER_LABEL_CODES = np.array([labels.VERDICTS_BY_CODE.index(answer) for answer in ANSWERS])
 UNREVIEWED = VERDICTS.index(Verdict.UNREVIEWED)
 # The release has no answer times: every imported verdict is dated at this instant, the day it was published.
@@ -110,8 +108,8 @@ def import_votes(
     if fmt not in FORMATS:
         raise ImportFailed(f"unknown vote format {fmt!r}; expected one of {', '.join(FORMATS)}")
     try:
-        services.check_policy(rule, overlap, 0.0)
-    except services.ConsensusError as exc:
+        labelling.check_policy(rule, overlap, 0.0)
+    except labelling.ConsensusError as exc:
         raise ImportFailed(str(exc)) from None
     file_names, classes, rater_ids, (rater, question, answer) = read_real_raters(path)
     dataset = dataset_named(dataset_name)
@@ -161,7 +159,7 @@ def import_votes(
             items, voters = question_items[question][order], reviewers[rater][order]
             values = ANSWER_CODES[answer][order]
             on_created = np.isin(vote_keys[order], created_keys[0]) if created_keys else np.zeros(len(order), bool)
-            batch_votes = services.BatchVotes(
+            batch_votes = labelling.BatchVotes(
                 batch.pk, items[on_created], voters[on_created], ANSWER_LABEL_CODES[answer][order][on_created]
             )
             pks, old = _current_verdicts(dataset, reviewers, items, voters)
@@ -178,7 +176,7 @@ def import_votes(
                 )
                 _write_history(batch, items[changed], voters[changed], old[changed], values[changed])
                 bulk.analyze(ReviewItem, ReviewerVerdict, VerdictChange)
-                consensus = services.set_policy(dataset=dataset, rule=rule, overlap=overlap, batch_votes=batch_votes)
+                consensus = labelling.set_policy(dataset=dataset, rule=rule, overlap=overlap, batch_votes=batch_votes)
         return {
             "dataset": dataset.name,
             "reviewers": len(reviewers),

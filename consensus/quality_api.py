@@ -9,11 +9,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import taxonomy
+from annotate import labelling, taxonomy
 from annotate.api import dataset_or_404
+from annotate.models import DecidedVerdict
 from annotate.permissions import IsAdmin
 from consensus import agreement, services
-from consensus.models import DecidedVerdict
 
 
 class AnswerInput(serializers.Serializer):
@@ -148,7 +148,7 @@ class GoldenList(GenericAPIView):
                 image_id=values.get("image"),
                 file_name=values.get("file_name"),
             )
-        except services.ConsensusError as exc:
+        except labelling.ConsensusError as exc:
             raise consensus_error(exc) from exc
         return Response(golden_data(golden_or_404(item.pk)), status=status.HTTP_201_CREATED)
 
@@ -173,6 +173,6 @@ class GoldenDetail(APIView):
         golden_or_404(pk)
         try:
             services.unmark_golden(item_id=pk)
-        except services.ConsensusError as exc:  # unmarked meanwhile
+        except labelling.ConsensusError as exc:  # unmarked meanwhile
             raise NotFound(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,9 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from annotate.models import DecidedVerdict
+from annotate.policies import policy_for
 from consensus import agreement
-from consensus.models import DecidedVerdict
-from consensus.selectors import policy_for
 from consensus.views import admin_dataset
 
 # Up to this many reviewers the page shows every pair's kappa as a matrix; beyond, the pairs sharing most items.

@@ -1,23 +1,10 @@
-"""Reads of consensus: policies, the adjudication queue, golden items, agreement between reviewers."""
+"""Reads of quality control: the adjudication queue, golden items, agreement between reviewers."""
 
 from django.db.models import Q
 
+from annotate import taxonomy
 from annotate.models import ReviewerVerdict, ReviewItem
-from consensus.models import ConsensusPolicy
-
-
-def policy_of(dataset):
-    """The dataset's policy (no query where it was selected with the dataset); an unsaved single-reviewer one
-    where it has none."""
-    try:
-        return dataset.consensus_policy
-    except ConsensusPolicy.DoesNotExist:
-        return ConsensusPolicy(dataset=dataset)
-
-
-def policy_for(dataset_id):
-    """The dataset's policy; an unsaved single-reviewer one where it has none."""
-    return ConsensusPolicy.objects.filter(dataset_id=dataset_id).first() or ConsensusPolicy(dataset_id=dataset_id)
+from consensus.models import Adjudication
 
 
 def adjudication_queue(dataset, after=None, limit=50):
@@ -43,3 +30,21 @@ def adjudication_queue(dataset, after=None, limit=50):
 
 def adjudication_count(dataset):
     return ReviewItem.objects.filter(dataset=dataset, needs_adjudication=True).count()
+
+
+def image_adjudications(image, hidden):
+    """The adjudications of the image's items as entries of its history (annotate.selectors.image_history), but
+    those `hidden(item, adjudicator_id)`."""
+    return [
+        {
+            "kind": "adjudication",
+            "wnid": decision.item.wnid,
+            "class_name": taxonomy.label(decision.item.wnid),
+            "new": decision.value,
+            "note": decision.note,
+            "reviewer": decision.adjudicator.username,
+            "at": decision.created_at,
+        }
+        for decision in Adjudication.objects.filter(item__image=image).select_related("item", "adjudicator")
+        if not hidden(decision.item, decision.adjudicator_id)
+    ]

@@ -2,9 +2,9 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from annotate import taxonomy
+from annotate.labelling import MAX_OVERLAP
+from annotate.models import DecidedVerdict, Rule
 from annotate.serializers import item_data
-from consensus.models import DecidedVerdict, Rule
-from consensus.services import MAX_OVERLAP
 
 
 class PolicyInput(serializers.Serializer):

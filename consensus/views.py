@@ -6,11 +6,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotate.models import Dataset, Verdict
+from annotate import labelling, policies
+from annotate.models import Dataset, Rule, Verdict
 from annotate.roles import is_admin
 from annotate.selectors import dataset_status
-from consensus import selectors, services
-from consensus.models import Rule
+from consensus import selectors
 
 
 def admin_dataset(request, name):
@@ -23,20 +23,20 @@ def admin_dataset(request, name):
 @require_http_methods(["GET", "POST"])
 def consensus_page(request, name):
     dataset = admin_dataset(request, name)
-    policy = selectors.policy_of(dataset)
+    policy = policies.policy_of(dataset)
     if request.method == "POST":
         try:
             if "recompute" in request.POST:
-                summary = services.aggregate(dataset=dataset)
+                summary = labelling.aggregate(dataset=dataset)
             else:
-                summary = services.set_policy(
+                summary = labelling.set_policy(
                     dataset=dataset,
                     rule=request.POST.get("rule", ""),
                     overlap=_number(request.POST.get("overlap"), int, "overlap"),
                     golden_rate=_number(request.POST.get("golden_rate"), float, "golden rate"),
                     user=request.user,
                 )
-        except services.ConsensusError as exc:
+        except labelling.ConsensusError as exc:
             messages.error(request, str(exc))
         else:
             messages.success(
@@ -63,7 +63,7 @@ def _number(text, kind, what):
     try:
         return kind(text)
     except (TypeError, ValueError):
-        raise services.ConsensusError(f"{what} must be a number, not {text!r}") from None
+        raise labelling.ConsensusError(f"{what} must be a number, not {text!r}") from None
 
 
 @login_required

@@ -5,9 +5,9 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.db.models import Count, Sum
 
-from annotate.models import Dataset, FlagChange, ImportBatch, Prediction, VerdictChange
+from annotate.models import ConsensusPolicy, Dataset, FlagChange, ImportBatch, Prediction, VerdictChange
 from annotate.roles import is_admin
-from consensus.models import Adjudication, ConsensusPolicy
+from consensus.models import Adjudication
 from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage, PhaseState
 
 # What moves when data behind the figures changes: the latest row (or time) of each, with what writes it.

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.views import APIView
 
-from annotate import jobs, roles
+from annotate import jobs, labelling, roles
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Dataset, Image, ImportBatch, ReviewItem
@@ -81,7 +81,7 @@ def build_world(root):
         {"a.JPEG": GOLDFISH, "b.JPEG": SHARK, "c.JPEG": SPANIEL, "d.JPEG": TENCH},
     )
     crowd = dataset_with_predictions(root, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
-    consensus_services.set_policy(dataset=crowd, rule="majority", overlap=2, user=users["admin"])
+    labelling.set_policy(dataset=crowd, rule="majority", overlap=2, user=users["admin"])
     disputed = ReviewItem.objects.get(dataset=crowd, wnid=GOLDFISH)
     for user, verdict in ((users["reviewer"], "correct"), (users["admin"], "wrong")):
         annotate_services.set_verdict(item_id=disputed.pk, reviewer=user, value=verdict)

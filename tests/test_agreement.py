@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from sklearn.metrics import cohen_kappa_score
 
-from annotate import roles
+from annotate import labelling, roles, rules
 from annotate.models import ReviewItem
 from annotate.services import set_verdict
-from consensus import rules, services
+from consensus import services
 from consensus.agreement import dataset_agreement, dataset_items, dataset_verdicts, golden_items, golden_verdicts
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 
@@ -19,7 +19,7 @@ C, W, U = rules.CORRECT, rules.WRONG, rules.UNCLEAR
 DAY = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a Monday
 
 
-# --- consensus.rules -------------------------------------------------------------------------------------------
+# --- annotate.rules --------------------------------------------------------------------------------------------
 
 
 def plain_cohen_kappa(first, second):
@@ -210,7 +210,7 @@ VOTES = [
 def voted(db, image_folder, tmp_path):
     """The review-set dataset under majority of three with VOTES: reviewer k votes on day k (r1 on DAY)."""
     dataset = build_dataset(image_folder, tmp_path)
-    services.set_policy(dataset=dataset, rule="majority", overlap=3)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=3)
     reviewers = [make_user(f"r{k}", roles.REVIEWER) for k in (1, 2, 3)]
     items = list(ReviewItem.objects.filter(dataset=dataset).order_by("pk"))[: len(VOTES)]
     for item, verdicts in zip(items, VOTES, strict=True):
@@ -279,7 +279,7 @@ def test_verdict_counts_and_agreement_with_consensus(voted):
 
 def test_under_unanimity_the_others_can_agree_on_an_item_that_awaits_adjudication(voted):
     dataset, _ = voted
-    services.set_policy(dataset=dataset, rule="unanimity", overlap=3)
+    labelling.set_policy(dataset=dataset, rule="unanimity", overlap=3)
     votes = decided_votes()
     expected = plain_agreement(votes, plain_consensus_without(votes, rules.UNANIMITY), {4: C})
     # Items 1 and 2 await adjudication, but the two who agree there are each other's consensus against the
@@ -289,7 +289,7 @@ def test_under_unanimity_the_others_can_agree_on_an_item_that_awaits_adjudicatio
 
 def test_under_dawid_skene_the_consensus_without_a_vote_comes_from_the_stored_posteriors(voted):
     dataset, items = voted
-    services.set_policy(dataset=dataset, rule="dawid_skene", overlap=3)
+    labelling.set_policy(dataset=dataset, rule="dawid_skene", overlap=3)
     rows = (
         ReviewItem.objects.filter(dataset=dataset, posterior__isnull=False)
         .order_by("pk")

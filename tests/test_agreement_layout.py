@@ -3,10 +3,9 @@ one line, the last column visible), the kappa table clear of its footnote, and a
 
 import pytest
 
-from annotate import roles
+from annotate import labelling, roles
 from annotate.models import ReviewItem
 from annotate.services import set_verdict
-from consensus import services
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 from tests.test_agreement import DAY, VOTES
 
@@ -44,7 +43,7 @@ def voted_in_one_day(db, image_folder, tmp_path):
     """VOTES (majority of three) by three reviewers with long names, all on one day, and three more reviewers who
     vote on every item that day."""
     dataset = build_dataset(image_folder, tmp_path)
-    services.set_policy(dataset=dataset, rule="majority", overlap=3)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=3)
     reviewers = [make_user(name, roles.REVIEWER) for name in LONG_NAMES]
     items = list(ReviewItem.objects.filter(dataset=dataset).order_by("pk"))
     for item, verdicts in zip(items, VOTES, strict=False):

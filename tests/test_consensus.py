@@ -9,15 +9,23 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from annotate import labelling, rules, taxonomy
 from annotate import selectors as annotate_selectors
 from annotate import services as review_services
-from annotate import taxonomy
 from annotate.errors import ImportFailed
 from annotate.importers import import_image_folder, import_predictions
-from annotate.models import Dataset, Image, ReviewerVerdict, ReviewItem, VerdictChange
-from consensus import rules, services
+from annotate.models import (
+    ConsensusPolicy,
+    ConsensusPosterior,
+    Dataset,
+    Image,
+    ReviewerVerdict,
+    ReviewItem,
+    VerdictChange,
+)
+from consensus import services
 from consensus.importers import import_votes, read_real_raters
-from consensus.models import Adjudication, ConsensusPolicy, ConsensusPosterior
+from consensus.models import Adjudication
 from tests.conftest import BROWSER_DB, make_user, shared_data
 
 TENCH, GOLDFISH, CHIHUAHUA = "n01440764", "n01443537", "n02085620"
@@ -181,7 +189,7 @@ def vote(reviewer, target, value):
 
 
 def test_majority_of_three_labels_an_item_once_three_reviewers_decided(dataset, crew):
-    services.set_policy(dataset=dataset, rule="majority", overlap=3)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=3)
     target = item("a.JPEG", GOLDFISH)
     vote(crew[0], target, "correct")
     vote(crew[1], target, "dont_know")  # no vote
@@ -206,7 +214,7 @@ def test_majority_of_three_labels_an_item_once_three_reviewers_decided(dataset, 
 
 
 def test_disagreement_goes_to_adjudication_and_the_decision_sticks(dataset, crew, admin_user):
-    services.set_policy(dataset=dataset, rule="unanimity", overlap=2)
+    labelling.set_policy(dataset=dataset, rule="unanimity", overlap=2)
     target = item("a.JPEG", GOLDFISH)
     vote(crew[0], target, "correct")
     vote(crew[1], target, "wrong")
@@ -223,13 +231,13 @@ def test_disagreement_goes_to_adjudication_and_the_decision_sticks(dataset, crew
         ("adjudication", "ada", "correct"),
     ]
     vote(crew[2], target, "wrong")
-    services.aggregate(dataset=dataset)
+    labelling.aggregate(dataset=dataset)
     target.refresh_from_db()
     assert (target.verdict, target.source) == ("correct", "adjudication")
 
 
 def test_reviewers_answer_blind_and_get_only_images_they_have_not_answered(client, dataset, crew):
-    services.set_policy(dataset=dataset, rule="majority", overlap=2)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=2)
     client.force_login(crew[0])
     first = client.get("/api/review/next/", {"dataset": "val"}).json()
     for candidate in first["items"]:
@@ -250,13 +258,13 @@ def test_switching_rules_recomputes_labels_and_pending_counts(dataset, crew):
     target = item("b.JPEG", TENCH)
     vote(crew[0], target, "correct")
     assert Image.objects.get(file_name="b.JPEG").pending_items == 0
-    summary = services.set_policy(dataset=dataset, rule="majority", overlap=2)
+    summary = labelling.set_policy(dataset=dataset, rule="majority", overlap=2)
     target.refresh_from_db()
     assert target.verdict == "unreviewed"
     assert Image.objects.get(file_name="b.JPEG").pending_items == 1
     assert summary["labels"]["unreviewed"] == ReviewItem.objects.filter(dataset=dataset).count()
     vote(crew[1], target, "correct")
-    summary = services.set_policy(dataset=dataset, rule="single", overlap=1)
+    summary = labelling.set_policy(dataset=dataset, rule="single", overlap=1)
     target.refresh_from_db()
     assert (target.verdict, target.verdict_by) == ("correct", crew[1])
     assert not ConsensusPosterior.objects.filter(item=target).exists()
@@ -270,8 +278,8 @@ def test_bad_policies_are_refused_with_what_is_wrong(dataset):
         ({"rule": "majority", "overlap": 0}, "overlap must be a whole number from 1 to 50"),
         ({"rule": "majority", "overlap": 3, "golden_rate": 2}, "golden rate must be between 0 and 1"),
     ]:
-        with pytest.raises(services.ConsensusError, match=message):
-            services.set_policy(dataset=dataset, **kwargs)
+        with pytest.raises(labelling.ConsensusError, match=message):
+            labelling.set_policy(dataset=dataset, **kwargs)
     assert not ConsensusPolicy.objects.exists()
 
 
@@ -284,7 +292,7 @@ def crowd_votes(dataset, crew, answers):
 
 
 def test_aggregate_command_with_both_methods(dataset, crew):
-    services.set_policy(dataset=dataset, rule="majority", overlap=3)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=3)
     crowd_votes(
         dataset,
         crew,
@@ -302,7 +310,7 @@ def test_aggregate_command_with_both_methods(dataset, crew):
 
 
 def test_adjudication_api_lists_votes_and_records_the_decision(client, dataset, crew, admin_user, reviewer):
-    services.set_policy(dataset=dataset, rule="majority", overlap=2)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=2)
     crowd_votes(dataset, crew, {("a.JPEG", GOLDFISH): ["correct", "wrong"]})
     client.force_login(reviewer)
     assert client.get("/api/datasets/val/adjudication/").status_code == 403
@@ -325,7 +333,7 @@ def test_adjudication_api_lists_votes_and_records_the_decision(client, dataset, 
 def test_adjudication_queue_uses_a_fixed_number_of_queries(
     client, dataset, crew, admin_user, django_assert_max_num_queries
 ):
-    services.set_policy(dataset=dataset, rule="unanimity", overlap=2)
+    labelling.set_policy(dataset=dataset, rule="unanimity", overlap=2)
     crowd_votes(dataset, crew, {pair: ["correct", "wrong"] for pair in [("a.JPEG", GOLDFISH), ("a.JPEG", TENCH)]})
     client.force_login(admin_user)
     first = client.get("/api/datasets/val/adjudication/", {"limit": 1}).json()["items"][0]
@@ -383,7 +391,7 @@ def test_the_items_votes_create_are_labelled_as_aggregate_labels_them(dataset, t
     assert (hammerhead.verdict, hammerhead.source) == ("correct", "consensus")  # yes, yes, no
     assert (ray.verdict, ray.needs_adjudication) == ("unclear", True)  # no, maybe, no, yes: no majority
     assert stingray.verdict == "unclear"  # maybe, maybe, maybe
-    assert services.aggregate(dataset=Dataset.objects.get(name="val"))["changed_items"] == 0
+    assert labelling.aggregate(dataset=Dataset.objects.get(name="val"))["changed_items"] == 0
 
 
 @pytest.mark.parametrize(("rule", "overlap"), [("single", 1), ("majority", 2), ("dawid_skene", 2)])
@@ -402,7 +410,7 @@ def test_an_import_labels_every_item_as_a_full_aggregate_would(dataset, crew, tm
     assert summary["items_created"] == 2
     labelled = list(ReviewItem.objects.order_by("pk").values_list("pk", "verdict", "source", "needs_adjudication"))
     posteriors = list(ConsensusPosterior.objects.order_by("item_id").values_list("item_id", "p_correct", "p_wrong"))
-    assert services.aggregate(dataset=dataset)["changed_items"] == 0
+    assert labelling.aggregate(dataset=dataset)["changed_items"] == 0
     assert list(ReviewItem.objects.order_by("pk").values_list("pk", "verdict", "source", "needs_adjudication")) == (
         labelled
     )
@@ -451,7 +459,7 @@ def test_adjudication_page_decides_items_by_keyboard(logged_in_page, image_folde
     dataset = Dataset.objects.get(name="val")
     crew = [make_user(f"r{i}", "reviewer") for i in range(2)]
     admin = make_user("ada", "admin")
-    services.set_policy(dataset=dataset, rule="unanimity", overlap=2)
+    labelling.set_policy(dataset=dataset, rule="unanimity", overlap=2)
     for file_name, wnid in [("a.JPEG", TENCH), ("b.JPEG", TENCH)]:
         target = item(file_name, wnid)
         vote(crew[0], target, "correct")
@@ -494,7 +502,7 @@ def test_consensus_page_changes_the_rule(logged_in_page, image_folder):
 
 
 def test_with_several_reviewers_open_suggestions_still_reach_the_queue(client, dataset, crew, trainee):
-    services.set_policy(dataset=dataset, rule="majority", overlap=2)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=2)
     for target in ReviewItem.objects.filter(dataset=dataset):
         vote(crew[0], target, "correct")
         vote(crew[1], target, "correct")

@@ -8,11 +8,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from annotate import roles
-from annotate.models import Image, LabelSource, ReviewItem
+from annotate import labelling, roles
+from annotate.models import ConsensusPolicy, Image, LabelSource, ReviewItem
 from annotate.services import release_leases, set_verdict
 from consensus import services
-from consensus.models import ConsensusPolicy, GoldenItem
+from consensus.models import GoldenItem
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 
 GREAT_WHITE, TENCH, GOLDFISH, JAPANESE_SPANIEL = "n01484850", "n01440764", "n01443537", "n02085782"
@@ -183,7 +183,7 @@ def next_image(client):
 
 
 def test_a_golden_item_reaches_reviewers_blind_and_counts_in_their_accuracy(admin_client, dataset):
-    services.set_policy(dataset=dataset, rule="single", overlap=1, golden_rate=1.0)
+    labelling.set_policy(dataset=dataset, rule="single", overlap=1, golden_rate=1.0)
     mark(admin_client, file_name="b.JPEG", wnid=GREAT_WHITE, answer="wrong")
     golden = item("b.JPEG", GREAT_WHITE)
 
@@ -247,9 +247,12 @@ def superuser_client(client, dataset):
     return client
 
 
-@pytest.mark.parametrize("model", ["consensuspolicy", "goldenitem", "adjudication", "consensusposterior"])
+@pytest.mark.parametrize(
+    "model",
+    ["annotate/consensuspolicy", "consensus/goldenitem", "consensus/adjudication", "annotate/consensusposterior"],
+)
 def test_consensus_admin_changelists_load(superuser_client, model):
-    assert superuser_client.get(f"/admin/consensus/{model}/").status_code == 200
+    assert superuser_client.get(f"/admin/{model}/").status_code == 200
 
 
 def test_golden_items_added_and_deleted_in_the_admin_go_through_the_services(superuser_client):
@@ -270,7 +273,7 @@ def test_a_policy_saved_in_the_admin_relabels_the_dataset(superuser_client, data
     target = item("b.JPEG", GREAT_WHITE)
     set_verdict(item_id=target.pk, reviewer=make_user("rex", roles.REVIEWER), value="correct")
     response = superuser_client.post(
-        "/admin/consensus/consensuspolicy/add/",
+        "/admin/annotate/consensuspolicy/add/",
         {"dataset": dataset.pk, "rule": "majority", "overlap": 2, "golden_rate": 0.2},
     )
     assert response.status_code == 302
@@ -279,7 +282,7 @@ def test_a_policy_saved_in_the_admin_relabels_the_dataset(superuser_client, data
     assert item("b.JPEG", GREAT_WHITE).verdict == "unreviewed"  # one vote of the two now needed
 
     refused = superuser_client.post(
-        f"/admin/consensus/consensuspolicy/{policy.pk}/change/", {"rule": "single", "overlap": 3, "golden_rate": 0.2}
+        f"/admin/annotate/consensuspolicy/{policy.pk}/change/", {"rule": "single", "overlap": 3, "golden_rate": 0.2}
     )
     assert refused.status_code == 200 and "single-reviewer rule needs overlap 1" in refused.content.decode()
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from annotate import roles, services
+from annotate import labelling, roles, services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import ClassifierModel, Image, Prediction, PredictorKind, ReviewItem
 from consensus import services as consensus_services
@@ -264,7 +264,7 @@ def test_images_of_an_open_phase_are_never_listed_to_its_participants(images, re
 def test_where_reviewers_answer_blind_the_review_state_is_ones_own(images, reviewer, admin_user):
     dataset = images["tench_1.JPEG"].dataset
     other = make_user("otto", roles.REVIEWER)
-    consensus_services.set_policy(dataset=dataset, rule="majority", overlap=1, user=admin_user)
+    labelling.set_policy(dataset=dataset, rule="majority", overlap=1, user=admin_user)
     review_all(images["tench_1.JPEG"], other)
     assert Image.objects.get(pk=images["tench_1.JPEG"].pk).pending_items == 0
     client = api(reviewer)
@@ -272,7 +272,7 @@ def test_where_reviewers_answer_blind_the_review_state_is_ones_own(images, revie
     assert "tench_1.JPEG" in names(listed(client, status="reviewed"))
 
     # A golden item awaits every reviewer's answer, though its label is known: it must not read as reviewed.
-    consensus_services.set_policy(dataset=dataset, rule="single", overlap=1, user=admin_user)
+    labelling.set_policy(dataset=dataset, rule="single", overlap=1, user=admin_user)
     golden = ReviewItem.objects.filter(image=images["dog_1.JPEG"]).first()
     for item in ReviewItem.objects.filter(image=images["dog_1.JPEG"]).exclude(pk=golden.pk):
         services.set_verdict(item_id=item.pk, reviewer=other, value="wrong")

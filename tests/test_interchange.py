@@ -12,9 +12,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from annotate import multilabel, services, taxonomy
+from annotate import labelling, multilabel, services, taxonomy
 from annotate.errors import ImportFailed
 from annotate.models import (
+    ConsensusPosterior,
     Dataset,
     FlagChange,
     Image,
@@ -26,7 +27,7 @@ from annotate.models import (
 )
 from annotate.multilabel import jsonl, selectors
 from consensus import services as consensus
-from consensus.models import Adjudication, ConsensusPosterior, GoldenItem
+from consensus.models import Adjudication, GoldenItem
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def single(image_folder, tmp_path, reviewers, admin_user):
 def crowd(image_folder, tmp_path, reviewers):
     """'val' under majority of 2 with three reviewers."""
     build_dataset(image_folder, tmp_path, name="val")
-    consensus.set_policy(dataset=Dataset.objects.get(name="val"), rule="majority", overlap=2)
+    labelling.set_policy(dataset=Dataset.objects.get(name="val"), rule="majority", overlap=2)
     rita, rob, ria = reviewers
     vote(rita, "a.JPEG", TENCH, "correct", 1)
     vote(rob, "a.JPEG", TENCH, "correct", 2)
@@ -162,7 +163,7 @@ def test_jsonl_has_one_line_per_image_with_everything(single, admin_user):
 @pytest.mark.parametrize("rule", ["single", "majority", "dawid_skene"])
 def test_jsonl_round_trips_through_an_empty_database(rule, single, reviewers, tmp_path):
     if rule != "single":
-        consensus.set_policy(dataset=single, rule=rule, overlap=2)
+        labelling.set_policy(dataset=single, rule=rule, overlap=2)
         vote(reviewers[2], "a.JPEG", GOLDFISH, "correct", 20)
         vote(reviewers[2], "b.JPEG", WHITE_SHARK, "wrong", 21)
     exported = tmp_path / "val.jsonl"
@@ -175,7 +176,7 @@ def test_jsonl_round_trips_through_an_empty_database(rule, single, reviewers, tm
     User.objects.all().delete()
     call_command("import_images", "--manifest", str(manifest), "--dataset", "val")
     if rule != "single":
-        consensus.set_policy(dataset=Dataset.objects.get(name="val"), rule=rule, overlap=2)
+        labelling.set_policy(dataset=Dataset.objects.get(name="val"), rule=rule, overlap=2)
     out = io.StringIO()
     call_command("import_multilabel", str(exported), "--format", "jsonl", "--dataset", "val", stdout=out)
     again = tmp_path / "again.jsonl"
@@ -215,7 +216,7 @@ def jsonl_read_whole(dataset):
                 "label": entry.verdict,
                 "source": entry.source,
                 "decided_by": names.get(entry.verdict_by_id),
-                "posterior": None if entry.source in consensus.FIXED_SOURCES else posteriors.get(entry.pk),
+                "posterior": None if entry.source in labelling.FIXED_SOURCES else posteriors.get(entry.pk),
                 "needs_adjudication": entry.needs_adjudication,
                 "verdicts": verdicts[entry.pk],
             }
@@ -287,7 +288,7 @@ def generated(name, n_images, reviewers, adjudicator):
 
 
 def test_the_streamed_jsonl_is_what_reading_everything_at_once_wrote(single, reviewers, admin_user, monkeypatch):
-    consensus.set_policy(dataset=single, rule="majority", overlap=2)
+    labelling.set_policy(dataset=single, rule="majority", overlap=2)
     vote(reviewers[2], "a.JPEG", GOLDFISH, "correct", 20)
     vote(reviewers[2], "b.JPEG", WHITE_SHARK, "wrong", 21)
     services.set_problematic(
@@ -335,7 +336,7 @@ def test_the_jsonl_export_takes_as_little_memory_for_a_large_dataset_as_for_a_sm
 def test_jsonl_under_another_rule_says_how_many_labels_differ(single, tmp_path):
     text = export_text("val", "jsonl")
     register_copy(tmp_path, "copy")
-    consensus.set_policy(dataset=Dataset.objects.get(name="copy"), rule="unanimity", overlap=2)
+    labelling.set_policy(dataset=Dataset.objects.get(name="copy"), rule="unanimity", overlap=2)
     summary = load("copy", "jsonl", text)
     # One reviewer's label (a/tench, b/white shark, c/Japanese spaniel's don't know) is none under unanimity of
     # two; a/goldfish's two verdicts disagree: unclear still, but from consensus.
@@ -476,7 +477,7 @@ def test_a_failed_write_leaves_nothing_behind(fmt, single, tmp_path, monkeypatch
     def broken(**kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(consensus, "aggregate", broken)
+    monkeypatch.setattr(labelling, "aggregate", broken)
     with pytest.raises(RuntimeError):
         load("copy", fmt, exported)
     assert database_state() == before

@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 
 from accounts.services import token_for
-from annotate import roles
+from annotate import labelling, roles
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import FlagChange, Image, Lease, ProblematicFlag, ReviewItem, VerdictChange
@@ -151,7 +151,7 @@ def test_training_feedback_shows_only_what_the_trainee_may_see(db, tmp_path):
     dataset(tmp_path, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
     dataset(tmp_path, "val", {TENCH: ["g.JPEG"]}, {"g.JPEG": GOLDFISH})
     crowd = Image.objects.get(dataset__name="crowd").dataset
-    consensus_services.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
+    labelling.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
     for voter in voters:
         for wnid, verdict in ((TENCH, "wrong"), (GOLDFISH, "correct")):
             item = ReviewItem.objects.get(dataset=crowd, wnid=wnid)
@@ -353,7 +353,7 @@ def test_the_guides_confusions_leave_out_what_reviewers_said_blind(db, tmp_path)
     admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
     dataset(tmp_path, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
     crowd = Image.objects.get(dataset__name="crowd").dataset
-    consensus_services.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
+    labelling.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
     goldfish = ReviewItem.objects.get(dataset=crowd, wnid=GOLDFISH)
     for voter in (make_user("v1", roles.REVIEWER), make_user("v2", roles.REVIEWER)):
         annotate_services.set_verdict(item_id=goldfish.pk, reviewer=voter, value="wrong")
@@ -468,7 +468,7 @@ def test_a_blind_reviewer_sees_their_own_answers_in_the_dataset_figures_not_the_
     admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
     dataset(tmp_path, "crowd", {TENCH: ["x.JPEG", "y.JPEG"]}, {"x.JPEG": GOLDFISH, "y.JPEG": GOLDFISH})
     crowd = Image.objects.filter(dataset__name="crowd").first().dataset
-    consensus_services.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
+    labelling.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
     goldfish = ReviewItem.objects.filter(dataset=crowd, wnid=GOLDFISH).order_by("pk").first()
     annotate_services.set_verdict(item_id=goldfish.pk, reviewer=make_user("v1", roles.REVIEWER), value="wrong")
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 
-from annotate import roles
+from annotate import labelling, roles
 from annotate import services as annotate_services
 from annotate.batches import undo_import
 from annotate.importers import import_predictions
@@ -103,7 +103,7 @@ def an_undone_import(people, tmp_path):
 def a_consensus_rule(people, tmp_path):
     # Two reviewers must agree now: the items only Rita decided have no label any more.
     dataset = Dataset.objects.get(name="inet")
-    return lambda: consensus.set_policy(dataset=dataset, rule="unanimity", overlap=2)
+    return lambda: labelling.set_policy(dataset=dataset, rule="unanimity", overlap=2)
 
 
 def a_golden_answer(people, tmp_path):

@@ -194,7 +194,7 @@ def test_recounts_after_imports_keep_open_suggestions(dataset, trainee, tmp_path
     # a: the new goldfish item and the suggestion; b: the suggestion only; c: the new tench item.
     assert counts == {"a.JPEG": 2, "b.JPEG": 1, "c.JPEG": 1}
 
-    from consensus.services import recount_pending
+    from annotate.labelling import recount_pending
 
     recount_pending(a.dataset)
     assert dict(Image.objects.values_list("file_name", "pending_items")) == counts

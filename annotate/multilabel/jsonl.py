@@ -9,11 +9,10 @@ the dataset that was exported). Verdict histories are not carried: each restored
 import json
 
 from annotate.errors import ImportFailed
-from annotate.models import LabelSource, ProblemReason, Verdict
+from annotate.labelling import FIXED_SOURCES
+from annotate.models import DecidedVerdict, LabelSource, ProblemReason, Verdict
 from annotate.multilabel import checks, selectors
 from annotate.multilabel.services import FixedLabel, Flag, ImportPlan, Vote
-from consensus.models import DecidedVerdict
-from consensus.services import FIXED_SOURCES
 
 LINE_KEYS = ("file_name", "original_wnid", "problematic", "items")
 FLAG_KEYS = ("reason", "note", "reviewer", "time_marked", "time_reviewed")

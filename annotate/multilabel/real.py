@@ -11,19 +11,18 @@ import json
 import numpy as np
 from django.utils import timezone
 
-from annotate import taxonomy
+from annotate import rules, taxonomy
 from annotate.errors import ImportFailed
 from annotate.models import ProblematicFlag, ProblemReason, Verdict
 from annotate.multilabel import checks, selectors
 from annotate.multilabel.services import Flag, ImportPlan, Vote
-from consensus import rules
 
 NO_POSTERIOR = (np.nan, np.nan, np.nan)
 
 
 def valid_class_indices(dataset):
     """[sorted class indices of the valid labels of each image], images in file-name order. An item is valid when
-    its consensus posterior says so (consensus.rules.real_valid) and, where it has no posterior (one reviewer, an
+    its consensus posterior says so (annotate.rules.real_valid) and, where it has no posterior (one reviewer, an
     adjudication, a golden answer), when its label is correct."""
     labels_by_image = selectors.labels_by_image(dataset)
     images = selectors.images_by_file_name(dataset)

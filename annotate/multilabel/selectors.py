@@ -11,8 +11,8 @@ from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import Collate
 
+from annotate.labelling import FIXED_SOURCES
 from annotate.models import Image, ReviewerVerdict, ReviewItem
-from consensus.services import FIXED_SOURCES
 
 ROWS_PER_FETCH = 20_000
 # Rows a streamed read holds at once; its queries run on server-side cursors on PostgreSQL.

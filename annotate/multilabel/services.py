@@ -10,7 +10,7 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from annotate import batches, bulk, importers
+from annotate import batches, bulk, importers, labelling
 from annotate.models import (
     Dataset,
     FlagChange,
@@ -23,8 +23,8 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
+from annotate.policies import policy_for
 from consensus import services as consensus
-from consensus.selectors import policy_for
 
 
 class Vote(NamedTuple):
@@ -116,7 +116,7 @@ def store(*, dataset, plan, batch):
             "fixed_labels": len(plan.fixed_labels),
             "slices": {name: len(image_ids) for name, image_ids in plan.slices.items()},
             "complete_images": len(batch.undo_data["completed_images"]),
-            "consensus": consensus.aggregate(dataset=dataset),
+            "consensus": labelling.aggregate(dataset=dataset),
             "warnings": plan.warnings,
         }
         if plan.labels is not None:
@@ -246,7 +246,7 @@ def _fix_labels(dataset, fixed_labels, accounts, items, source):
     current = {
         pk: (item_source, label, decided_by)
         for pk, item_source, label, decided_by in ReviewItem.objects.filter(
-            dataset=dataset, source__in=consensus.FIXED_SOURCES
+            dataset=dataset, source__in=labelling.FIXED_SOURCES
         ).values_list("pk", "source", "verdict", "verdict_by")
     }
     users = get_user_model().objects.in_bulk([accounts[fixed.decided_by] for fixed in fixed_labels])

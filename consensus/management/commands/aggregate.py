@@ -2,9 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate.models import Dataset
-from consensus import services
-from consensus.models import Rule
+from annotate import labelling
+from annotate.models import Dataset, Rule
 
 METHODS = {rule.replace("_", "-"): rule for rule in Rule.values}
 
@@ -28,8 +27,8 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"dataset {dataset!r} does not exist")
         try:
-            summary = services.aggregate(dataset=found, rule=METHODS[method] if method else None)
-        except services.ConsensusError as exc:
+            summary = labelling.aggregate(dataset=found, rule=METHODS[method] if method else None)
+        except labelling.ConsensusError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))

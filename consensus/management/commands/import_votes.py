@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotate.batches import outcome
 from annotate.errors import ImportFailed
+from annotate.models import Rule
 from consensus.importers import FORMATS, import_votes
-from consensus.models import Rule
 
 
 class Command(BaseCommand):

@@ -2,12 +2,10 @@
 
 import numpy as np
 
-from annotate import bulk
-from annotate.models import LabelSource, ReviewerVerdict, Verdict
-from consensus import rules
-from consensus.models import ConsensusPolicy, ConsensusPosterior, Rule
+from annotate import bulk, rules
+from annotate.models import ConsensusPolicy, ConsensusPosterior, LabelSource, ReviewerVerdict, Rule, Verdict
 
-# Verdict codes of consensus.rules, then "don't know": a verdict, but no vote.
+# Verdict codes of annotate.rules, then "don't know": a verdict, but no vote.
 VERDICTS_BY_CODE = [Verdict.CORRECT, Verdict.WRONG, Verdict.UNCLEAR, Verdict.DONT_KNOW]
 DONT_KNOW_CODE = 3
 POSTERIOR_FIELDS = ["p_correct", "p_wrong", "p_unclear"]
