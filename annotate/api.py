@@ -3,7 +3,6 @@
 import tempfile
 from pathlib import Path
 
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -14,7 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import access, importers, multilabel, selectors, services, taxonomy
+from annotate import access, importers, selectors, services, taxonomy
 from annotate.errors import ImportFailed
 from annotate.models import Dataset, Image, ReviewItem, Suggestion
 from annotate.permissions import IsAdmin, IsReviewer
@@ -445,83 +444,6 @@ class SuggestionResolve(APIView):
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response(image_review_data(review_image_or_404(suggestion.image_id, request.user)))
-
-
-def multilabel_format(fmt, formats):
-    if fmt not in formats:
-        raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(formats)}"})
-    return fmt
-
-
-class MultilabelExport(APIView):
-    permission_classes = [IsAdmin]
-
-    @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=list(multilabel.EXPORT_FORMATS), default="tfds")],
-        responses={
-            (200, "application/json"): {
-                "description": "tfds: an object of the TFDS builder's keys; real: one list of class indices per image",
-                "oneOf": [
-                    {"type": "object"},
-                    {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
-                ],
-            },
-            (200, "application/jsonl"): {"type": "string", "description": "jsonl: one JSON object per line"},
-            (200, "text/csv"): {"type": "string", "description": "csv: one row per image and class"},
-        },
-        summary="Download the dataset's multi-label annotation (TFDS JSON, ReaL JSON, JSON Lines or CSV)",
-    )
-    def get(self, request, name):
-        fmt = multilabel_format(request.query_params.get("format", "tfds"), multilabel.EXPORT_FORMATS)
-        dataset = dataset_or_404(name)
-        spec = multilabel.FORMATS[fmt]
-        # Streamed: a JSON Lines export of a large dataset is read and written a chunk at a time.
-        response = StreamingHttpResponse(multilabel.export(dataset, fmt), content_type=spec.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{dataset.name}-multilabel-{fmt}.{spec.extension}"'
-        return response
-
-
-class MultilabelImport(APIView):
-    permission_classes = [IsAdmin]
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {
-                    "file": {"type": "string", "format": "binary"},
-                    "format": {"type": "string", "enum": list(multilabel.IMPORT_FORMATS), "default": "tfds"},
-                    "dry_run": {"type": "boolean", "description": "say what the import would change; write nothing"},
-                    "overwrite": {"type": "boolean", "description": "replace verdicts and flags already given"},
-                },
-                "required": ["file"],
-            }
-        },
-        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
-        summary="Import a multi-label file (TFDS JSON, ReaL JSON or JSON Lines) into the dataset; the labels of a "
-        "TFDS or ReaL file become the caller's verdicts",
-    )
-    def post(self, request, name):
-        upload = required_upload(request, "multi-label file")
-        fmt = multilabel_format(request.data.get("format") or "tfds", multilabel.IMPORT_FORMATS)
-        dataset = dataset_or_404(name)
-        try:
-            text = upload.read().decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError({"file": "the file is not UTF-8 text"}) from None
-        summary = run_import(
-            multilabel.load,
-            dataset=dataset,
-            fmt=fmt,
-            text=text,
-            source=upload_name(upload),
-            reviewer=request.user.username,
-            user=request.user,
-            dry_run=form_flag(request, "dry_run"),
-            overwrite=form_flag(request, "overwrite"),
-        )
-        return Response(summary, status=status.HTTP_200_OK if summary["dry_run"] else status.HTTP_201_CREATED)
 
 
 SYNSET_LIMIT = 100

@@ -63,7 +63,7 @@ def load_real_data():
     import numpy as np
 
     from annotate.importers import import_predictions, register_manifest
-    from consensus.importers import import_votes
+    from interchange.votes import import_votes
 
     paths = json.loads(benchlib.require_shared("val-predictions/index_to_filepath.json").read_text())
     with tempfile.TemporaryDirectory() as work:

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "training",
     "evaluation",
     "consensus",
+    "interchange",
     "demo",
     "frontend",
 ]

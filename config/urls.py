@@ -9,6 +9,7 @@ from annotate import urls as annotate_urls
 from config import errors
 from consensus import urls as consensus_urls
 from evaluation import urls as evaluation_urls
+from interchange import urls as interchange_urls
 from labelguide import urls as labelguide_urls
 from training import urls as training_urls
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(consensus_urls.api_urlpatterns)),
     path("api/", include(annotate_urls.api_urlpatterns)),
+    path("api/", include(interchange_urls.api_urlpatterns)),
     path("api/guide/", include(labelguide_urls.api_urlpatterns)),
     path("api/training/", include(training_urls.api_urlpatterns)),
     path("api/evaluation/", include(evaluation_urls.api_urlpatterns)),

@@ -24,8 +24,8 @@ from annotate.models import (
     VerdictChange,
 )
 from consensus import services
-from consensus.importers import import_votes, read_real_raters
 from consensus.models import Adjudication
+from interchange.votes import import_votes, read_real_raters
 from tests.conftest import BROWSER_DB, make_user, shared_data
 
 TENCH, GOLDFISH, CHIHUAHUA = "n01440764", "n01443537", "n02085620"

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from annotate import multilabel, roles, services, taxonomy
+from annotate import roles, services, taxonomy
 from annotate.batches import undo_import
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import (
@@ -26,9 +26,10 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
-from consensus.importers import import_votes
 from evaluation.scores import load_inputs
 from evaluation.scoring import score
+from interchange import formats
+from interchange.votes import import_votes
 from tests.conftest import jpeg_bytes, make_user, shared_data
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 
@@ -85,7 +86,7 @@ def real_world(db, tmp_path):
 def test_a_real_file_gives_every_model_its_real_accuracy(real_world, tmp_path):
     """Finding 1: images with an empty list counted as misses (n = every image)."""
     dataset = Dataset.objects.get(name="val")
-    multilabel.load(dataset=dataset, fmt="real", text=real_world["text"], source="real.json", reviewer="real")
+    formats.load(dataset=dataset, fmt="real", text=real_world["text"], source="real.json", reviewer="real")
     expected = real_accuracy(real_world["lists"], list(real_world["top1"].values()))
     assert multilabel_accuracy("val", "m1") == pytest.approx(expected)
     # A model added after the ReaL file: a class the list leaves out is no valid label, not an unknown one.
@@ -96,7 +97,7 @@ def test_a_real_file_gives_every_model_its_real_accuracy(real_world, tmp_path):
     assert sorted(flags.values_list("image__file_name", flat=True)) == ["2.JPEG", "4.JPEG"]
     assert set(flags.values_list("reason", flat=True)) == {ProblemReason.NO_VALID_LABEL}
     # A problematic image exports as an empty list: the file comes back as it went in.
-    assert json.loads("".join(multilabel.export(dataset, "real"))) == json.loads(real_world["text"])
+    assert json.loads("".join(formats.export(dataset, "real"))) == json.loads(real_world["text"])
 
 
 def test_real_accuracy_on_a_real_file_built_from_the_rater_votes(db, tmp_path):
@@ -121,7 +122,7 @@ def test_real_accuracy_on_a_real_file_built_from_the_rater_votes(db, tmp_path):
     import_predictions(model_name="cv", dataset_name="val", path=predictions_csv(tmp_path, "cv", top1))
     # The file lists images in file-name order, as ReaL does.
     text = json.dumps([sorted(valid[name]) for name in names])
-    multilabel.load(dataset=Dataset.objects.get(name="val"), fmt="real", text=text, source="real", reviewer="real")
+    formats.load(dataset=Dataset.objects.get(name="val"), fmt="real", text=text, source="real", reviewer="real")
     lists = [[CLASSES[index] for index in valid[name]] for name in names]
     expected = real_accuracy(lists, [top1[name] for name in names])
     assert multilabel_accuracy("val", "cv") == pytest.approx(expected)
@@ -151,8 +152,8 @@ def test_an_import_keeps_the_verdicts_given_unless_asked_to_overwrite(reviewed):
     """Finding 3: the demo's own ReaL export, imported back, turned unclear and don't-know items into wrong."""
     dataset = reviewed["dataset"]
     before, history = labels(dataset), VerdictChange.objects.count()
-    text = "".join(multilabel.export(dataset, "real"))
-    preview = multilabel.load(dataset=dataset, fmt="real", text=text, source="r.json", reviewer="ada", dry_run=True)
+    text = "".join(formats.export(dataset, "real"))
+    preview = formats.load(dataset=dataset, fmt="real", text=text, source="r.json", reviewer="ada", dry_run=True)
     assert preview["dry_run"] and preview["batch"] is None
     assert preview["kept"] == {"unclear → wrong": 1, "dont_know → wrong": 1}
     # Every original label (unreviewed) and image 3's candidate become wrong; image 2's candidate gets ada's vote.
@@ -162,11 +163,11 @@ def test_an_import_keeps_the_verdicts_given_unless_asked_to_overwrite(reviewed):
     assert labels(dataset) == before and VerdictChange.objects.count() == history
     assert not ImportBatch.objects.filter(kind="real").exists()
 
-    done = multilabel.load(dataset=dataset, fmt="real", text=text, source="r.json", reviewer="ada")
+    done = formats.load(dataset=dataset, fmt="real", text=text, source="r.json", reviewer="ada")
     assert {key: done[key] for key in ("kept", "changes")} == {key: preview[key] for key in ("kept", "changes")}
     assert labels(dataset) == {"0.JPEG": "unclear", "1.JPEG": "dont_know", "2.JPEG": "correct", "3.JPEG": "wrong"}
     assert ProblematicFlag.objects.get(image__file_name="3.JPEG").reason == "drawing"
-    forced = multilabel.load(dataset=dataset, fmt="real", text=text, source="r.json", reviewer="ada", overwrite=True)
+    forced = formats.load(dataset=dataset, fmt="real", text=text, source="r.json", reviewer="ada", overwrite=True)
     assert forced["changes"] == {"unclear → wrong": 1, "dont_know → wrong": 1}
     assert labels(dataset) == {"0.JPEG": "wrong", "1.JPEG": "wrong", "2.JPEG": "correct", "3.JPEG": "wrong"}
 
@@ -179,7 +180,7 @@ def test_an_import_is_undone_in_one_step_and_the_history_keeps_both(reviewed, tm
         "initial_annots": {"0.JPEG": {"correct": [SHARK]}, "2.JPEG": {"wrong": [GOLDFISH]}},
         "problematic_images": {"1.JPEG": {"reason": "inappropriate", "time_marked": "2024-01-01T00:00:00"}},
     }
-    summary = multilabel.load(
+    summary = formats.load(
         dataset=dataset, fmt="tfds", text=json.dumps(tfds), source="t.json", reviewer="ada", overwrite=True
     )
     assert summary["items_created"] == 1 and summary["images_flagged"] == 1 and labels(dataset)["2.JPEG"] == "wrong"
@@ -231,7 +232,7 @@ def test_predictions_undone_before_the_import_that_replaced_them_stay_undone(rev
 def test_imports_are_listed_previewed_and_undone_over_the_api(reviewed, tmp_path):
     admin = Client()
     admin.force_login(reviewed["admin"])
-    text = "".join(multilabel.export(reviewed["dataset"], "real"))
+    text = "".join(formats.export(reviewed["dataset"], "real"))
 
     def upload(**fields):
         file = io.BytesIO(text.encode())
@@ -277,7 +278,7 @@ def test_undoing_an_import_removes_the_review_items_it_made(reviewed):
     and the next undo removed it and counted it as its own."""
     dataset = reviewed["dataset"]
     text = json.dumps({"initial_annots": {"1.JPEG": {"correct": [SHARK]}}})
-    summary = multilabel.load(dataset=dataset, fmt="tfds", text=text, source="t.json", reviewer="ada")
+    summary = formats.load(dataset=dataset, fmt="tfds", text=text, source="t.json", reviewer="ada")
     assert summary["items_created"] == 1
     pending = dict(Image.objects.filter(dataset=dataset).values_list("file_name", "pending_items"))
     undone = undo_import(batch_id=summary["batch"])
@@ -290,7 +291,7 @@ def test_undoing_an_overwriting_import_gives_an_image_its_earlier_flag_back(revi
     dataset = reviewed["dataset"]
     flag = {"reason": "inappropriate", "time_marked": "2030-01-01T00:00:00"}
     text = json.dumps({"problematic_images": {"3.JPEG": flag}})
-    summary = multilabel.load(dataset=dataset, fmt="tfds", text=text, source="t.json", reviewer="ada", overwrite=True)
+    summary = formats.load(dataset=dataset, fmt="tfds", text=text, source="t.json", reviewer="ada", overwrite=True)
     assert ProblematicFlag.objects.get(image__file_name="3.JPEG").reason == "inappropriate"
     undone = undo_import(batch_id=summary["batch"])
     assert (undone["images_reflagged"], undone["images_unflagged"]) == (1, 0)

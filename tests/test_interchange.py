@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from annotate import labelling, multilabel, services, taxonomy
+from annotate import labelling, services, taxonomy
 from annotate.errors import ImportFailed
 from annotate.models import (
     ConsensusPosterior,
@@ -25,9 +25,9 @@ from annotate.models import (
     ReviewItem,
     VerdictChange,
 )
-from annotate.multilabel import jsonl, selectors
 from consensus import services as consensus
 from consensus.models import Adjudication, GoldenItem
+from interchange import formats, jsonl, selectors
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 
 pytestmark = pytest.mark.django_db
@@ -49,12 +49,12 @@ def vote(reviewer, file_name, wnid, value, minute):
 
 
 def export_text(dataset, fmt):
-    return "".join(multilabel.export(Dataset.objects.get(name=dataset), fmt))
+    return "".join(formats.export(Dataset.objects.get(name=dataset), fmt))
 
 
 def load(dataset, fmt, text, reviewer="imported"):
     found = Dataset.objects.get(name=dataset)
-    return multilabel.load(dataset=found, fmt=fmt, text=text, source=f"in.{fmt}", reviewer=reviewer)
+    return formats.load(dataset=found, fmt=fmt, text=text, source=f"in.{fmt}", reviewer=reviewer)
 
 
 def register_copy(tmp_path, name):
@@ -306,14 +306,14 @@ def test_the_streamed_jsonl_is_what_reading_everything_at_once_wrote(single, rev
     assert [names[0], names[12], names[24], names[36], names[48]] == [
         "B000001.JPEG", "Z000003.JPEG", "_000004.JPEG", "a000000.JPEG", "é000002.JPEG",
     ]  # fmt: skip
-    assert len(list(multilabel.export(many, "jsonl"))) > 10
+    assert len(list(formats.export(many, "jsonl"))) > 10
 
 
 def export_peak(dataset):
     """(bytes of Python memory at the peak of the dataset's JSON Lines export, characters exported)."""
     tracemalloc.start()
     try:
-        characters = sum(len(chunk) for chunk in multilabel.export(dataset, "jsonl"))
+        characters = sum(len(chunk) for chunk in formats.export(dataset, "jsonl"))
         return tracemalloc.get_traced_memory()[1], characters
     finally:
         tracemalloc.stop()
@@ -460,7 +460,7 @@ def test_bad_real_file_fails_with_what_is_wrong_and_writes_nothing(document, mes
 # --- every format -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", multilabel.IMPORT_FORMATS)
+@pytest.mark.parametrize("fmt", formats.IMPORT_FORMATS)
 def test_every_format_round_trips_into_a_fresh_dataset(fmt, single, tmp_path):
     exported = export_text("val", fmt)
     register_copy(tmp_path, "copy")
@@ -468,7 +468,7 @@ def test_every_format_round_trips_into_a_fresh_dataset(fmt, single, tmp_path):
     assert export_text("copy", fmt) == exported
 
 
-@pytest.mark.parametrize("fmt", multilabel.IMPORT_FORMATS)
+@pytest.mark.parametrize("fmt", formats.IMPORT_FORMATS)
 def test_a_failed_write_leaves_nothing_behind(fmt, single, tmp_path, monkeypatch):
     exported = export_text("val", fmt)
     register_copy(tmp_path, "copy")
@@ -517,7 +517,7 @@ def test_csv_has_one_row_per_review_item(crowd):
 
 
 def test_cli_exports_every_format_and_imports_with_a_reviewer(single, tmp_path, capsys):
-    for fmt in multilabel.EXPORT_FORMATS:
+    for fmt in formats.EXPORT_FORMATS:
         out = io.StringIO()
         call_command("export_multilabel", "--dataset", "val", "--format", fmt, stdout=out)
         assert out.getvalue() == export_text("val", fmt)
@@ -562,7 +562,7 @@ def test_api_exports_each_format(fmt, content_type, file_name, client, single, a
 def test_api_imports_each_format_and_refuses_bad_ones(client, single, admin_user, reviewers, tmp_path):
     register_copy(tmp_path, "copy")
     client.force_login(admin_user)
-    for fmt in multilabel.IMPORT_FORMATS:
+    for fmt in formats.IMPORT_FORMATS:
         upload = io.BytesIO(export_text("val", fmt).encode())
         upload.name = f"val.{fmt}"
         response = client.post("/api/datasets/copy/multilabel/", {"file": upload, "format": fmt})
@@ -600,9 +600,9 @@ def test_dataset_page_exports_and_imports(logged_in_page, admin_user, image_fold
     page.goto(f"/datasets/{DATASET}/")
     card = page.locator("[data-testid=interchange]")
     options = card.locator("#export-format option")
-    assert options.evaluate_all("all => all.map(o => o.value)") == list(multilabel.EXPORT_FORMATS)
+    assert options.evaluate_all("all => all.map(o => o.value)") == list(formats.EXPORT_FORMATS)
     options = card.locator("#import-format option")
-    assert options.evaluate_all("all => all.map(o => o.value)") == list(multilabel.IMPORT_FORMATS)
+    assert options.evaluate_all("all => all.map(o => o.value)") == list(formats.IMPORT_FORMATS)
 
     card.get_by_label("Export as").select_option("jsonl")
     with page.expect_download() as download:

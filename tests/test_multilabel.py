@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from annotate import multilabel, services
+from annotate import services
 from annotate.errors import ImportFailed
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import (
@@ -18,6 +18,7 @@ from annotate.models import (
     Slice,
     VerdictChange,
 )
+from interchange import formats
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ TENCH, GOLDFISH, SHARK, CHIHUAHUA = "n01440764", "n01443537", "n01484850", "n020
 
 
 def import_tfds(dataset, document, reviewer="imported"):
-    return multilabel.load(dataset=dataset, fmt="tfds", text=json.dumps(document), source="f.json", reviewer=reviewer)
+    return formats.load(dataset=dataset, fmt="tfds", text=json.dumps(document), source="f.json", reviewer=reviewer)
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def reviewed(image_folder, tmp_path, reviewer):
 
 
 def test_export_has_the_tfds_shape(reviewed):
-    document = multilabel.export_tfds(reviewed)
+    document = formats.export_tfds(reviewed)
     flag = ProblematicFlag.objects.get()
     assert document == {
         "initial_annots": {
@@ -72,7 +73,7 @@ def test_export_has_the_tfds_shape(reviewed):
 
 def test_empty_dataset_exports_an_empty_object(image_folder):
     import_image_folder(dataset_name="val", directory=image_folder())
-    assert multilabel.export_tfds(Dataset.objects.get()) == {}
+    assert formats.export_tfds(Dataset.objects.get()) == {}
 
 
 def test_export_import_into_empty_database_export_again_is_identical(reviewed, tmp_path, django_db_blocker):
@@ -115,7 +116,7 @@ def test_import_is_all_or_nothing_and_names_the_problem(reviewed, tmp_path):
     with pytest.raises(ImportFailed, match=r"time_marked: 'yesterday' is not an ISO-8601 time"):
         import_tfds(reviewed, bad_time)
     with pytest.raises(ImportFailed, match="f.json: not valid JSON"):
-        multilabel.load(dataset=reviewed, fmt="tfds", text="{", source="f.json", reviewer="imported")
+        formats.load(dataset=reviewed, fmt="tfds", text="{", source="f.json", reviewer="imported")
     assert not VerdictChange.objects.filter(reviewer__username="imported").exists()
 
 
@@ -133,12 +134,12 @@ def test_export_api_is_for_admins_only(client, reviewed, admin_user, reviewer):
     response = client.get("/api/datasets/val/export/", {"format": "tfds"})
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="val-multilabel-tfds.json"'
-    assert json.loads(b"".join(response.streaming_content)) == multilabel.export_tfds(reviewed)
+    assert json.loads(b"".join(response.streaming_content)) == formats.export_tfds(reviewed)
     assert client.get("/api/datasets/val/export/", {"format": "xml"}).status_code == 400
 
 
 def test_import_api_round_trips(client, reviewed, admin_user, tmp_path):
-    document = multilabel.export_tfds(reviewed)
+    document = formats.export_tfds(reviewed)
     ReviewItem.objects.update(verdict="unreviewed")
     client.force_login(admin_user)
     path = tmp_path / "in.json"
@@ -149,7 +150,7 @@ def test_import_api_round_trips(client, reviewed, admin_user, tmp_path):
     summary = response.json()
     assert (summary["format"], summary["verdicts"], summary["problematic_images"]) == ("tfds", 4, 1)
     assert summary["slices"] == {"imagenet-m": 1}
-    assert multilabel.export_tfds(reviewed)["initial_annots"] == document["initial_annots"]
+    assert formats.export_tfds(reviewed)["initial_annots"] == document["initial_annots"]
     # The labels of the file are the verdicts of the admin who imported it.
     assert ReviewerVerdict.objects.filter(reviewer=admin_user).count() == 4
 
@@ -223,8 +224,8 @@ def test_tfds_unknown_keys_are_ignored_with_warnings(reviewed):
     assert flags == {"a.JPEG": ["other", "blurry"], "b.JPEG": ["drawing", ""], "c.JPEG": ["drawing", ""]}
     assert ReviewItem.objects.get(image__file_name="a.JPEG", wnid=TENCH).verdict == "correct"
     # The export writes what it wrote before: our reasons, no note.
-    assert multilabel.export_tfds(reviewed)["problematic_images"]["a.JPEG"]["reason"] == "other"
-    assert import_tfds(reviewed, multilabel.export_tfds(reviewed))["warnings"] == []
+    assert formats.export_tfds(reviewed)["problematic_images"]["a.JPEG"]["reason"] == "other"
+    assert import_tfds(reviewed, formats.export_tfds(reviewed))["warnings"] == []
 
 
 def test_the_cli_and_the_api_show_the_warnings(reviewed, tmp_path, client, admin_user):

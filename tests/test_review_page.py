@@ -5,11 +5,12 @@ import json
 import pytest
 from django.test import Client
 
-from annotate import multilabel, roles
+from annotate import roles
 from annotate.importers import register_manifest
 from annotate.models import Image, ProblematicFlag, ReviewItem
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
+from interchange import formats
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 
 
@@ -120,7 +121,7 @@ def test_review_three_images_by_keyboard_and_export(logged_in_page, reviewer, im
 
     assert errors == []
 
-    document = multilabel.export_tfds(dataset)
+    document = formats.export_tfds(dataset)
     assert document["initial_annots"] == expected_annots
     assert list(document["problematic_images"]) == [expected_flag]
     assert document["problematic_images"][expected_flag]["reason"] == "drawing"

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from annotate.batches import outcome
 from annotate.errors import ImportFailed
 from annotate.models import Rule
-from consensus.importers import FORMATS, import_votes
+from interchange.votes import FORMATS, import_votes
 
 
 class Command(BaseCommand):

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from annotate.errors import ImportFailed
 from annotate.models import DECIDED_VERDICTS, Image, ProblematicFlag, ProblemReason, ReviewItem
-from annotate.multilabel import checks
-from annotate.multilabel.selectors import image_ids_by_name
-from annotate.multilabel.services import Flag, ImportPlan, Vote
+from interchange import checks
+from interchange.selectors import image_ids_by_name
+from interchange.services import Flag, ImportPlan, Vote
 
 IMAGENET_M = "imagenet-m"
 EXPORTED_VERDICTS = tuple(str(v) for v in DECIDED_VERDICTS)

@@ -11,8 +11,8 @@ import json
 from annotate.errors import ImportFailed
 from annotate.labelling import FIXED_SOURCES
 from annotate.models import DecidedVerdict, LabelSource, ProblemReason, Verdict
-from annotate.multilabel import checks, selectors
-from annotate.multilabel.services import FixedLabel, Flag, ImportPlan, Vote
+from interchange import checks, selectors
+from interchange.services import FixedLabel, Flag, ImportPlan, Vote
 
 LINE_KEYS = ("file_name", "original_wnid", "problematic", "items")
 FLAG_KEYS = ("reason", "note", "reviewer", "time_marked", "time_reviewed")

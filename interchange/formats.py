@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from annotate import batches
-from annotate.multilabel import checks, csv_table, jsonl, real, services, tfds
-from annotate.multilabel.tfds import IMAGENET_M, dumps, export_tfds
+from interchange import checks, csv_table, jsonl, real, services, tfds
+from interchange.tfds import IMAGENET_M, dumps, export_tfds
 
 __all__ = ["EXPORT_FORMATS", "FORMATS", "IMAGENET_M", "IMPORT_FORMATS", "dumps", "export", "export_tfds", "load"]
 

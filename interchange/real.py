@@ -14,8 +14,8 @@ from django.utils import timezone
 from annotate import rules, taxonomy
 from annotate.errors import ImportFailed
 from annotate.models import ProblematicFlag, ProblemReason, Verdict
-from annotate.multilabel import checks, selectors
-from annotate.multilabel.services import Flag, ImportPlan, Vote
+from interchange import checks, selectors
+from interchange.services import Flag, ImportPlan, Vote
 
 NO_POSTERIOR = (np.nan, np.nan, np.nan)
 

@@ -3,8 +3,8 @@
 import io
 
 from annotate import taxonomy
-from annotate.multilabel import selectors
 from annotate.spreadsheets import SafeWriter
+from interchange import selectors
 
 COLUMNS = (
     "file_name",

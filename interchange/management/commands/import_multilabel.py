@@ -3,10 +3,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate import multilabel
 from annotate.batches import outcome
 from annotate.errors import ImportFailed
 from annotate.models import Dataset
+from interchange import formats
 
 IMPORTING_REVIEWER = "imported"
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--dataset", required=True)
-        parser.add_argument("--format", choices=multilabel.IMPORT_FORMATS, default="tfds")
+        parser.add_argument("--format", choices=formats.IMPORT_FORMATS, default="tfds")
         parser.add_argument(
             "--reviewer",
             default=IMPORTING_REVIEWER,
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError(f"dataset {dataset!r} does not exist: register its images first (import_images)")
         try:
             text = Path(file).read_text(encoding="utf-8")
-            summary = multilabel.load(
+            summary = formats.load(
                 dataset=found,
                 fmt=options["format"],
                 text=text,
