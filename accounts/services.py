@@ -1,4 +1,5 @@
-"""Logging in with a password, held to a number of attempts per username and client address."""
+"""Accounts: logging in with a password, held to a number of attempts per username and client address; reviewer
+accounts made for people whose answers are imported."""
 
 import functools
 import hashlib
@@ -7,12 +8,16 @@ import math
 import time
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
+from accounts.roles import REVIEWER
+from config.exceptions import DomainError
 
-class LoginLocked(Exception):
+
+class LoginLocked(DomainError):
     """Too many failed attempts for this username from this address; wait before the next one."""
 
     def __init__(self, username, retry_after):
@@ -96,3 +101,20 @@ def revoke_token(user):
     """Delete the user's API token: requests with it get 401 from now on. True if there was one."""
     deleted, _ = Token.objects.filter(user=user).delete()
     return bool(deleted)
+
+
+def reviewer_accounts(usernames):
+    """({username: user id}, how many were created): accounts missing are created with the reviewer role and no
+    usable password (their owner sets one, or an admin does, before they log in)."""
+    user_model = get_user_model()
+    found = dict(user_model.objects.filter(username__in=usernames).values_list("username", "pk"))
+    new = [user_model(username=name) for name in sorted(set(usernames) - found.keys())]
+    for user in new:
+        user.set_unusable_password()
+    user_model.objects.bulk_create(new)
+    if new:
+        created = user_model.objects.filter(username__in=[user.username for user in new]).values_list("username", "pk")
+        found.update(created)
+        # get_or_create: the data migration's groups are gone after a transactional test's flush.
+        Group.objects.get_or_create(name=REVIEWER)[0].user_set.add(*(pk for _, pk in created))
+    return found, len(new)

@@ -17,9 +17,9 @@ Two things can be closed to a user:
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
+from accounts.roles import is_admin
 from annotate.models import Image, LabelSource, ReviewItem, Rule
 from annotate.policies import policy_of
-from annotate.roles import is_admin
 
 _closing_rules = []
 

@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin
 
-from annotate import jobs, labelling, prediction_blocks, taxonomy
+import taxonomy
+from annotate import jobs, labelling, prediction_blocks
 from annotate.importers import sync_review_items
 from annotate.models import (
     TOP_K,

@@ -13,25 +13,24 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import access, importers, selectors, services, taxonomy
-from annotate.errors import ImportFailed
+import taxonomy
+from accounts.permissions import IsAdmin, IsReviewer
+from accounts.roles import is_admin
+from annotate import access, importers, selectors, services
 from annotate.models import Dataset, Image, ReviewItem, Suggestion
-from annotate.permissions import IsAdmin, IsReviewer
-from annotate.roles import is_admin
 from annotate.serializers import (
     ClassifierModelSerializer,
     DatasetSerializer,
     FlagBase,
     ProblematicInput,
     ResolutionInput,
-    SynsetSerializer,
     VerdictInput,
     flag_data,
     image_review_data,
     item_data,
-    synset_data,
 )
-from config.query import int_schema, query_int, query_ints, query_text, text_schema
+from config.exceptions import ConflictError
+from config.query import int_schema, query_int, query_ints
 
 
 def dataset_or_404(name):
@@ -134,13 +133,6 @@ def form_flag(request, name):
     return str(request.data.get(name, "")).strip().lower() in {"1", "true", "yes", "on"}
 
 
-def run_import(function, **kwargs):
-    try:
-        return function(**kwargs)
-    except ImportFailed as exc:
-        raise ValidationError({"detail": str(exc)}) from exc
-
-
 class DatasetList(ListAPIView):
     serializer_class = DatasetSerializer
     queryset = Dataset.objects.all()
@@ -173,9 +165,7 @@ class ManifestUpload(APIView):
         upload = required_upload(request, "manifest CSV")
         path = saved_upload(upload, ".csv")
         try:
-            report = run_import(
-                importers.register_manifest, dataset_name=name, manifest_file=path, source=upload_name(upload)
-            )
+            report = importers.register_manifest(dataset_name=name, manifest_file=path, source=upload_name(upload))
         finally:
             path.unlink()
         return Response(report.as_dict(), status=status.HTTP_201_CREATED)
@@ -211,8 +201,7 @@ class PredictionUpload(APIView):
         fmt = prediction_format(request.data.get("format") or Path(upload.name).suffix.lstrip("."))
         path = saved_upload(upload, f".{fmt}")
         try:
-            result = run_import(
-                importers.import_predictions,
+            result = importers.import_predictions(
                 model_name=name,
                 dataset_name=request.data.get("dataset", ""),
                 path=path,
@@ -297,10 +286,7 @@ class ImageLease(APIView):
                 if taken
                 else "You hold no lease on this image: only the queue hands images out."
             )
-            return Response(
-                {"detail": f"{detail} Your verdicts still save.", "leased_to_another": taken},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise ConflictError(f"{detail} Your verdicts still save.", leased_to_another=taken)
         return Response({"image": pk, "expires_at": expires_at})
 
 
@@ -351,20 +337,15 @@ class ItemVerdict(APIView):
             )
         except ReviewItem.DoesNotExist:
             raise_not_found(f"review item {pk}")
-        except services.KeyReused as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         except services.VerdictConflict as conflict:
             blind = selectors.answers_blind(conflict.item)
             current = item_data(conflict.item, conflict.seen if blind else None)
             who = current["verdict_by"] or "another reviewer"
-            return Response(
-                {
-                    "detail": f"This item was changed meanwhile: it is now {conflict.seen} (by {who}). "
-                    "Your change was not saved; make it again to apply it on top.",
-                    "current": current,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise ConflictError(
+                f"This item was changed meanwhile: it is now {conflict.seen} (by {who}). "
+                "Your change was not saved; make it again to apply it on top.",
+                current=current,
+            ) from conflict
         own = value if selectors.answers_blind(item) else None
         # The reviewer's counts as this save leaves them: the page's "You: N items" follows each save at once.
         progress = selectors.reviewer_counts(reviewer=request.user, dataset_id=item.dataset_id)
@@ -388,9 +369,7 @@ class ImageProblematic(APIView):
         except Image.DoesNotExist:
             raise_not_found(f"image {pk}")
         except services.FlagConflict as conflict:
-            return flag_conflict(conflict)
-        except ValueError as exc:
-            raise ValidationError({"note": str(exc)}) from exc
+            raise flag_conflict(conflict) from conflict
         return Response(image_review_data(review_image_or_404(pk, request.user))["problematic"])
 
     @extend_schema(
@@ -407,18 +386,16 @@ class ImageProblematic(APIView):
         except Image.DoesNotExist:
             raise_not_found(f"image {pk}")
         except services.FlagConflict as conflict:
-            return flag_conflict(conflict)
+            raise flag_conflict(conflict) from conflict
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def flag_conflict(conflict):
-    return Response(
-        {
-            "detail": f"This image's flag was changed meanwhile: {conflict}. "
-            "Your change was not saved; make it again to apply it on top.",
-            "current": flag_data(conflict.flag),
-        },
-        status=status.HTTP_409_CONFLICT,
+    """The 409 of a flag change that FlagConflict refused, with the flag as it is now."""
+    return ConflictError(
+        f"This image's flag was changed meanwhile: {conflict}. "
+        "Your change was not saved; make it again to apply it on top.",
+        current=flag_data(conflict.flag),
     )
 
 
@@ -441,37 +418,4 @@ class SuggestionResolve(APIView):
             )
         except Suggestion.DoesNotExist:
             raise_not_found(f"suggestion {pk}")
-        except ValueError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
         return Response(image_review_data(review_image_or_404(suggestion.image_id, request.user)))
-
-
-SYNSET_LIMIT = 100
-# Longer than any synonym or gloss a query could mean; the search's time grows with the query's words.
-SYNSET_QUERY_LENGTH = 200
-
-
-class SynsetSearch(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", text_schema(SYNSET_QUERY_LENGTH), description="wnid, synonym or gloss words"),
-            OpenApiParameter("classes_only", bool),
-            OpenApiParameter("limit", int_schema(1, SYNSET_LIMIT), description="at most this many (default 20)"),
-        ],
-        responses=SynsetSerializer(many=True),
-        summary="Ranked synset search",
-    )
-    def get(self, request):
-        limit = query_int(request, "limit", default=20, minimum=1, maximum=SYNSET_LIMIT)
-        classes_only = request.query_params.get("classes_only", "").lower() in {"1", "true", "yes"}
-        query = query_text(request.query_params, "q", max_length=SYNSET_QUERY_LENGTH)
-        found = taxonomy.search(query, limit=limit, classes_only=classes_only)
-        return Response([synset_data(synset.wnid) for synset in found])
-
-
-class SynsetDetail(APIView):
-    @extend_schema(responses=SynsetSerializer, summary="One synset of the class hierarchy")
-    def get(self, request, wnid):
-        if not taxonomy.exists(wnid):
-            raise_not_found(f"synset {wnid}")
-        return Response(synset_data(wnid))

@@ -13,12 +13,14 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from config.exceptions import DomainError
+
 DATABASE_FILE = "database.dump"
 MEDIA_FILE = "media.tar.gz"
 MEDIA_ARCHIVE_ROOT = "media"
 
 
-class BackupFailed(Exception):
+class BackupFailed(DomainError):
     """A backup or restore that cannot go ahead; the message says why and what to do."""
 
 

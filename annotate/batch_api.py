@@ -2,15 +2,13 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin
 from annotate import batches, selectors
 from annotate.api import dataset_or_404, raise_not_found
-from annotate.errors import ImportFailed
 from annotate.models import ImportBatch
-from annotate.permissions import IsAdmin
 
 
 class ImportBatchSerializer(serializers.Serializer):
@@ -64,9 +62,6 @@ class ImportBatchUndo(APIView):
     def post(self, request, pk):
         if not ImportBatch.objects.filter(pk=pk).exists():
             raise_not_found(f"import {pk}")
-        try:
-            summary = batches.undo_import(batch_id=pk, user=request.user)
-        except ImportFailed as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+        summary = batches.undo_import(batch_id=pk, user=request.user)
         undo = ImportBatch.objects.select_related("created_by").get(pk=summary["batch"])
         return Response(batch_data(undo), status=status.HTTP_201_CREATED)

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery
 from rest_framework.exceptions import ValidationError
 
-from annotate import access, taxonomy
+import taxonomy
+from annotate import access
 from annotate.models import (
     ClassifierModel,
     Image,

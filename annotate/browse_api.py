@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from annotate import browse, taxonomy
+import taxonomy
+from accounts.permissions import IsReviewer
+from annotate import browse
 from annotate.models import Dataset
-from annotate.permissions import IsReviewer
 from annotate.selectors import problematic_flag
 from config.query import int_schema, query_int, text_schema
 

@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group, User
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from annotate import roles, taxonomy
+import taxonomy
+from accounts import roles
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import ClassifierModel, Dataset, Prediction
 

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
+from config.exceptions import DomainError
+
 FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
 
 
-class BadImage(ValueError):
+class BadImage(DomainError):
     """A file that is not a complete, decodable image of an accepted size."""
 
 

@@ -14,21 +14,19 @@ from urllib.parse import urlsplit
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from annotate import batches, bulk, prediction_blocks, taxonomy
+import taxonomy
+from annotate import batches, bulk, labelling, prediction_blocks
 from annotate.bulk import insert_rows
 from annotate.errors import ImportFailed
 from annotate.images import BadImage, check_image
 from annotate.models import (
     TOP_K,
-    WNID_LENGTH,
     ClassifierModel,
     Dataset,
     Image,
@@ -36,14 +34,11 @@ from annotate.models import (
     Prediction,
     ReplacedPrediction,
     ReviewItem,
-    Suggestion,
     Verdict,
     ranked_classes,
 )
-from annotate.roles import REVIEWER
+from taxonomy.wnids import LEADING_WNID, WNID_LENGTH, WNID_PATTERN
 
-WNID_PATTERN = re.compile(r"^n\d{8}$")
-LEADING_WNID = re.compile(r"^(n\d{8})_")
 DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 IMAGE_BATCH = 200
 # Characters in one line of a CSV file: far above any real row, far below what would exhaust memory.
@@ -586,7 +581,6 @@ def sync_review_items(*, dataset, model, removed_predictions=False, batch=None):
     Returns how many review items were added.
     """
     item, prediction, image = ReviewItem._meta.db_table, Prediction._meta.db_table, Image._meta.db_table
-    suggestion = Suggestion._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {item} (image_id, dataset_id, wnid, is_original, model_count, verdict, created_at, batch_id)
@@ -612,35 +606,9 @@ def sync_review_items(*, dataset, model, removed_predictions=False, batch=None):
                     SELECT 1 FROM {prediction} p WHERE p.image_id = {item}.image_id AND p.top1_wnid = {item}.wnid)""",
                 [dataset.pk],
             )
-        if added:
-            # Open suggestions count as pending too (see Image.pending_items).
-            cursor.execute(
-                f"""UPDATE {image} SET pending_items = counts.n FROM (
-                    SELECT r.image_id, COUNT(*) + (
-                        SELECT COUNT(*) FROM {suggestion} s WHERE s.image_id = r.image_id AND s.resolved_at IS NULL
-                    ) AS n FROM {item} r
-                    WHERE r.dataset_id = %s AND r.verdict = 'unreviewed' GROUP BY r.image_id) AS counts
-                WHERE {image}.id = counts.image_id AND {image}.pending_items <> counts.n""",
-                [dataset.pk],
-            )
+    if added:
+        labelling.recount_pending(dataset)
     return added
-
-
-def reviewer_accounts(usernames):
-    """({username: user id}, how many were created): accounts missing are created with the reviewer role and no
-    usable password (their owner sets one, or an admin does, before they log in)."""
-    user_model = get_user_model()
-    found = dict(user_model.objects.filter(username__in=usernames).values_list("username", "pk"))
-    new = [user_model(username=name) for name in sorted(set(usernames) - found.keys())]
-    for user in new:
-        user.set_unusable_password()
-    user_model.objects.bulk_create(new)
-    if new:
-        created = user_model.objects.filter(username__in=[user.username for user in new]).values_list("username", "pk")
-        found.update(created)
-        # get_or_create: the data migration's groups are gone after a transactional test's flush.
-        Group.objects.get_or_create(name=REVIEWER)[0].user_set.add(*(pk for _, pk in created))
-    return found, len(new)
 
 
 def review_item_ids(dataset, pairs, batch=None):

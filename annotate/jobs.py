@@ -16,7 +16,8 @@ from django.db import connections, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from annotate import prediction_blocks, taxonomy
+import taxonomy
+from annotate import prediction_blocks
 from annotate.errors import InferenceError
 from annotate.importers import check_model_name, dataset_named, sync_review_items
 from annotate.models import (
@@ -55,7 +56,8 @@ def start_prediction_job(
     user=None,
     enqueue=None,
 ):
-    """Create a job over the dataset's images that this model has not predicted yet, and queue its shards."""
+    """Create a job over the dataset's images that this model has not predicted yet, and queue its shards (with
+    `enqueue(job_id, shard_ids)` where given, else as send_shards_with registered)."""
     from annotate.inference import ModelSpec  # torch loads only where models are used, not in every web process
 
     spec = ModelSpec(architecture, weights)
@@ -95,10 +97,26 @@ def start_prediction_job(
             for i, start in enumerate(range(0, len(todo), shard_size))
         )
         shard_ids = list(job.shards.values_list("pk", flat=True))
-        if enqueue is None:
-            from annotate.tasks import enqueue_prediction_shards as enqueue
-        transaction.on_commit(functools.partial(enqueue, job.pk, shard_ids))
+        transaction.on_commit(functools.partial(_queue_shards, enqueue or _send_shards, job.pk, shard_ids))
     return job
+
+
+def send_shards_with(enqueue):
+    """Register `enqueue(job_id, shard_ids)`, which hands a new job's shards to whatever runs them: Celery workers
+    or the web process's own thread (annotate.tasks, from AnnotateConfig.ready())."""
+    global _send_shards
+    _send_shards = enqueue
+
+
+_send_shards = None
+
+
+def _queue_shards(enqueue, job_id, shard_ids):
+    # A job with nothing to predict is done at once: no shard will ever finish it.
+    if not shard_ids:
+        finish_job(job_id)
+    else:
+        enqueue(job_id, shard_ids)
 
 
 @functools.cache

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from annotate import bulk, labels
@@ -22,12 +23,13 @@ from annotate.models import (
     Verdict,
 )
 from annotate.policies import policy_for
+from config.exceptions import DomainError
 
 FIXED_SOURCES = (LabelSource.ADJUDICATION, LabelSource.GOLDEN)
 MAX_OVERLAP = 50
 
 
-class ConsensusError(ValueError):
+class ConsensusError(DomainError):
     """A request about consensus (a policy, an adjudication, a golden item) that cannot be carried out, with what is
     wrong."""
 
@@ -191,6 +193,14 @@ def recount_pending(dataset):
             WHERE {image}.id = counts.id AND {image}.pending_items <> counts.n""",
             [dataset.pk, Verdict.UNREVIEWED, dataset.pk],
         )
+
+
+def add_pending(image_id, delta):
+    """Move an image's count of pending items by delta."""
+    if not delta:
+        return
+    # Never below zero: a recount by an import may already have left a resolved suggestion out.
+    Image.objects.filter(pk=image_id, pending_items__gte=-delta).update(pending_items=F("pending_items") + delta)
 
 
 def labels_changed(dataset_id):

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from annotate import taxonomy
+import taxonomy
+from taxonomy.wnids import WNID_LENGTH
 
-WNID_LENGTH = 9
 TOP_K = 5
 # Prediction.top5: the class index of each of the (at most 5) ranked wnids as little-endian int16, -1 where a wnid
 # is no class and after the last rank; fixed-size rows that the score loader reads in place (evaluation.scores).

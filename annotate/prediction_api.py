@@ -12,10 +12,9 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin
 from annotate import jobs, selectors
-from annotate.errors import ImportFailed, InferenceError
 from annotate.models import ClassifierModel, PredictionJob
-from annotate.permissions import IsAdmin
 from annotate.serializers import ClassifierModelSerializer
 
 
@@ -94,18 +93,15 @@ class PredictionJobList(APIView):
         data = PredictionJobInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            job = jobs.start_prediction_job(
-                architecture=values["model"],
-                dataset_name=values["dataset"],
-                weights=values["weights"],
-                batch_size=values["batch_size"],
-                shard_size=values["shard_size"],
-                name=values.get("name") or None,
-                user=request.user,
-            )
-        except (InferenceError, ImportFailed) as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
+        job = jobs.start_prediction_job(
+            architecture=values["model"],
+            dataset_name=values["dataset"],
+            weights=values["weights"],
+            batch_size=values["batch_size"],
+            shard_size=values["shard_size"],
+            name=values.get("name") or None,
+            user=request.user,
+        )
         return Response(jobs.job_progress(job_or_404(job.pk)), status=status.HTTP_201_CREATED)
 
 

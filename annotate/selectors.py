@@ -3,7 +3,9 @@
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
-from annotate import access, taxonomy
+import taxonomy
+from accounts.roles import is_admin
+from annotate import access
 from annotate.models import (
     ClassifierModel,
     FlagChange,
@@ -22,7 +24,6 @@ from annotate.models import (
     VerdictChange,
 )
 from annotate.policies import policy_of
-from annotate.roles import is_admin
 
 DECIDED_OR_DONT_KNOW = [v for v in Verdict.values if v != Verdict.UNREVIEWED]
 

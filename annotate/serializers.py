@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from annotate import taxonomy
+import taxonomy
 from annotate.models import ClassifierModel, Dataset, ProblemReason, SuggestionResolution, Verdict
 from annotate.selectors import problematic_flag
 
@@ -42,27 +42,6 @@ class ProblematicInput(FlagBase):
 
 class ResolutionInput(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=SuggestionResolution.choices)
-
-
-class SynsetSerializer(serializers.Serializer):
-    wnid = serializers.CharField()
-    words = serializers.ListField(child=serializers.CharField())
-    gloss = serializers.CharField()
-    class_index = serializers.IntegerField(allow_null=True)
-    parents = serializers.ListField(child=serializers.CharField())
-    children = serializers.ListField(child=serializers.CharField())
-
-
-def synset_data(wnid):
-    synset = taxonomy.get(wnid)
-    return {
-        "wnid": wnid,
-        "words": list(synset.words),
-        "gloss": synset.gloss,
-        "class_index": synset.class_index,
-        "parents": list(synset.parents),
-        "children": list(synset.children),
-    }
 
 
 def item_data(item, own_verdict=None):

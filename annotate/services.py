@@ -2,13 +2,14 @@
 
 import random
 from datetime import timedelta
+from http import HTTPStatus
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from annotate import taxonomy
+import taxonomy
+from annotate.labelling import add_pending
 from annotate.labels import LABEL_FIELDS, relabel_item
 from annotate.models import (
     FlagChange,
@@ -27,12 +28,16 @@ from annotate.models import (
 )
 from annotate.policies import policy_of
 from annotate.selectors import golden_images, pending_images, suggested_images
+from config.exceptions import ConflictError, DomainError
 
 LEASE_DURATION = timedelta(minutes=10)
 
 
-class KeyReused(Exception):
+class KeyReused(DomainError):
     """An idempotency key this reviewer already used on the item for another change."""
+
+    # Not a conflict with the item's state: the request itself reuses a key spent on another one.
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
 
     def __init__(self, key, earlier):
         super().__init__(
@@ -41,7 +46,7 @@ class KeyReused(Exception):
         )
 
 
-class VerdictConflict(Exception):
+class VerdictConflict(ConflictError):
     """A verdict based on an older state of the item than the one now stored; `item` is the item now and
     `seen` what the reviewer would see of it (their own verdict where they answer blind)."""
 
@@ -125,12 +130,14 @@ def _store_reviewer_verdict(item, reviewer, value, at):
 
 def check_problem_note(reason, note):
     if reason not in ProblemReason.values:
-        raise ValueError(f"unknown problematic reason {reason!r}; expected one of {', '.join(ProblemReason.values)}")
+        raise DomainError(
+            f"unknown problematic reason {reason!r}; expected one of {', '.join(ProblemReason.values)}", field="reason"
+        )
     if reason == ProblemReason.OTHER and not note.strip():
-        raise ValueError("reason 'other' needs a note that says what is wrong with the image")
+        raise DomainError("reason 'other' needs a note that says what is wrong with the image", field="note")
 
 
-class FlagConflict(Exception):
+class FlagConflict(ConflictError):
     """A flag change based on an older state of the image's flag than the one now stored; `flag` is the flag now
     (None where the image is not flagged)."""
 
@@ -224,13 +231,14 @@ def resolve_suggestion(*, suggestion_id, reviewer, resolution, at=None):
     Either way it stops counting as pending. A suggestion is resolved once: resolving it again is an error.
     """
     if resolution not in SuggestionResolution.values:
-        raise ValueError(f"unknown resolution {resolution!r}; expected one of {', '.join(SuggestionResolution.values)}")
+        expected = ", ".join(SuggestionResolution.values)
+        raise DomainError(f"unknown resolution {resolution!r}; expected one of {expected}")
     at = at or timezone.now()
     with transaction.atomic():
         suggestion = Suggestion.objects.select_for_update().get(pk=suggestion_id)
         if suggestion.resolved_at is not None:
             who = suggestion.resolved_by.username if suggestion.resolved_by else "someone"
-            raise ValueError(f"suggestion {suggestion.pk} was already {suggestion.resolution} by {who}")
+            raise DomainError(f"suggestion {suggestion.pk} was already {suggestion.resolution} by {who}")
         if resolution == SuggestionResolution.ACCEPTED:
             _accept(suggestion, reviewer, at)
         suggestion.resolved_by, suggestion.resolved_at, suggestion.resolution = reviewer, at, resolution
@@ -256,14 +264,6 @@ def _accept(suggestion, reviewer, at):
         if created:
             add_pending(image.pk, 1)
     set_verdict(item_id=item.pk, reviewer=reviewer, value=Verdict.CORRECT, at=at)
-
-
-def add_pending(image_id, delta):
-    """Move an image's count of pending items by delta."""
-    if not delta:
-        return
-    # Never below zero: a recount by an import may already have left a resolved suggestion out.
-    Image.objects.filter(pk=image_id, pending_items__gte=-delta).update(pending_items=F("pending_items") + delta)
 
 
 def lease_next_image(*, reviewer, dataset, wnids=None, after_position=None, keep=(), withheld=None):

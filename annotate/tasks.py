@@ -26,9 +26,7 @@ def runs_in_process():
 
 
 def enqueue_prediction_shards(job_id, shard_ids):
-    if not shard_ids:
-        jobs.finish_job(job_id)
-    elif runs_in_process():
+    if runs_in_process():
         jobs.background_jobs.submit(job_id, shard_ids)
     else:
         for shard_id in shard_ids:

@@ -27,8 +27,6 @@ api_urlpatterns = [
     path("images/<int:pk>/problematic/", api.ImageProblematic.as_view(), name="api-image-problematic"),
     path("review-items/<int:pk>/verdict/", api.ItemVerdict.as_view(), name="api-item-verdict"),
     path("suggestions/<int:pk>/resolve/", api.SuggestionResolve.as_view(), name="api-suggestion-resolve"),
-    path("synsets/", api.SynsetSearch.as_view(), name="api-synsets"),
-    path("synsets/<str:wnid>/", api.SynsetDetail.as_view(), name="api-synset"),
 ]
 
 page_urlpatterns = [

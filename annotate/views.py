@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import Http404, QueryDict
@@ -11,10 +10,11 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import ValidationError
 
-from annotate import access, browse, jobs, selectors, taxonomy
+import taxonomy
+from accounts.roles import can_review, is_admin, require_role
+from annotate import access, browse, jobs, selectors
 from annotate.images import resized_jpeg
 from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
-from annotate.roles import can_review, is_admin
 from annotate.served_files import content_type_of, file_response
 from annotate.tasks import runs_in_process
 
@@ -48,8 +48,7 @@ def dataset_page(request, name):
 @login_required
 @require_GET
 def review_page(request, name):
-    if not can_review(request.user):
-        raise PermissionDenied("Reviewing needs the reviewer or admin role.")
+    require_role(request.user, can_review, "Reviewing needs the reviewer or admin role.")
     dataset = get_object_or_404(Dataset, name=name)
     wnid = request.GET.get("wnid", "")
     class_filter = taxonomy.get(wnid) if wnid and taxonomy.exists(wnid) else None
@@ -88,8 +87,7 @@ def browsed_list(request):
 @login_required
 @require_GET
 def images_page(request, name):
-    if not can_review(request.user):
-        raise PermissionDenied("Browsing a dataset's images needs the reviewer or admin role.")
+    require_role(request.user, can_review, "Browsing a dataset's images needs the reviewer or admin role.")
     dataset = get_object_or_404(Dataset, name=name)
     return render(
         request,

@@ -102,7 +102,7 @@ def image_folder(workdir, count):
         for path in files[::step][:count]:
             (folder / path.name).symlink_to(path)
         return folder, f"{count} real images from {samples}"
-    from annotate import taxonomy
+    import taxonomy
 
     wnids = taxonomy.class_wnids()
     for index in range(count):
@@ -114,7 +114,7 @@ def build_data(args, workdir):
     import numpy as np
     from django.contrib.auth.models import Group, User
 
-    from annotate import roles
+    from accounts import roles
     from annotate.importers import import_image_folder, import_predictions
     from annotate.models import Image, ReviewItem
 

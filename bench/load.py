@@ -92,7 +92,7 @@ def reviewer_tokens(count):
     from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
 
-    from annotate.roles import REVIEWER
+    from accounts.roles import REVIEWER
 
     reviewers = Group.objects.get(name=REVIEWER)
     tokens = []

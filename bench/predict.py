@@ -84,7 +84,7 @@ def naive_loop(arch, images, device, results):
     import torchvision
     from PIL import Image as PILImage
 
-    from annotate import taxonomy
+    import taxonomy
     from annotate.models import ClassifierModel, Prediction
 
     model = torchvision.models.get_model(arch, weights=None).eval().to(device)

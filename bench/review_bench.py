@@ -63,7 +63,7 @@ def generate_inputs(workdir, size, rng):
     offsets = np.stack([rng.permutation(np.r_[-12:0, 1:13])[:3] for _ in range(size)])
     alternates = (original[:, None] + offsets) % n_classes
     manifest = Path(workdir) / "manifest.csv"
-    from annotate import taxonomy
+    import taxonomy
 
     wnids = taxonomy.class_wnids()
     with open(manifest, "w", newline="", encoding="utf-8") as handle:
@@ -91,7 +91,7 @@ def generate_inputs(workdir, size, rng):
 def create_reviewers():
     from django.contrib.auth.models import Group, User
 
-    from annotate import roles
+    from accounts import roles
 
     group = Group.objects.get(name=roles.REVIEWER)
     users = []
@@ -319,15 +319,16 @@ def explain_queue(reviewer_user, after_position):
 def time_exports(results, full_export):
     from django.db import connection, transaction
 
-    from annotate import multilabel, selectors
+    from annotate import selectors
     from annotate.models import Dataset
+    from interchange import formats
 
     dataset = Dataset.objects.get(name=DATASET)
     timings = {}
     with benchlib.timed(timings, "export_tfds_s"):
-        document = multilabel.export_tfds(dataset)
+        document = formats.export_tfds(dataset)
     with benchlib.timed(timings, "dumps_s"):
-        text = multilabel.dumps(document)
+        text = formats.dumps(document)
     timings["export_total_s"] = timings["export_tfds_s"] + timings["dumps_s"]
     timings["export_megabytes"] = len(text.encode()) / 1e6
     timings["export_images"] = len(document.get("initial_annots", {}))
@@ -341,9 +342,9 @@ def time_exports(results, full_export):
                     [dataset.pk],
                 )
             with benchlib.timed(timings, "full_export_tfds_s"):
-                document = multilabel.export_tfds(dataset)
+                document = formats.export_tfds(dataset)
             with benchlib.timed(timings, "full_dumps_s"):
-                text = multilabel.dumps(document)
+                text = formats.dumps(document)
             timings["full_export_total_s"] = timings["full_export_tfds_s"] + timings["full_dumps_s"]
             timings["full_export_megabytes"] = len(text.encode()) / 1e6
             timings["full_export_images"] = len(document.get("initial_annots", {}))

@@ -60,7 +60,7 @@ def parse_args():
 
 
 def split_classes():
-    from annotate import taxonomy
+    import taxonomy
 
     return {name: sorted(taxonomy.class_index(w) for w in taxonomy.split_classes(name)) for name in taxonomy.SPLITS}
 
@@ -180,7 +180,7 @@ def build(args, inputs, top5):
     from django.contrib.auth.models import User
     from django.db import connection, transaction
 
-    from annotate import taxonomy
+    import taxonomy
     from annotate.bulk import insert_rows
     from annotate.importers import register_manifest
     from annotate.models import ClassifierModel, Dataset, Image, Prediction, PredictorKind, ranked_classes

@@ -31,7 +31,7 @@ def main():
     from django.contrib.auth.models import User
     from django.test import Client
 
-    from annotate import taxonomy
+    import taxonomy
 
     taxonomy.search("warm up the index")
     in_memory = {True: [], False: []}

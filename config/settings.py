@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "taxonomy",
     "annotate",
     "accounts",
     "labelguide",
@@ -214,6 +215,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_METADATA_CLASS": "config.metadata.Metadata",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.LimitOffsetPagination",
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "PAGE_SIZE": 100,
     # `format` names export formats in this API, not renderers.
     "URL_FORMAT_OVERRIDE": None,

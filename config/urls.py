@@ -11,6 +11,7 @@ from consensus import urls as consensus_urls
 from evaluation import urls as evaluation_urls
 from interchange import urls as interchange_urls
 from labelguide import urls as labelguide_urls
+from taxonomy import urls as taxonomy_urls
 from training import urls as training_urls
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
     path("api/", include(consensus_urls.api_urlpatterns)),
     path("api/", include(annotate_urls.api_urlpatterns)),
     path("api/", include(interchange_urls.api_urlpatterns)),
+    path("api/", include(taxonomy_urls.api_urlpatterns)),
     path("api/guide/", include(labelguide_urls.api_urlpatterns)),
     path("api/training/", include(training_urls.api_urlpatterns)),
     path("api/evaluation/", include(evaluation_urls.api_urlpatterns)),

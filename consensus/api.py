@@ -3,13 +3,13 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin
 from annotate import labelling, policies
 from annotate.models import Dataset, ReviewItem
-from annotate.permissions import IsAdmin
 from annotate.serializers import item_data
 from config.query import int_schema, query_int
 from consensus import selectors, services
@@ -22,10 +22,6 @@ from consensus.serializers import (
 )
 
 QUEUE_LIMIT = 200
-
-
-def _consensus_error(exc):
-    return ValidationError({"detail": str(exc)})
 
 
 class DatasetConsensus(APIView):
@@ -50,10 +46,7 @@ class DatasetConsensus(APIView):
         dataset = get_object_or_404(Dataset, name=name)
         data = PolicyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            summary = labelling.set_policy(dataset=dataset, user=request.user, **data.validated_data)
-        except labelling.ConsensusError as exc:
-            raise _consensus_error(exc) from exc
+        summary = labelling.set_policy(dataset=dataset, user=request.user, **data.validated_data)
         return Response(summary)
 
 
@@ -69,10 +62,7 @@ class DatasetAggregate(APIView):
         dataset = get_object_or_404(Dataset, name=name)
         data = AggregateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            summary = labelling.aggregate(dataset=dataset, rule=data.validated_data.get("method"))
-        except labelling.ConsensusError as exc:
-            raise _consensus_error(exc) from exc
+        summary = labelling.aggregate(dataset=dataset, rule=data.validated_data.get("method"))
         return Response(summary)
 
 

@@ -5,8 +5,9 @@ import random
 
 from django.contrib.auth import get_user_model
 
+from accounts.services import reviewer_accounts
 from annotate import labelling
-from annotate.importers import import_image_folder, import_predictions, reviewer_accounts
+from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Dataset, ReviewItem, Verdict
 from annotate.services import set_verdict
 from consensus import services

@@ -4,15 +4,16 @@ consensus.agreement (reads) and the consensus services (writes)."""
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import labelling, taxonomy
+import taxonomy
+from accounts.permissions import IsAdmin
+from annotate import labelling
 from annotate.api import dataset_or_404
 from annotate.models import DecidedVerdict
-from annotate.permissions import IsAdmin
 from consensus import agreement, services
 
 
@@ -91,10 +92,6 @@ def golden_or_404(item_id):
     return golden
 
 
-def consensus_error(exc):
-    return ValidationError({"detail": str(exc)})
-
-
 class DatasetAgreement(APIView):
     permission_classes = [IsAdmin]
 
@@ -139,17 +136,14 @@ class GoldenList(GenericAPIView):
         data = GoldenInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            item = services.mark_golden_pair(
-                dataset=dataset,
-                wnid=values["wnid"].strip(),
-                answer=values["answer"],
-                user=request.user,
-                image_id=values.get("image"),
-                file_name=values.get("file_name"),
-            )
-        except labelling.ConsensusError as exc:
-            raise consensus_error(exc) from exc
+        item = services.mark_golden_pair(
+            dataset=dataset,
+            wnid=values["wnid"].strip(),
+            answer=values["answer"],
+            user=request.user,
+            image_id=values.get("image"),
+            file_name=values.get("file_name"),
+        )
         return Response(golden_data(golden_or_404(item.pk)), status=status.HTTP_201_CREATED)
 
 

@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from annotate import taxonomy
+import taxonomy
 from annotate.models import ReviewerVerdict, ReviewItem
 from consensus.models import Adjudication
 

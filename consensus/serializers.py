@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from annotate import taxonomy
+import taxonomy
 from annotate.labelling import MAX_OVERLAP
 from annotate.models import DecidedVerdict, Rule
 from annotate.serializers import item_data

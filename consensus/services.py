@@ -3,11 +3,11 @@
 from django.db import transaction
 from django.utils import timezone
 
-from annotate import labelling, labels, taxonomy
-from annotate.labelling import ConsensusError
+import taxonomy
+from annotate import labelling, labels
+from annotate.labelling import ConsensusError, add_pending
 from annotate.models import DecidedVerdict, Image, LabelSource, ReviewItem, Verdict
 from annotate.policies import policy_for
-from annotate.services import add_pending
 from consensus.models import Adjudication, GoldenItem
 
 

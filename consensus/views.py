@@ -2,20 +2,18 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.roles import is_admin, require_role
 from annotate import labelling, policies
 from annotate.models import Dataset, Rule, Verdict
-from annotate.roles import is_admin
 from annotate.selectors import dataset_status
 from consensus import selectors
 
 
 def admin_dataset(request, name):
-    if not is_admin(request.user):
-        raise PermissionDenied("Only admins manage consensus.")
+    require_role(request.user, is_admin, "Only admins manage consensus.")
     return get_object_or_404(Dataset, name=name)
 
 

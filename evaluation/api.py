@@ -9,12 +9,12 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate.permissions import IsAdmin
-from annotate.roles import is_admin
+from accounts.permissions import IsAdmin
+from accounts.roles import is_admin
 from evaluation import selectors, services
 from evaluation.models import PhaseState
 
@@ -80,10 +80,6 @@ class ParticipantImageRow(serializers.Serializer):
     image = serializers.IntegerField()
     file_name = serializers.CharField()
     seen = serializers.BooleanField()
-
-
-def input_error(exc):
-    return ValidationError({exc.field: str(exc)})
 
 
 def phase_or_404(pk):
@@ -162,10 +158,7 @@ class PhaseList(APIView):
             raise PermissionDenied("only admins create evaluation phases")
         data = PhaseInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            phase = services.create_phase(created_by=request.user, **data.validated_data)
-        except services.PhaseInputError as exc:
-            raise input_error(exc) from exc
+        phase = services.create_phase(created_by=request.user, **data.validated_data)
         return Response(admin_phase_data(phase), status=status.HTTP_201_CREATED)
 
 
@@ -185,10 +178,7 @@ class PhaseDetail(APIView):
         phase = phase_or_404(pk)
         data = PhaseEdit(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            phase = services.update_phase(phase, **data.validated_data)
-        except services.PhaseInputError as exc:
-            raise input_error(exc) from exc
+        phase = services.update_phase(phase, **data.validated_data)
         return Response(admin_phase_data(phase))
 
 
@@ -201,10 +191,7 @@ class PhaseOpen(APIView):
         summary="Open a draft phase to its participants",
     )
     def post(self, request, pk):
-        try:
-            phase = services.open_phase(phase_or_404(pk))
-        except services.PhaseInputError as exc:
-            raise input_error(exc) from exc
+        phase = services.open_phase(phase_or_404(pk))
         return Response(admin_phase_data(phase))
 
 
@@ -218,10 +205,7 @@ class PhaseClose(APIView):
     )
     def post(self, request, pk):
         phase = phase_or_404(pk)
-        try:
-            added = services.close_phase(phase)
-        except services.PhaseInputError as exc:
-            raise input_error(exc) from exc
+        added = services.close_phase(phase)
         data = admin_phase_data(phase_or_404(pk))
         data["new_review_items"] = added
         return Response(data)
@@ -236,10 +220,7 @@ class PhaseNext(APIView):
     def post(self, request, pk):
         phase = phase_or_404(pk)
         participant = participant_or_403(phase, request.user)
-        try:
-            item = services.start_next_image(phase=phase, participant=participant)
-        except services.PhaseInputError as exc:
-            raise input_error(exc) from exc
+        item = services.start_next_image(phase=phase, participant=participant)
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         token = item.phase_image.token
@@ -284,15 +265,12 @@ class PhaseAnswers(APIView):
         participant = participant_or_403(phase, request.user)
         data = PhaseAnswerInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            item = services.record_answer(
-                phase=phase,
-                participant=participant,
-                token=data.validated_data["image"],
-                wnid=data.validated_data["wnid"],
-            )
-        except services.PhaseInputError as exc:
-            raise input_error(exc) from exc
+        item = services.record_answer(
+            phase=phase,
+            participant=participant,
+            token=data.validated_data["image"],
+            wnid=data.validated_data["wnid"],
+        )
         return Response(
             {"image": item.phase_image.token, "wnid": item.wnid, "progress": selectors.progress(participant)},
             status=status.HTTP_201_CREATED,

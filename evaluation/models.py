@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from annotate.models import WNID_LENGTH, ClassifierModel, Dataset, Image
+from annotate.models import ClassifierModel, Dataset, Image
+from taxonomy.wnids import WNID_LENGTH
 
 DEFAULT_INSTRUCTIONS = (
     "Please select the most specific class for the image. Small differences between classes matter! "

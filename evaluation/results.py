@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 from django.urls import reverse
 
-from annotate import taxonomy
+import taxonomy
 from annotate.models import ClassifierModel, Image
 from evaluation import scores, scoring
 from evaluation.models import Participant

@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import taxonomy
+import taxonomy
 from annotate.spreadsheets import SafeWriter
 from evaluation import figures_cache, results, scores, scoring
 from evaluation.permissions import SeesResults
@@ -103,11 +103,9 @@ def _filters(request):
 
 
 def _cached(kind, names, filters, compute):
-    """(figures, computed_at) from the cache of figures; an unknown dataset, split, metric or subset is a 400."""
-    try:
-        return figures_cache.cached(kind, {"datasets": names, **filters}, compute)
-    except scores.ScoreError as exc:
-        raise ValidationError({"detail": str(exc)}) from exc
+    """(figures, computed_at) from the cache of figures; ScoreError (a 400) for an unknown dataset, split, metric or
+    subset."""
+    return figures_cache.cached(kind, {"datasets": names, **filters}, compute)
 
 
 def _dated(response, computed_at):

@@ -19,7 +19,8 @@ from functools import cache
 import numpy as np
 from django.db import connection
 
-from annotate import bulk, prediction_blocks, taxonomy
+import taxonomy
+from annotate import bulk, prediction_blocks
 from annotate.models import (
     TOP_K,
     ClassifierModel,
@@ -31,11 +32,12 @@ from annotate.models import (
     ReviewItem,
     Verdict,
 )
+from config.exceptions import DomainError
 from evaluation import scoring
 from evaluation.models import ParticipantImage
+from taxonomy.wnids import WNID_LENGTH
 
 FETCH_CHUNK = 50_000
-WNID_LENGTH = 9
 VERDICT_CODES = {Verdict.CORRECT: scoring.CORRECT, Verdict.WRONG: scoring.WRONG, Verdict.UNCLEAR: scoring.UNCLEAR}
 KIND_ORDER = {PredictorKind.MODEL: 0, PredictorKind.HUMAN: 1}
 # "ranked": Prediction.top5, TOP_K little-endian int16 class indices (annotate.models.RANKED_FORMAT).
@@ -44,7 +46,7 @@ HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
 ASCII_ZEROS = np.uint64(0x3030303030303030)
 
 
-class ScoreError(ValueError):
+class ScoreError(DomainError):
     """A request the scores cannot answer: an unknown dataset, split or metric."""
 
 

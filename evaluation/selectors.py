@@ -5,8 +5,8 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.db.models import Count, Sum
 
+from accounts.roles import is_admin
 from annotate.models import ConsensusPolicy, Dataset, FlagChange, ImportBatch, Prediction, VerdictChange
-from annotate.roles import is_admin
 from consensus.models import Adjudication
 from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage, PhaseState
 

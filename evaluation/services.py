@@ -9,9 +9,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotate import prediction_blocks, taxonomy
+import taxonomy
+from annotate import prediction_blocks
 from annotate.importers import sync_review_items
 from annotate.models import ClassifierModel, Dataset, Image, Prediction, PredictorKind, VerdictChange
+from config.exceptions import DomainError
 from evaluation.models import DEFAULT_INSTRUCTIONS, Participant, ParticipantImage, Phase, PhaseImage, PhaseState
 from training.models import TrainingAnswer
 
@@ -21,12 +23,11 @@ DATASETS_FORMAT = 'give datasets as {"name": N} or [{"dataset": name, "count": N
 SPLIT_CHOICES = tuple(split for split in taxonomy.SPLITS if split != "all")
 
 
-class PhaseInputError(ValueError):
+class PhaseInputError(DomainError):
     """Input that cannot be used; `field` names what is at fault (for a 400 answer or a form error)."""
 
     def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 # --- checking input ----------------------------------------------------------------------------------------

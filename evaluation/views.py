@@ -12,9 +12,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotate import taxonomy
+import taxonomy
+from accounts.roles import is_admin, require_role
 from annotate.models import Dataset
-from annotate.roles import is_admin
 from annotate.views import display_response
 from evaluation import scoring, selectors, services
 from evaluation.models import DEFAULT_INSTRUCTIONS, ParticipantImage, PhaseImage, PhaseState
@@ -29,8 +29,7 @@ def _phase_or_404(pk):
 
 
 def _require_admin(request):
-    if not is_admin(request.user):
-        raise PermissionDenied("Only admins manage evaluation phases.")
+    require_role(request.user, is_admin, "Only admins manage evaluation phases.")
 
 
 def _form_input(post, datasets):

@@ -9,8 +9,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate.api import dataset_or_404, form_flag, required_upload, run_import, upload_name
-from annotate.permissions import IsAdmin
+from accounts.permissions import IsAdmin
+from annotate.api import dataset_or_404, form_flag, required_upload, upload_name
 from interchange import formats
 
 
@@ -77,8 +77,7 @@ class MultilabelImport(APIView):
             text = upload.read().decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationError({"file": "the file is not UTF-8 text"}) from None
-        summary = run_import(
-            formats.load,
+        summary = formats.load(
             dataset=dataset,
             fmt=fmt,
             text=text,

@@ -3,7 +3,7 @@
 import json
 from datetime import UTC, datetime
 
-from annotate import taxonomy
+import taxonomy
 from annotate.errors import ImportFailed
 
 MAX_USERNAME_LENGTH = 150  # django.contrib.auth's username column

@@ -2,7 +2,7 @@
 
 import io
 
-from annotate import taxonomy
+import taxonomy
 from annotate.spreadsheets import SafeWriter
 from interchange import selectors
 

@@ -11,7 +11,8 @@ import json
 import numpy as np
 from django.utils import timezone
 
-from annotate import rules, taxonomy
+import taxonomy
+from annotate import rules
 from annotate.errors import ImportFailed
 from annotate.models import ProblematicFlag, ProblemReason, Verdict
 from interchange import checks, selectors

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from accounts.services import reviewer_accounts
 from annotate import batches, bulk, importers, labelling
 from annotate.models import (
     Dataset,
@@ -82,7 +83,7 @@ def store(*, dataset, plan, batch):
     replaces no verdict or flag that is already there (those are kept and counted). Returns a summary."""
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
-        accounts, created = importers.reviewer_accounts(
+        accounts, created = reviewer_accounts(
             {vote.reviewer for vote in plan.votes}
             | {flag.reviewer for flag in plan.flags}
             | {fixed.decided_by for fixed in plan.fixed_labels}

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 import numpy as np
 from django.utils import timezone
 
-from annotate import batches, bulk, labelling, labels, taxonomy
+import taxonomy
+from accounts.services import reviewer_accounts
+from annotate import batches, bulk, labelling, labels
 from annotate.errors import ImportFailed
-from annotate.importers import dataset_named, review_items, reviewer_accounts
+from annotate.importers import dataset_named, review_items
 from annotate.models import ConsensusPosterior, Image, ImportKind, ReviewerVerdict, ReviewItem, Verdict, VerdictChange
 from annotate.policies import policy_for
 

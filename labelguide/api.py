@@ -6,14 +6,14 @@ Every logged-in user reads; admins and guide editors write.
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import taxonomy
-from annotate.roles import can_edit_guide
+import taxonomy
+from accounts.roles import can_edit_guide
 from config.schema import list_of
 from labelguide import selectors, services
 from labelguide.rendering import render_markdown
@@ -35,11 +35,6 @@ class GuideEditorOrReadOnly(BasePermission):
         return request.method in SAFE_METHODS or can_edit_guide(request.user)
 
 
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
 GUIDE_PERMISSIONS = [IsAuthenticated, GuideEditorOrReadOnly]
 
 
@@ -48,15 +43,6 @@ def page_or_404(slug):
     if page is None:
         raise NotFound(f"no guide page {slug!r}")
     return page
-
-
-def run_service(function, **kwargs):
-    try:
-        return function(**kwargs)
-    except services.GuideInputError as exc:
-        raise ValidationError(exc.errors) from exc
-    except services.EditConflict as exc:
-        raise Conflict(str(exc)) from exc
 
 
 def page_response(page, request, status_code=status.HTTP_200_OK):
@@ -105,7 +91,7 @@ class PageList(APIView):
     def post(self, request):
         data = NewPageInput(data=request.data)
         data.is_valid(raise_exception=True)
-        page = run_service(services.create_page, author=request.user, **data.validated_data)
+        page = services.create_page(author=request.user, **data.validated_data)
         return page_response(page, request, status.HTTP_201_CREATED)
 
 
@@ -125,7 +111,7 @@ class PageDetail(APIView):
         page = page_or_404(slug)
         data = PageInput(data=request.data)
         data.is_valid(raise_exception=True)
-        run_service(services.update_page, page=page, author=request.user, **data.validated_data)
+        services.update_page(page=page, author=request.user, **data.validated_data)
         return page_response(page_or_404(slug), request)
 
 
@@ -169,7 +155,7 @@ class RevisionRestore(APIView):
     )
     def post(self, request, slug, pk):
         page = page_or_404(slug)
-        run_service(services.restore_revision, page=page, revision_id=pk, author=request.user)
+        services.restore_revision(page=page, revision_id=pk, author=request.user)
         return page_response(page_or_404(slug), request, status.HTTP_201_CREATED)
 
 
@@ -193,9 +179,7 @@ class AttachmentUpload(APIView):
             raise ValidationError(
                 {"file": f"the file is over the limit of {services.MAX_ATTACHMENT_BYTES // 2**20} MB"}
             )
-        attachment = run_service(
-            services.add_attachment, page=page, data=upload.read(), name=upload.name, uploaded_by=request.user
-        )
+        attachment = services.add_attachment(page=page, data=upload.read(), name=upload.name, uploaded_by=request.user)
         return Response(attachment_data(attachment), status=status.HTTP_201_CREATED)
 
 
@@ -208,7 +192,7 @@ class ClassPage(APIView):
             raise NotFound(f"{wnid!r} is not a WordNet synset of the class hierarchy")
         if not taxonomy.is_class(wnid):
             raise NotFound(f"{wnid} ({taxonomy.label(wnid)}) is a category, not a class: it has no class page")
-        return page_response(run_service(services.class_page_for, wnid=wnid), request)
+        return page_response(services.class_page_for(wnid=wnid), request)
 
 
 class Preview(APIView):
@@ -218,5 +202,5 @@ class Preview(APIView):
     def post(self, request):
         data = PreviewInput(data=request.data)
         data.is_valid(raise_exception=True)
-        body = run_service(services.clean_body, body=data.validated_data["body"])
+        body = services.clean_body(body=data.validated_data["body"])
         return Response({"html": render_markdown(body)})

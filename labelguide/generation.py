@@ -4,7 +4,7 @@ Used by the data migration that creates the 1,000 class pages and by `manage.py 
 what it writes is replaced on every regeneration, so experts write in the page body instead.
 """
 
-from annotate import taxonomy
+import taxonomy
 
 RELATED_CLASSES_SHOWN = 24
 

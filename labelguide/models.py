@@ -8,7 +8,7 @@ they change it. Revisions are append-only: restoring one appends a copy of it.
 from django.conf import settings
 from django.db import models
 
-from annotate.models import WNID_LENGTH
+from taxonomy.wnids import WNID_LENGTH
 
 TITLE_MAX_LENGTH = 200
 SLUG_MAX_LENGTH = 120

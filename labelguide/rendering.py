@@ -12,10 +12,11 @@ from functools import cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from annotate import taxonomy
+import taxonomy
+from taxonomy.wnids import WNID
 
-CLASS_PAGE_PATH = re.compile(r"^/guide/wnid/(n\d{8})/?$")
-BARE_WNID = re.compile(r"\bn\d{8}\b")
+CLASS_PAGE_PATH = re.compile(rf"^/guide/wnid/({WNID})/?$")
+BARE_WNID = re.compile(rf"\b{WNID}\b")
 EXTERNAL_URL = re.compile(r"^(https?:)?//", re.IGNORECASE)
 
 

@@ -12,7 +12,8 @@ from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, 
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
 
-from annotate import access, taxonomy
+import taxonomy
+from annotate import access
 from annotate.models import Dataset, Image, ReviewItem, Verdict
 from labelguide.models import GuidePage, PageClass, PageKind, Revision
 from labelguide.rendering import class_page_path

@@ -3,10 +3,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotate.roles import can_edit_guide
+from accounts.roles import can_edit_guide
 from labelguide.models import PageKind
 from labelguide.rendering import render_markdown
-from labelguide.services import parse_wnids
+from taxonomy.wnids import parse_wnids
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string", "example": "n01484850"}})

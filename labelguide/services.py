@@ -3,7 +3,6 @@
 Every change by a person appends a Revision in the same transaction as the change itself.
 """
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -14,12 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from annotate import taxonomy
+import taxonomy
 from annotate.images import BadImage, ImageTooLarge, check_image
-from annotate.models import WNID_LENGTH
 from annotate.served_files import safe_file_name
+from config.exceptions import ConflictError, DomainError
 from labelguide import generation
 from labelguide.models import SLUG_MAX_LENGTH, TITLE_MAX_LENGTH, Attachment, GuidePage, PageClass, PageKind, Revision
+from taxonomy.wnids import WNID_PATTERN, parse_wnids
 
 MAX_BODY_BYTES = 200 * 1024
 MAX_PAGE_CLASSES = 20
@@ -28,20 +28,18 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 # Path segments of /guide/ that are not page slugs.
 RESERVED_SLUGS = {"new", "classes", "wnid", "attachments", "search"}
-WNID_SHAPE = re.compile(r"^n\d{8}$")
 # update_page's base_revision when the caller does not ask for the check against concurrent edits.
 UNCHECKED = object()
 
 
-class GuideInputError(ValueError):
+class GuideInputError(DomainError):
     """Bad input for a guide page, with one message per field, e.g. {"wnids": "..."}."""
 
     def __init__(self, errors):
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
-        self.errors = errors
+        super().__init__(errors=errors)
 
 
-class EditConflict(Exception):
+class EditConflict(ConflictError):
     """The page changed since the editor loaded it; saving would silently drop the other change."""
 
     def __init__(self, revision):
@@ -84,20 +82,11 @@ def clean_body(body):
     return body
 
 
-def parse_wnids(value):
-    """A list of wnids from a list, or from text separated by commas or white space."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = re.split(r"[\s,;]+", value)
-    return [str(wnid).strip().lower() for wnid in value if str(wnid).strip()]
-
-
 def clean_wnids(wnids, *, kind, slug=None):
     """The page's classes in order, each once; every wnid must be one of the 1,000 classes."""
     cleaned = []
     for wnid in parse_wnids(wnids):
-        if len(wnid) != WNID_LENGTH or not WNID_SHAPE.match(wnid) or not taxonomy.exists(wnid):
+        if not WNID_PATTERN.match(wnid) or not taxonomy.exists(wnid):
             raise GuideInputError({"wnids": f"{wnid!r} is not a WordNet synset of the class hierarchy"})
         if not taxonomy.is_class(wnid):
             raise GuideInputError(
@@ -151,7 +140,7 @@ def unique_slug(title):
     """A slug from the title that no page has, is no reserved path and cannot be mistaken for a wnid."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     base = slugify(ascii_title)[: SLUG_MAX_LENGTH - 6].strip("-") or "page"
-    if base in RESERVED_SLUGS or WNID_SHAPE.match(base):
+    if base in RESERVED_SLUGS or WNID_PATTERN.match(base):
         base = f"{base}-page"
     slug, number = base, 1
     while GuidePage.objects.filter(slug=slug).exists():

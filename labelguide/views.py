@@ -1,14 +1,13 @@
 """Pages of the labeling guide for people in a browser; editing goes through the API."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from annotate import taxonomy
-from annotate.roles import can_edit_guide
+import taxonomy
+from accounts.roles import can_edit_guide, require_role
 from annotate.served_files import file_response
 from labelguide import selectors, services
 from labelguide.models import Attachment, PageKind
@@ -25,8 +24,7 @@ def _page_or_404(slug):
 
 
 def _require_editor(user):
-    if not can_edit_guide(user):
-        raise PermissionDenied(EDITOR_ROLE_MESSAGE)
+    require_role(user, can_edit_guide, EDITOR_ROLE_MESSAGE)
 
 
 @login_required

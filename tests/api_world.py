@@ -7,7 +7,8 @@ from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 
-from annotate import jobs, roles
+from accounts import roles
+from annotate import jobs
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Image, ImportBatch, ReviewItem
@@ -17,15 +18,15 @@ from evaluation.models import PhaseImage
 from labelguide import selectors as guide_selectors
 from labelguide import services as guide_services
 from tests.conftest import jpeg_bytes, make_user
+from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH
 from training.models import TaskSource
 from training.services import create_training_task, record_answer
 
 ROLES = ("admin", "reviewer", "trainee")
 # The API's OpenAPI schema as GET /api/schema/ serves it.
 SPEC = SchemaGenerator().get_schema(request=None, public=True)
-TENCH, GOLDFISH, SHARK, CHIHUAHUA, SPANIEL = "n01440764", "n01443537", "n01484850", "n02085620", "n02085782"
 FILES = {TENCH: ["a.JPEG", "b.JPEG"], CHIHUAHUA: ["c.JPEG", "d.JPEG"]}
-TOP1 = {"a.JPEG": GOLDFISH, "b.JPEG": SHARK, "c.JPEG": SPANIEL, "d.JPEG": TENCH}
+TOP1 = {"a.JPEG": GOLDFISH, "b.JPEG": GREAT_WHITE, "c.JPEG": JAPANESE_SPANIEL, "d.JPEG": TENCH}
 
 
 def build_world(root):
@@ -54,7 +55,7 @@ def build_world(root):
     items = list(ReviewItem.objects.filter(dataset__name="val").order_by("pk"))
     annotate_services.set_verdict(item_id=items[0].pk, reviewer=users["reviewer"], value="correct")
     consensus_services.mark_golden(item_id=items[1].pk, answer="correct", user=users["admin"])
-    suggestion = annotate_services.suggest_label(image_id=images[0].pk, wnid=SPANIEL, user=users["trainee"])
+    suggestion = annotate_services.suggest_label(image_id=images[0].pk, wnid=JAPANESE_SPANIEL, user=users["trainee"])
 
     draft = evaluation_services.create_phase(
         name="draft", datasets={"val": 1}, participants=["tom"], created_by=users["admin"]

@@ -7,9 +7,11 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from PIL import Image as PILImage
 
-from annotate import jobs, roles
+from accounts import roles
+from annotate import jobs
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Dataset
+from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH, TIGER_SHARK
 
 SHARED_DATA = Path(os.environ.get("RELABEL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 CHROMIUM = "/usr/bin/chromium"
@@ -31,7 +33,10 @@ def shared_data(relative):
     return path
 
 
-def jpeg_bytes(color=(200, 30, 30), size=(64, 48)):
+JPEG_SIZE = (64, 48)
+
+
+def jpeg_bytes(color=(200, 30, 30), size=JPEG_SIZE):
     out = io.BytesIO()
     PILImage.new("RGB", size, color).save(out, "JPEG")
     return out.getvalue()
@@ -74,18 +79,18 @@ def trainee(db):
 
 @pytest.fixture
 def image_folder(tmp_path):
-    """A DIR/<wnid>/<file> folder of three small JPEGs in two classes."""
+    """A DIR/<wnid>/<file> folder of JPEGs of the given colours: by default three small ones in two classes."""
 
-    def build(files=None):
+    def build(files=None, size=JPEG_SIZE):
         files = files or {
-            "n01440764": {"a.JPEG": (10, 120, 10), "b.JPEG": (10, 10, 120)},
-            "n02085620": {"c.JPEG": (120, 120, 10)},
+            TENCH: {"a.JPEG": (10, 120, 10), "b.JPEG": (10, 10, 120)},
+            CHIHUAHUA: {"c.JPEG": (120, 120, 10)},
         }
         root = tmp_path / "images"
         for wnid, names in files.items():
             (root / wnid).mkdir(parents=True, exist_ok=True)
             for name, color in names.items():
-                (root / wnid / name).write_bytes(jpeg_bytes(color))
+                (root / wnid / name).write_bytes(jpeg_bytes(color, size))
         return root
 
     return build
@@ -135,16 +140,60 @@ DATASET = "review-set"
 # Original labels (from the folder): a, b = tench; c = Chihuahua. Top-1 predictions of two models:
 # a gets goldfish and tiger shark (3 candidates), b great white shark, c Japanese spaniel (2 each).
 MODEL_PREDICTIONS = {
-    "resnet-sim": "filename,top1\na.JPEG,n01443537\nb.JPEG,n01484850\nc.JPEG,n02085782\n",
-    "vit-sim": "filename,top1\na.JPEG,n01491361\nb.JPEG,n01484850\nc.JPEG,n02085782\n",
+    "resnet-sim": f"filename,top1\na.JPEG,{GOLDFISH}\nb.JPEG,{GREAT_WHITE}\nc.JPEG,{JAPANESE_SPANIEL}\n",
+    "vit-sim": f"filename,top1\na.JPEG,{TIGER_SHARK}\nb.JPEG,{GREAT_WHITE}\nc.JPEG,{JAPANESE_SPANIEL}\n",
 }
 
 
-def build_dataset(image_folder, tmp_path, name=DATASET, predictions=MODEL_PREDICTIONS, files=None):
+def build_dataset(image_folder, tmp_path, name=DATASET, predictions=MODEL_PREDICTIONS, files=None, size=JPEG_SIZE):
     """A dataset imported from image_folder, with each model's predictions imported from a CSV."""
-    import_image_folder(dataset_name=name, directory=image_folder(files))
+    import_image_folder(dataset_name=name, directory=image_folder(files, size))
     for model, rows in predictions.items():
         path = tmp_path / f"{name}-{model}.csv"
         path.write_text(rows)
         import_predictions(model_name=model, dataset_name=name, path=path)
     return Dataset.objects.get(name=name)
+
+
+@pytest.fixture
+def make_dataset(db, image_folder, tmp_path):
+    """build_dataset for this test's image folder: make_dataset(name=..., predictions=..., files=..., size=...)."""
+
+    def build(**options):
+        return build_dataset(image_folder, tmp_path, **options)
+
+    return build
+
+
+@pytest.fixture
+def dataset(make_dataset):
+    """review-set: a, b (tench) and c (Chihuahua) with the top-1 predictions of MODEL_PREDICTIONS's two models."""
+    return make_dataset()
+
+
+@pytest.fixture
+def unpredicted_dataset(make_dataset):
+    """val: a, b (tench) and c (Chihuahua) with their original labels only."""
+    return make_dataset(name="val", predictions={})
+
+
+@pytest.fixture
+def one_model_dataset(make_dataset):
+    """val: a, b (tench) and c (Chihuahua), with model m's top-1 predictions: goldfish for a, tench for b and c."""
+    return make_dataset(name="val", predictions={"m": f"a.JPEG,{GOLDFISH}\nb.JPEG,{TENCH}\nc.JPEG,{TENCH}\n"})
+
+
+def evaluation_people(second_reviewer="rita"):
+    """The users of the evaluation tests by username: the admin (ada), the trainee pat and two reviewers, paula and
+    second_reviewer."""
+    return {
+        "admin": make_user("ada", roles.ADMIN),
+        "pat": make_user("pat", roles.TRAINEE),
+        "paula": make_user("paula", roles.REVIEWER),
+        second_reviewer: make_user(second_reviewer, roles.REVIEWER),
+    }
+
+
+@pytest.fixture
+def people(db):
+    return evaluation_people()

@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.views import APIView
 
-from annotate import jobs, labelling, roles
+from accounts import roles
+from annotate import jobs, labelling
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Dataset, Image, ImportBatch, ReviewItem
@@ -24,13 +25,13 @@ from evaluation.models import PhaseImage
 from labelguide import selectors as guide_selectors
 from labelguide import services as guide_services
 from tests.conftest import jpeg_bytes, make_user
+from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH
 from training.models import TaskSource
 from training.services import create_training_task, record_answer
 
 TABLE = Path(__file__).resolve().parents[1] / "docs" / "access.md"
 WHO = ("anonymous", "trainee", "reviewer", "guide editor", "admin")
 COLUMNS = ("path", "method", *WHO, "note")
-TENCH, GOLDFISH, SHARK, CHIHUAHUA, SPANIEL = "n01440764", "n01443537", "n01484850", "n02085620", "n02085782"
 
 
 def table_rows():
@@ -78,7 +79,7 @@ def build_world(root):
         root,
         "val",
         {TENCH: ["a.JPEG", "b.JPEG"], CHIHUAHUA: ["c.JPEG", "d.JPEG"]},
-        {"a.JPEG": GOLDFISH, "b.JPEG": SHARK, "c.JPEG": SPANIEL, "d.JPEG": TENCH},
+        {"a.JPEG": GOLDFISH, "b.JPEG": GREAT_WHITE, "c.JPEG": JAPANESE_SPANIEL, "d.JPEG": TENCH},
     )
     crowd = dataset_with_predictions(root, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
     labelling.set_policy(dataset=crowd, rule="majority", overlap=2, user=users["admin"])
@@ -102,7 +103,9 @@ def build_world(root):
     with phase_image.image.file.open("rb") as handle:
         (twin_folder / "copy.JPEG").write_bytes(handle.read())
     import_image_folder(dataset_name="mirror", directory=root / "mirror")
-    phase_suggestion = annotate_services.suggest_label(image_id=phase_image.image_id, wnid=SPANIEL, user=users["admin"])
+    phase_suggestion = annotate_services.suggest_label(
+        image_id=phase_image.image_id, wnid=JAPANESE_SPANIEL, user=users["admin"]
+    )
     blind_task = create_training_task(
         name="crowd images", dataset_name="crowd", source=TaskSource.SLICE, offset_start=0, offset_end=1
     )
@@ -111,7 +114,7 @@ def build_world(root):
     item = ReviewItem.objects.filter(image=image).first()
     golden = ReviewItem.objects.filter(image=golden_image).first()
     consensus_services.mark_golden(item_id=golden.pk, answer="correct", user=users["admin"])
-    suggestion = annotate_services.suggest_label(image_id=image.pk, wnid=SPANIEL, user=users["trainee"])
+    suggestion = annotate_services.suggest_label(image_id=image.pk, wnid=JAPANESE_SPANIEL, user=users["trainee"])
 
     page = guide_services.create_page(
         author=users["guide editor"], title="Tench or goldfish", body="Look at the fins.", wnids=[TENCH, GOLDFISH]

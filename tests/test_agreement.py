@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from sklearn.metrics import cohen_kappa_score
 
-from annotate import labelling, roles, rules
+from accounts import roles
+from annotate import labelling, rules
 from annotate.models import ReviewItem
 from annotate.services import set_verdict
 from consensus import services

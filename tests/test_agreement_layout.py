@@ -3,7 +3,8 @@ one line, the last column visible), the kappa table clear of its footnote, and a
 
 import pytest
 
-from annotate import labelling, roles
+from accounts import roles
+from annotate import labelling
 from annotate.models import ReviewItem
 from annotate.services import set_verdict
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user

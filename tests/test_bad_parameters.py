@@ -11,7 +11,6 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from annotate.models import ClassifierModel, Prediction
-from tests.conftest import build_dataset
 
 HUGE = "9223372036854775808"  # 2**63: past PostgreSQL's bigint
 
@@ -21,11 +20,6 @@ def api(admin_user):
     return Client(
         raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}"
     )
-
-
-@pytest.fixture
-def dataset(db, image_folder, tmp_path):
-    return build_dataset(image_folder, tmp_path)
 
 
 @pytest.mark.parametrize("url", ["/api/datasets/", "/api/models/", "/api/datasets/review-set/golden/"])

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotate import labelling, rules, taxonomy
+import taxonomy
+from annotate import labelling, rules
 from annotate import selectors as annotate_selectors
 from annotate import services as review_services
 from annotate.errors import ImportFailed
-from annotate.importers import import_image_folder, import_predictions
+from annotate.importers import import_image_folder
 from annotate.models import (
     ConsensusPolicy,
     ConsensusPosterior,
@@ -27,8 +28,8 @@ from consensus import services
 from consensus.models import Adjudication
 from interchange.votes import import_votes, read_real_raters
 from tests.conftest import BROWSER_DB, make_user, shared_data
+from tests.wnids import CHIHUAHUA, GOLDFISH, TENCH
 
-TENCH, GOLDFISH, CHIHUAHUA = "n01440764", "n01443537", "n02085620"
 C, W, U = rules.CORRECT, rules.WRONG, rules.UNCLEAR
 
 
@@ -167,15 +168,6 @@ def test_agreement_counts_per_reviewer_and_period():
 
 
 @pytest.fixture
-def dataset(db, image_folder, tmp_path):
-    import_image_folder(dataset_name="val", directory=image_folder())
-    predictions = tmp_path / "m.csv"
-    predictions.write_text(f"a.JPEG,{GOLDFISH}\nb.JPEG,{TENCH}\nc.JPEG,{TENCH}\n")
-    import_predictions(model_name="m", dataset_name="val", path=predictions)
-    return Dataset.objects.get(name="val")
-
-
-@pytest.fixture
 def crew(db):
     return [make_user(f"r{i}", "reviewer") for i in range(3)]
 
@@ -188,8 +180,8 @@ def vote(reviewer, target, value):
     return review_services.set_verdict(item_id=target.pk, reviewer=reviewer, value=value)
 
 
-def test_majority_of_three_labels_an_item_once_three_reviewers_decided(dataset, crew):
-    labelling.set_policy(dataset=dataset, rule="majority", overlap=3)
+def test_majority_of_three_labels_an_item_once_three_reviewers_decided(one_model_dataset, crew):
+    labelling.set_policy(dataset=one_model_dataset, rule="majority", overlap=3)
     target = item("a.JPEG", GOLDFISH)
     vote(crew[0], target, "correct")
     vote(crew[1], target, "dont_know")  # no vote
@@ -213,8 +205,8 @@ def test_majority_of_three_labels_an_item_once_three_reviewers_decided(dataset, 
     assert target.verdict == "wrong"
 
 
-def test_disagreement_goes_to_adjudication_and_the_decision_sticks(dataset, crew, admin_user):
-    labelling.set_policy(dataset=dataset, rule="unanimity", overlap=2)
+def test_disagreement_goes_to_adjudication_and_the_decision_sticks(one_model_dataset, crew, admin_user):
+    labelling.set_policy(dataset=one_model_dataset, rule="unanimity", overlap=2)
     target = item("a.JPEG", GOLDFISH)
     vote(crew[0], target, "correct")
     vote(crew[1], target, "wrong")
@@ -231,13 +223,13 @@ def test_disagreement_goes_to_adjudication_and_the_decision_sticks(dataset, crew
         ("adjudication", "ada", "correct"),
     ]
     vote(crew[2], target, "wrong")
-    labelling.aggregate(dataset=dataset)
+    labelling.aggregate(dataset=one_model_dataset)
     target.refresh_from_db()
     assert (target.verdict, target.source) == ("correct", "adjudication")
 
 
-def test_reviewers_answer_blind_and_get_only_images_they_have_not_answered(client, dataset, crew):
-    labelling.set_policy(dataset=dataset, rule="majority", overlap=2)
+def test_reviewers_answer_blind_and_get_only_images_they_have_not_answered(client, one_model_dataset, crew):
+    labelling.set_policy(dataset=one_model_dataset, rule="majority", overlap=2)
     client.force_login(crew[0])
     first = client.get("/api/review/next/", {"dataset": "val"}).json()
     for candidate in first["items"]:
@@ -254,24 +246,24 @@ def test_reviewers_answer_blind_and_get_only_images_they_have_not_answered(clien
     assert {c["verdict"] for c in mine["items"]} == {"correct"}
 
 
-def test_switching_rules_recomputes_labels_and_pending_counts(dataset, crew):
+def test_switching_rules_recomputes_labels_and_pending_counts(one_model_dataset, crew):
     target = item("b.JPEG", TENCH)
     vote(crew[0], target, "correct")
     assert Image.objects.get(file_name="b.JPEG").pending_items == 0
-    summary = labelling.set_policy(dataset=dataset, rule="majority", overlap=2)
+    summary = labelling.set_policy(dataset=one_model_dataset, rule="majority", overlap=2)
     target.refresh_from_db()
     assert target.verdict == "unreviewed"
     assert Image.objects.get(file_name="b.JPEG").pending_items == 1
-    assert summary["labels"]["unreviewed"] == ReviewItem.objects.filter(dataset=dataset).count()
+    assert summary["labels"]["unreviewed"] == ReviewItem.objects.filter(dataset=one_model_dataset).count()
     vote(crew[1], target, "correct")
-    summary = labelling.set_policy(dataset=dataset, rule="single", overlap=1)
+    summary = labelling.set_policy(dataset=one_model_dataset, rule="single", overlap=1)
     target.refresh_from_db()
     assert (target.verdict, target.verdict_by) == ("correct", crew[1])
     assert not ConsensusPosterior.objects.filter(item=target).exists()
     assert summary["changed_items"] == 1
 
 
-def test_bad_policies_are_refused_with_what_is_wrong(dataset):
+def test_bad_policies_are_refused_with_what_is_wrong(one_model_dataset):
     for kwargs, message in [
         ({"rule": "plurality", "overlap": 3}, "unknown consensus rule 'plurality'"),
         ({"rule": "single", "overlap": 3}, "single-reviewer rule needs overlap 1"),
@@ -279,7 +271,7 @@ def test_bad_policies_are_refused_with_what_is_wrong(dataset):
         ({"rule": "majority", "overlap": 3, "golden_rate": 2}, "golden rate must be between 0 and 1"),
     ]:
         with pytest.raises(labelling.ConsensusError, match=message):
-            labelling.set_policy(dataset=dataset, **kwargs)
+            labelling.set_policy(dataset=one_model_dataset, **kwargs)
     assert not ConsensusPolicy.objects.exists()
 
 
@@ -291,10 +283,10 @@ def crowd_votes(dataset, crew, answers):
             vote(reviewer, target, value)
 
 
-def test_aggregate_command_with_both_methods(dataset, crew):
-    labelling.set_policy(dataset=dataset, rule="majority", overlap=3)
+def test_aggregate_command_with_both_methods(one_model_dataset, crew):
+    labelling.set_policy(dataset=one_model_dataset, rule="majority", overlap=3)
     crowd_votes(
-        dataset,
+        one_model_dataset,
         crew,
         {("a.JPEG", GOLDFISH): ["wrong", "wrong", "correct"], ("a.JPEG", TENCH): ["correct", "correct", "correct"]},
     )
@@ -309,9 +301,9 @@ def test_aggregate_command_with_both_methods(dataset, crew):
         call_command("aggregate", "--dataset", "nope")
 
 
-def test_adjudication_api_lists_votes_and_records_the_decision(client, dataset, crew, admin_user, reviewer):
-    labelling.set_policy(dataset=dataset, rule="majority", overlap=2)
-    crowd_votes(dataset, crew, {("a.JPEG", GOLDFISH): ["correct", "wrong"]})
+def test_adjudication_api_lists_votes_and_records_the_decision(client, one_model_dataset, crew, admin_user, reviewer):
+    labelling.set_policy(dataset=one_model_dataset, rule="majority", overlap=2)
+    crowd_votes(one_model_dataset, crew, {("a.JPEG", GOLDFISH): ["correct", "wrong"]})
     client.force_login(reviewer)
     assert client.get("/api/datasets/val/adjudication/").status_code == 403
     client.force_login(admin_user)
@@ -331,10 +323,12 @@ def test_adjudication_api_lists_votes_and_records_the_decision(client, dataset, 
 
 
 def test_adjudication_queue_uses_a_fixed_number_of_queries(
-    client, dataset, crew, admin_user, django_assert_max_num_queries
+    client, one_model_dataset, crew, admin_user, django_assert_max_num_queries
 ):
-    labelling.set_policy(dataset=dataset, rule="unanimity", overlap=2)
-    crowd_votes(dataset, crew, {pair: ["correct", "wrong"] for pair in [("a.JPEG", GOLDFISH), ("a.JPEG", TENCH)]})
+    labelling.set_policy(dataset=one_model_dataset, rule="unanimity", overlap=2)
+    crowd_votes(
+        one_model_dataset, crew, {pair: ["correct", "wrong"] for pair in [("a.JPEG", GOLDFISH), ("a.JPEG", TENCH)]}
+    )
     client.force_login(admin_user)
     first = client.get("/api/datasets/val/adjudication/", {"limit": 1}).json()["items"][0]
     # Session, user, roles, dataset, anchor, items, votes, count.
@@ -359,7 +353,7 @@ def raters_file(path, file_names, answers, classes=None):
     return path
 
 
-def test_import_votes_makes_reviewers_items_and_verdicts(dataset, tmp_path):
+def test_import_votes_makes_reviewers_items_and_verdicts(one_model_dataset, tmp_path):
     path = raters_file(
         tmp_path / "raters.npz",
         ["a.JPEG", "a.JPEG", "c.JPEG"],
@@ -377,7 +371,7 @@ def test_import_votes_makes_reviewers_items_and_verdicts(dataset, tmp_path):
     assert (again["verdicts_added"], again["verdicts_already_there"]) == (0, 9)
 
 
-def test_the_items_votes_create_are_labelled_as_aggregate_labels_them(dataset, tmp_path):
+def test_the_items_votes_create_are_labelled_as_aggregate_labels_them(one_model_dataset, tmp_path):
     path = raters_file(
         tmp_path / "raters.npz",
         ["b.JPEG", "b.JPEG", "c.JPEG"],
@@ -395,7 +389,7 @@ def test_the_items_votes_create_are_labelled_as_aggregate_labels_them(dataset, t
 
 
 @pytest.mark.parametrize(("rule", "overlap"), [("single", 1), ("majority", 2), ("dawid_skene", 2)])
-def test_an_import_labels_every_item_as_a_full_aggregate_would(dataset, crew, tmp_path, rule, overlap):
+def test_an_import_labels_every_item_as_a_full_aggregate_would(one_model_dataset, crew, tmp_path, rule, overlap):
     # The import's own votes on the items it creates are not read back; the votes on items that were there
     # already (some from before, some imported) are.
     vote(crew[0], item("a.JPEG", TENCH), "wrong")
@@ -410,7 +404,7 @@ def test_an_import_labels_every_item_as_a_full_aggregate_would(dataset, crew, tm
     assert summary["items_created"] == 2
     labelled = list(ReviewItem.objects.order_by("pk").values_list("pk", "verdict", "source", "needs_adjudication"))
     posteriors = list(ConsensusPosterior.objects.order_by("item_id").values_list("item_id", "p_correct", "p_wrong"))
-    assert labelling.aggregate(dataset=dataset)["changed_items"] == 0
+    assert labelling.aggregate(dataset=one_model_dataset)["changed_items"] == 0
     assert list(ReviewItem.objects.order_by("pk").values_list("pk", "verdict", "source", "needs_adjudication")) == (
         labelled
     )
@@ -418,7 +412,7 @@ def test_an_import_labels_every_item_as_a_full_aggregate_would(dataset, crew, tm
     assert again == posteriors and (rule == "single" or posteriors)
 
 
-def test_import_votes_refuses_bad_files_and_writes_nothing(dataset, tmp_path):
+def test_import_votes_refuses_bad_files_and_writes_nothing(one_model_dataset, tmp_path):
     unknown = raters_file(tmp_path / "unknown.npz", ["zzz.JPEG"], [[2]])
     with pytest.raises(ImportFailed, match="1 image\\(s\\) of the votes are not registered in dataset 'val'"):
         import_votes(dataset_name="val", path=unknown)
@@ -501,9 +495,9 @@ def test_consensus_page_changes_the_rule(logged_in_page, image_folder):
     assert "needs overlap 1" in page.get_by_test_id("messages").inner_text()
 
 
-def test_with_several_reviewers_open_suggestions_still_reach_the_queue(client, dataset, crew, trainee):
-    labelling.set_policy(dataset=dataset, rule="majority", overlap=2)
-    for target in ReviewItem.objects.filter(dataset=dataset):
+def test_with_several_reviewers_open_suggestions_still_reach_the_queue(client, one_model_dataset, crew, trainee):
+    labelling.set_policy(dataset=one_model_dataset, rule="majority", overlap=2)
+    for target in ReviewItem.objects.filter(dataset=one_model_dataset):
         vote(crew[0], target, "correct")
         vote(crew[1], target, "correct")
     client.force_login(crew[0])
@@ -523,7 +517,7 @@ def foreign_keys(model):
     return {name: c["foreign_key"] for name, c in constraints.items() if c["foreign_key"]}
 
 
-def test_foreign_keys_set_aside_for_a_bulk_load_come_back_and_still_refuse_a_broken_row(dataset, crew):
+def test_foreign_keys_set_aside_for_a_bulk_load_come_back_and_still_refuse_a_broken_row(one_model_dataset, crew):
     from django.db import IntegrityError, connection, transaction
 
     from annotate import bulk

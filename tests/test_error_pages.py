@@ -4,16 +4,9 @@ with DEBUG on (as `make demo` runs) or off; the API keeps answering JSON; /datas
 import pytest
 from django.test import override_settings
 
-from annotate.importers import import_image_folder
 from tests.conftest import BROWSER_DB, make_user
 
 pytestmark = BROWSER_DB
-
-
-@pytest.fixture
-def dataset(image_folder):
-    import_image_folder(dataset_name="val", directory=image_folder())
-    return "val"
 
 
 def open_error(page, path, status):
@@ -25,7 +18,7 @@ def open_error(page, path, status):
     return error
 
 
-def test_an_address_that_matches_nothing_is_a_page_of_the_app(logged_in_page, reviewer, dataset):
+def test_an_address_that_matches_nothing_is_a_page_of_the_app(logged_in_page, reviewer, unpredicted_dataset):
     page = logged_in_page(reviewer)
     error = open_error(page, "/no/such/page/", 404)
     assert "There is no page here" in error.inner_text()
@@ -35,7 +28,7 @@ def test_an_address_that_matches_nothing_is_a_page_of_the_app(logged_in_page, re
     assert page.get_by_test_id("dataset-card").count() == 1
 
 
-def test_a_missing_dataset_and_a_missing_image_say_so(logged_in_page, reviewer, dataset):
+def test_a_missing_dataset_and_a_missing_image_say_so(logged_in_page, reviewer, unpredicted_dataset):
     page = logged_in_page(reviewer)
     error = open_error(page, "/datasets/nope/", 404)
     assert page.get_by_test_id("error-message").inner_text().startswith("There is no dataset at this address")
@@ -44,10 +37,10 @@ def test_a_missing_dataset_and_a_missing_image_say_so(logged_in_page, reviewer, 
     assert page.get_by_test_id("error-message").inner_text().startswith("There is no prediction job at this address")
 
 
-def test_a_page_the_role_may_not_open_says_which_role_it_needs(logged_in_page, trainee, dataset):
+def test_a_page_the_role_may_not_open_says_which_role_it_needs(logged_in_page, trainee, unpredicted_dataset):
     page = logged_in_page(trainee)
-    page.goto(f"/datasets/{dataset}/")
-    error = open_error(page, f"/datasets/{dataset}/review/", 403)
+    page.goto(f"/datasets/{unpredicted_dataset.name}/")
+    error = open_error(page, f"/datasets/{unpredicted_dataset.name}/review/", 403)
     assert page.get_by_test_id("error-message").inner_text() == "Reviewing needs the reviewer or admin role."
     assert trainee.username in error.inner_text()
     # The Training link of the page is open to a trainee.
@@ -55,7 +48,7 @@ def test_a_page_the_role_may_not_open_says_which_role_it_needs(logged_in_page, t
     page.wait_for_url("**/training/")
 
 
-def test_an_anonymous_visitor_is_offered_the_login(browser, live_server, dataset):
+def test_an_anonymous_visitor_is_offered_the_login(browser, live_server, unpredicted_dataset):
     context = browser.new_context(base_url=live_server.url)
     try:
         page = context.new_page()
@@ -66,7 +59,7 @@ def test_an_anonymous_visitor_is_offered_the_login(browser, live_server, dataset
         context.close()
 
 
-def test_datasets_lists_the_datasets(logged_in_page, reviewer, dataset):
+def test_datasets_lists_the_datasets(logged_in_page, reviewer, unpredicted_dataset):
     page = logged_in_page(reviewer)
     response = page.goto("/datasets/")
     assert response.status == 200
@@ -75,7 +68,7 @@ def test_datasets_lists_the_datasets(logged_in_page, reviewer, dataset):
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_error_pages_whatever_debug_says_and_json_under_the_api(client, dataset, debug):
+def test_error_pages_whatever_debug_says_and_json_under_the_api(client, unpredicted_dataset, debug):
     client.force_login(make_user("rev", "reviewer"))
     with override_settings(DEBUG=debug):
         for path in ("/no/such/page/", "/datasets/nope/", "/no/such/page"):

@@ -8,20 +8,16 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from annotate import labelling, roles
+from accounts import roles
+from annotate import labelling
 from annotate.models import ConsensusPolicy, Image, LabelSource, ReviewItem
 from annotate.services import release_leases, set_verdict
 from consensus import services
 from consensus.models import GoldenItem
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
+from tests.wnids import GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH
 
-GREAT_WHITE, TENCH, GOLDFISH, JAPANESE_SPANIEL = "n01484850", "n01440764", "n01443537", "n02085782"
 LIST_URL = f"/api/datasets/{DATASET}/golden/"
-
-
-@pytest.fixture
-def dataset(db, image_folder, tmp_path):
-    return build_dataset(image_folder, tmp_path)
 
 
 @pytest.fixture

@@ -11,18 +11,18 @@ from django.db import connection
 from django.urls import reverse
 from PIL import Image as PILImage
 
-from annotate import roles, taxonomy
+import taxonomy
+from accounts import roles
 from annotate.models import Dataset, Image, ReviewItem
 from annotate.services import set_problematic, set_verdict
 from labelguide import selectors, services
 from labelguide.models import Attachment, GuidePage, PageClass, PageKind, Revision
 from labelguide.rendering import render_markdown
 from tests.conftest import build_dataset, jpeg_bytes, make_user
+from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, HAMMERHEAD, JAPANESE_SPANIEL, TENCH, TIGER_SHARK
 
 pytestmark = pytest.mark.django_db
 
-TENCH, GOLDFISH, GREAT_WHITE, TIGER_SHARK, HAMMERHEAD = "n01440764", "n01443537", "n01484850", "n01491361", "n01494475"
-CHIHUAHUA, JAPANESE_SPANIEL = "n02085620", "n02085782"
 SHARK_CATEGORY = "n01482330"  # shark: a hypernym of the shark classes, not a class
 
 

@@ -6,14 +6,14 @@ import pytest
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from annotate import roles, taxonomy
+import taxonomy
+from accounts import roles
 from annotate.models import ReviewItem
 from labelguide import services
 from labelguide.models import Attachment, GuidePage, Revision
 from tests.conftest import BROWSER_DB, build_dataset, make_user
 from tests.test_review_page import review_url, shown_image_id, wait_saved
-
-GREAT_WHITE, TIGER_SHARK, HAMMERHEAD, TENCH, GOLDFISH = "n01484850", "n01491361", "n01494475", "n01440764", "n01443537"
+from tests.wnids import GOLDFISH, GREAT_WHITE, HAMMERHEAD, TENCH, TIGER_SHARK
 
 
 def sketch_png():

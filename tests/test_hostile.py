@@ -22,7 +22,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
-from annotate import roles
+from accounts import roles
 from annotate.importers import import_image_folder
 from labelguide.services import create_page
 from tests.conftest import make_user

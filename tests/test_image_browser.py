@@ -7,31 +7,32 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from annotate import labelling, roles, services
+from accounts import roles
+from annotate import labelling, services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import ClassifierModel, Image, Prediction, PredictorKind, ReviewItem
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
 from tests.conftest import BROWSER_DB, make_user
+from tests.wnids import CHIHUAHUA, DOG, GOLDFISH, JAPANESE_SPANIEL, TENCH
 
 DATASET = "browse-set"
-TENCH, GOLDFISH, CHIHUAHUA, SPANIEL, DOG = "n01440764", "n01443537", "n02085620", "n02085782", "n02084071"
 # file name -> (original label, colour of its own: no two images share a file)
 FILES = {
     "tench_1.JPEG": (TENCH, (200, 20, 20)),
     "tench_2.JPEG": (TENCH, (20, 200, 20)),
     "dog_1.JPEG": (CHIHUAHUA, (20, 20, 200)),
     "dog_2.JPEG": (CHIHUAHUA, (200, 200, 20)),
-    "spaniel_1.JPEG": (SPANIEL, (20, 200, 200)),
+    "spaniel_1.JPEG": (JAPANESE_SPANIEL, (20, 200, 200)),
     "gold_1.JPEG": (GOLDFISH, (200, 20, 200)),
 }
 # Each model's top-1: m1 agrees with m2 on tench_1 and dog_1 only; dog_2 and gold_1 have one model's prediction.
 TOP1 = {
-    "m1": {"tench_1.JPEG": TENCH, "tench_2.JPEG": GOLDFISH, "dog_1.JPEG": SPANIEL, "dog_2.JPEG": CHIHUAHUA},
-    "m2": {"tench_1.JPEG": TENCH, "tench_2.JPEG": TENCH, "dog_1.JPEG": SPANIEL, "gold_1.JPEG": GOLDFISH},
+    "m1": {"tench_1.JPEG": TENCH, "tench_2.JPEG": GOLDFISH, "dog_1.JPEG": JAPANESE_SPANIEL, "dog_2.JPEG": CHIHUAHUA},
+    "m2": {"tench_1.JPEG": TENCH, "tench_2.JPEG": TENCH, "dog_1.JPEG": JAPANESE_SPANIEL, "gold_1.JPEG": GOLDFISH},
 }
-TOP1["m1"]["spaniel_1.JPEG"] = SPANIEL
+TOP1["m1"]["spaniel_1.JPEG"] = JAPANESE_SPANIEL
 TOP1["m2"]["spaniel_1.JPEG"] = CHIHUAHUA
 URL = f"/api/datasets/{DATASET}/images/"
 
@@ -93,9 +94,12 @@ def test_every_image_in_dataset_order_with_what_the_grid_shows(images, reviewer)
         "position": image.position,
         "file_name": image.file_name,
         "original_wnid": image.original_wnid,
-        "original_label": {TENCH: "tench", CHIHUAHUA: "Chihuahua", SPANIEL: "Japanese spaniel", GOLDFISH: "goldfish"}[
-            image.original_wnid
-        ],
+        "original_label": {
+            TENCH: "tench",
+            CHIHUAHUA: "Chihuahua",
+            JAPANESE_SPANIEL: "Japanese spaniel",
+            GOLDFISH: "goldfish",
+        }[image.original_wnid],
         "display_url": f"/images/{image.pk}/display",
         "reviewed": False,
         "suggested": False,
@@ -461,7 +465,6 @@ def test_pages_of_a_long_list(logged_in_page, reviewer, tmp_path):
     from playwright.sync_api import expect
 
     from annotate.importers import register_manifest
-
     manifest = tmp_path / "many.csv"
     manifest.write_text("filename,wnid\n" + "".join(f"img_{n:03d}.JPEG,{TENCH}\n" for n in range(61)))
     register_manifest(dataset_name="many", manifest_file=manifest)
@@ -610,7 +613,6 @@ def test_a_login_on_the_way_keeps_the_image_and_the_way_back_keeps_the_page_and_
     from playwright.sync_api import expect
 
     from annotate.importers import register_manifest
-
     manifest = tmp_path / "many.csv"
     manifest.write_text("filename,wnid\n" + "".join(f"img_{n:03d}.JPEG,{TENCH}\n" for n in range(61)))
     register_manifest(dataset_name="many", manifest_file=manifest)

@@ -9,7 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from annotate import roles, services, taxonomy
+import taxonomy
+from accounts import roles
+from annotate import services
 from annotate.batches import undo_import
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import (
@@ -32,9 +34,9 @@ from interchange import formats
 from interchange.votes import import_votes
 from tests.conftest import jpeg_bytes, make_user, shared_data
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
+from tests.wnids import GOLDFISH, GREAT_WHITE, TENCH
 
 CLASSES = taxonomy.class_wnids()
-TENCH, GOLDFISH, SHARK = "n01440764", "n01443537", "n01484850"
 
 
 def folder(root, files):
@@ -74,11 +76,13 @@ def real_accuracy(lists, predicted):
 @pytest.fixture
 def real_world(db, tmp_path):
     """Six images, a model's predictions on them and a ReaL file: two images with no valid label."""
-    files = {f"{index}.JPEG": wnid for index, wnid in enumerate([TENCH, TENCH, GOLDFISH, GOLDFISH, SHARK, SHARK])}
+    files = {
+        f"{index}.JPEG": wnid for index, wnid in enumerate([TENCH, TENCH, GOLDFISH, GOLDFISH, GREAT_WHITE, GREAT_WHITE])
+    }
     import_image_folder(dataset_name="val", directory=folder(tmp_path / "val", files))
-    top1 = dict(zip(files, [TENCH, GOLDFISH, GOLDFISH, TENCH, SHARK, TENCH], strict=True))
+    top1 = dict(zip(files, [TENCH, GOLDFISH, GOLDFISH, TENCH, GREAT_WHITE, TENCH], strict=True))
     import_predictions(model_name="m1", dataset_name="val", path=predictions_csv(tmp_path, "m1", top1))
-    lists = [[TENCH], [TENCH, GOLDFISH], [], [TENCH], [], [SHARK]]
+    lists = [[TENCH], [TENCH, GOLDFISH], [], [TENCH], [], [GREAT_WHITE]]
     document = [sorted(CLASSES.index(wnid) for wnid in labels) for labels in lists]
     return {"files": files, "top1": top1, "lists": lists, "text": json.dumps(document)}
 
@@ -90,7 +94,7 @@ def test_a_real_file_gives_every_model_its_real_accuracy(real_world, tmp_path):
     expected = real_accuracy(real_world["lists"], list(real_world["top1"].values()))
     assert multilabel_accuracy("val", "m1") == pytest.approx(expected)
     # A model added after the ReaL file: a class the list leaves out is no valid label, not an unknown one.
-    late = dict(zip(real_world["files"], [GOLDFISH, SHARK, TENCH, TENCH, TENCH, SHARK], strict=True))
+    late = dict(zip(real_world["files"], [GOLDFISH, GREAT_WHITE, TENCH, TENCH, TENCH, GREAT_WHITE], strict=True))
     import_predictions(model_name="m2", dataset_name="val", path=predictions_csv(tmp_path, "m2", late))
     assert multilabel_accuracy("val", "m2") == pytest.approx(real_accuracy(real_world["lists"], list(late.values())))
     flags = ProblematicFlag.objects.filter(image__dataset=dataset)
@@ -177,7 +181,7 @@ def test_an_import_is_undone_in_one_step_and_the_history_keeps_both(reviewed, tm
     before = labels(dataset)
     verdicts = set(ReviewerVerdict.objects.values_list("item_id", "reviewer_id", "value"))
     tfds = {
-        "initial_annots": {"0.JPEG": {"correct": [SHARK]}, "2.JPEG": {"wrong": [GOLDFISH]}},
+        "initial_annots": {"0.JPEG": {"correct": [GREAT_WHITE]}, "2.JPEG": {"wrong": [GOLDFISH]}},
         "problematic_images": {"1.JPEG": {"reason": "inappropriate", "time_marked": "2024-01-01T00:00:00"}},
     }
     summary = formats.load(
@@ -185,7 +189,7 @@ def test_an_import_is_undone_in_one_step_and_the_history_keeps_both(reviewed, tm
     )
     assert summary["items_created"] == 1 and summary["images_flagged"] == 1 and labels(dataset)["2.JPEG"] == "wrong"
     # The importing account changes one of the import's verdicts meanwhile: the undo leaves that one alone.
-    shark = ReviewItem.objects.get(image__file_name="0.JPEG", wnid=SHARK)
+    shark = ReviewItem.objects.get(image__file_name="0.JPEG", wnid=GREAT_WHITE)
     services.set_verdict(item_id=shark.pk, reviewer=reviewed["admin"], value=Verdict.WRONG)
     out = io.StringIO()
     call_command("undo_import", str(summary["batch"]), stdout=out)
@@ -202,27 +206,27 @@ def test_an_import_is_undone_in_one_step_and_the_history_keeps_both(reviewed, tm
 
 def test_a_predictions_import_is_previewed_and_undone_with_what_it_replaced(reviewed, tmp_path):
     dataset = reviewed["dataset"]
-    path = predictions_csv(tmp_path, "m1b", {f"{index}.JPEG": SHARK for index in range(4)})
+    path = predictions_csv(tmp_path, "m1b", {f"{index}.JPEG": GREAT_WHITE for index in range(4)})
     preview = import_predictions(model_name="m1", dataset_name="val", path=path, replace=True, dry_run=True)
     assert preview["predictions_replaced"] == 4 and preview["new_review_items"] == 4
     assert set(Prediction.objects.values_list("top1_wnid", flat=True)) == {GOLDFISH}
     done = import_predictions(model_name="m1", dataset_name="val", path=path, replace=True)
     fresh = import_predictions(model_name="m9", dataset_name="val", path=path)
-    assert set(Prediction.objects.filter(model__name="m1").values_list("top1_wnid", flat=True)) == {SHARK}
+    assert set(Prediction.objects.filter(model__name="m1").values_list("top1_wnid", flat=True)) == {GREAT_WHITE}
     undo_import(batch_id=done["batch"])
     undo_import(batch_id=fresh["batch"])
     assert set(Prediction.objects.values_list("top1_wnid", flat=True)) == {GOLDFISH}
-    assert not ReviewItem.objects.filter(dataset=dataset, wnid=SHARK).exists()
+    assert not ReviewItem.objects.filter(dataset=dataset, wnid=GREAT_WHITE).exists()
     assert not ClassifierModel.objects.filter(name="m9").exists()
 
 
 def test_predictions_undone_before_the_import_that_replaced_them_stay_undone(reviewed, tmp_path):
     first = predictions_csv(tmp_path, "first", {f"{index}.JPEG": GOLDFISH for index in range(4)})
-    second = predictions_csv(tmp_path, "second", {f"{index}.JPEG": SHARK for index in range(4)})
+    second = predictions_csv(tmp_path, "second", {f"{index}.JPEG": GREAT_WHITE for index in range(4)})
     stored = import_predictions(model_name="m5", dataset_name="val", path=first)
     replacing = import_predictions(model_name="m5", dataset_name="val", path=second, replace=True)
     undo_import(batch_id=stored["batch"])
-    assert set(Prediction.objects.filter(model__name="m5").values_list("top1_wnid", flat=True)) == {SHARK}
+    assert set(Prediction.objects.filter(model__name="m5").values_list("top1_wnid", flat=True)) == {GREAT_WHITE}
     summary = undo_import(batch_id=replacing["batch"])
     assert (summary["predictions_restored"], summary["predictions_left_undone"]) == (0, 4)
     assert not Prediction.objects.filter(model__name="m5").exists()
@@ -277,13 +281,13 @@ def test_undoing_an_import_removes_the_review_items_it_made(reviewed):
     """The outside probe: the item a TFDS file made stayed after its undo (still labelled when the undo looked),
     and the next undo removed it and counted it as its own."""
     dataset = reviewed["dataset"]
-    text = json.dumps({"initial_annots": {"1.JPEG": {"correct": [SHARK]}}})
+    text = json.dumps({"initial_annots": {"1.JPEG": {"correct": [GREAT_WHITE]}}})
     summary = formats.load(dataset=dataset, fmt="tfds", text=text, source="t.json", reviewer="ada")
     assert summary["items_created"] == 1
     pending = dict(Image.objects.filter(dataset=dataset).values_list("file_name", "pending_items"))
     undone = undo_import(batch_id=summary["batch"])
     assert undone["items_removed"] == 1
-    assert not ReviewItem.objects.filter(dataset=dataset, wnid=SHARK).exists()
+    assert not ReviewItem.objects.filter(dataset=dataset, wnid=GREAT_WHITE).exists()
     assert dict(Image.objects.filter(dataset=dataset).values_list("file_name", "pending_items")) == pending
 
 

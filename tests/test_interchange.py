@@ -12,7 +12,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from annotate import labelling, services, taxonomy
+import taxonomy
+from annotate import labelling, services
 from annotate.errors import ImportFailed
 from annotate.models import (
     ConsensusPosterior,
@@ -29,11 +30,10 @@ from consensus import services as consensus
 from consensus.models import Adjudication, GoldenItem
 from interchange import formats, jsonl, selectors
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
+from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH, TIGER_SHARK
 
 pytestmark = pytest.mark.django_db
 
-TENCH, GOLDFISH, TIGER_SHARK, WHITE_SHARK = "n01440764", "n01443537", "n01491361", "n01484850"
-CHIHUAHUA, JAPANESE_SPANIEL = "n02085620", "n02085782"
 T0 = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
 CLASS_INDEX = {wnid: index for index, wnid in enumerate(taxonomy.class_wnids())}
 
@@ -90,7 +90,7 @@ def single(image_folder, tmp_path, reviewers, admin_user):
     vote(rita, "a.JPEG", TENCH, "correct", 1)
     vote(rita, "a.JPEG", GOLDFISH, "wrong", 2)
     vote(rob, "a.JPEG", GOLDFISH, "unclear", 3)  # the latest verdict is the label
-    vote(rita, "b.JPEG", WHITE_SHARK, "wrong", 4)
+    vote(rita, "b.JPEG", GREAT_WHITE, "wrong", 4)
     vote(rob, "c.JPEG", JAPANESE_SPANIEL, "dont_know", 5)
     services.set_problematic(
         image_id=Image.objects.get(dataset__name="val", file_name="c.JPEG").pk,
@@ -165,7 +165,7 @@ def test_jsonl_round_trips_through_an_empty_database(rule, single, reviewers, tm
     if rule != "single":
         labelling.set_policy(dataset=single, rule=rule, overlap=2)
         vote(reviewers[2], "a.JPEG", GOLDFISH, "correct", 20)
-        vote(reviewers[2], "b.JPEG", WHITE_SHARK, "wrong", 21)
+        vote(reviewers[2], "b.JPEG", GREAT_WHITE, "wrong", 21)
     exported = tmp_path / "val.jsonl"
     call_command("export_multilabel", "--dataset", "val", "--format", "jsonl", "--out", str(exported))
     first = exported.read_text(encoding="utf-8")
@@ -290,7 +290,7 @@ def generated(name, n_images, reviewers, adjudicator):
 def test_the_streamed_jsonl_is_what_reading_everything_at_once_wrote(single, reviewers, admin_user, monkeypatch):
     labelling.set_policy(dataset=single, rule="majority", overlap=2)
     vote(reviewers[2], "a.JPEG", GOLDFISH, "correct", 20)
-    vote(reviewers[2], "b.JPEG", WHITE_SHARK, "wrong", 21)
+    vote(reviewers[2], "b.JPEG", GREAT_WHITE, "wrong", 21)
     services.set_problematic(
         image_id=Image.objects.get(file_name="a.JPEG").pk, reviewer=reviewers[2], reason="drawing", at=T0
     )
@@ -487,7 +487,7 @@ def test_label_imports_are_the_importers_verdicts_under_the_dataset_rule(crowd):
     """One more vote, not the final word: under majority of two a lone imported verdict decides nothing."""
     load("val", "real", json.dumps([[], [CLASS_INDEX[TENCH]], []]))
     assert item("b.JPEG", TENCH).verdict == "correct"  # rita and now the importer
-    assert item("b.JPEG", WHITE_SHARK).verdict == "unreviewed"  # the importer's wrong alone
+    assert item("b.JPEG", GREAT_WHITE).verdict == "unreviewed"  # the importer's wrong alone
     assert Image.objects.get(file_name="b.JPEG").pending_items == 1
     assert item("c.JPEG", CHIHUAHUA).verdict == "wrong"  # ria, rob and the importer against rita
 

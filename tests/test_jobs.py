@@ -8,7 +8,6 @@ from django.core.management import CommandError, call_command
 
 from annotate import jobs
 from annotate.errors import ImportFailed
-from annotate.importers import import_image_folder
 from annotate.inference import Classifier, InferenceError, ModelSpec, hub_checkpoint
 from annotate.models import (
     ClassifierModel,
@@ -21,20 +20,17 @@ from annotate.models import (
 )
 from annotate.selectors import model_summary
 from annotate.services import set_verdict
-from tests.conftest import jpeg_bytes
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
+from tests.wnids import TENCH
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def dataset(tmp_path):
-    root = tmp_path / "images" / "n01440764"
-    root.mkdir(parents=True)
-    for i in range(10):
-        (root / f"img_{i}.jpg").write_bytes(jpeg_bytes(color=(20 * i, 100, 50), size=(120, 90)))
-    import_image_folder(dataset_name="gen", directory=root.parent)
-    return "gen"
+def ten_image_dataset(make_dataset):
+    """gen: img_0.jpg to img_9.jpg, 120 x 90 pixels, labelled tench, without predictions."""
+    files = {f"img_{i}.jpg": (20 * i, 100, 50) for i in range(10)}
+    return make_dataset(name="gen", predictions={}, files={TENCH: files}, size=(120, 90))
 
 
 @pytest.fixture
@@ -50,7 +46,7 @@ def run():
     return start
 
 
-def test_job_predicts_every_image_in_shards_and_feeds_the_queue(dataset, run):
+def test_job_predicts_every_image_in_shards_and_feeds_the_queue(ten_image_dataset, run):
     job = run()
     job.refresh_from_db()
     progress = jobs.job_progress(job)
@@ -70,7 +66,7 @@ def test_job_predicts_every_image_in_shards_and_feeds_the_queue(dataset, run):
     assert ReviewItem.objects.filter(dataset__name="gen", model_count__gt=0).count() >= 1
 
 
-def test_rerun_skips_done_images(dataset, run):
+def test_rerun_skips_done_images(ten_image_dataset, run):
     run()
     again = run()
     assert again.images_total == 0 and again.shards.count() == 0
@@ -78,7 +74,7 @@ def test_rerun_skips_done_images(dataset, run):
     assert again.state == JobState.DONE and again.new_review_items == 0
 
 
-def test_corrupt_file_is_recorded_as_failed_without_failing_the_shard(dataset, run):
+def test_corrupt_file_is_recorded_as_failed_without_failing_the_shard(ten_image_dataset, run):
     broken = Image.objects.get(file_name="img_3.jpg")
     broken.file.save("broken/not-a-jpeg.jpg", ContentFile(b"not a jpeg any more"))
     job = run()
@@ -90,7 +86,7 @@ def test_corrupt_file_is_recorded_as_failed_without_failing_the_shard(dataset, r
     assert run().images_total == 0
 
 
-def test_missing_hub_weights_fail_the_job_with_where_to_put_them(dataset, run):
+def test_missing_hub_weights_fail_the_job_with_where_to_put_them(ten_image_dataset, run):
     spec = ModelSpec("resnet18", "IMAGENET1K_V1")
     if hub_checkpoint(spec.validate()).exists():
         pytest.skip("this machine has the weights in its torch hub cache")
@@ -101,7 +97,7 @@ def test_missing_hub_weights_fail_the_job_with_where_to_put_them(dataset, run):
     assert not Prediction.objects.exists()
 
 
-def test_local_checkpoint_is_loaded(dataset, tmp_path, run):
+def test_local_checkpoint_is_loaded(ten_image_dataset, tmp_path, run):
     model = ModelSpec("resnet18", "none")
     torch.manual_seed(1)
     reference = Classifier(model, device="cpu").model
@@ -124,13 +120,13 @@ def test_local_checkpoint_is_loaded(dataset, tmp_path, run):
         ({"batch_size": 0}, "batch size must be 1-4096"),
     ],
 )
-def test_bad_job_requests_are_refused_clearly(dataset, options, message, run):
+def test_bad_job_requests_are_refused_clearly(ten_image_dataset, options, message, run):
     with pytest.raises((InferenceError, ImportFailed), match=message):
         run(**options)
     assert not ClassifierModel.objects.exists()
 
 
-def test_predict_command_waits_and_reports(dataset, capsys):
+def test_predict_command_waits_and_reports(ten_image_dataset, capsys):
     call_command("predict", "--model", "resnet18", "--weights", "none", "--dataset", "gen", "--wait", verbosity=0)
     out = capsys.readouterr().out
     assert "10 images" in out and "done: 10 predicted, 0 failed" in out
@@ -141,7 +137,7 @@ def test_predict_command_waits_and_reports(dataset, capsys):
         call_command("predict", "--model", "nope", "--dataset", "gen")
 
 
-def test_model_summary_counts_reviewed_top1_and_added_items(dataset, reviewer, run):
+def test_model_summary_counts_reviewed_top1_and_added_items(ten_image_dataset, reviewer, run):
     job = run()
     job.refresh_from_db()
     top1 = Prediction.objects.filter(model=job.model).first()
@@ -155,7 +151,7 @@ def test_model_summary_counts_reviewed_top1_and_added_items(dataset, reviewer, r
     assert summary["items_added_by_jobs"] == job.new_review_items
 
 
-def test_job_api(client, admin_user, reviewer, dataset):
+def test_job_api(client, admin_user, reviewer, ten_image_dataset):
     client.force_login(reviewer)
     body = {"model": "resnet18", "weights": "none", "dataset": "gen", "shard_size": 5}
     assert client.post("/api/prediction-jobs/", body, content_type="application/json").status_code == 403
@@ -177,7 +173,7 @@ def test_job_api(client, admin_user, reviewer, dataset):
 
 
 def test_a_failed_job_leaves_no_empty_model_in_the_models_list(
-    dataset, run, client, reviewer, tmp_path, django_assert_max_num_queries
+    ten_image_dataset, run, client, reviewer, tmp_path, django_assert_max_num_queries
 ):
     run(name="computed")
     unfitting = tmp_path / "unfitting.pth"
@@ -206,6 +202,6 @@ def test_a_failed_job_leaves_no_empty_model_in_the_models_list(
     assert client.get(f"/api/models/{failed.model.name}/").status_code == 200
 
 
-def test_model_names_with_a_slash_are_refused(dataset, run):
+def test_model_names_with_a_slash_are_refused(ten_image_dataset, run):
     with pytest.raises(ImportFailed, match="without '/'"):
         run(name="team/resnet")

@@ -7,7 +7,8 @@ import random
 import pytest
 from django.contrib.auth.models import User
 
-from annotate import jobs, roles
+from accounts import roles
+from annotate import jobs
 from annotate.demo import DEMO_DATASET, SIMULATED_MODELS
 from annotate.models import Image
 from consensus.demo import CROWD_DATASET

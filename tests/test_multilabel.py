@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from annotate import services
 from annotate.errors import ImportFailed
-from annotate.importers import import_image_folder, import_predictions
+from annotate.importers import import_image_folder
 from annotate.models import (
     Dataset,
     Image,
@@ -19,10 +19,9 @@ from annotate.models import (
     VerdictChange,
 )
 from interchange import formats
+from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, TENCH
 
 pytestmark = pytest.mark.django_db
-
-TENCH, GOLDFISH, SHARK, CHIHUAHUA = "n01440764", "n01443537", "n01484850", "n02085620"
 
 
 def import_tfds(dataset, document, reviewer="imported"):
@@ -30,25 +29,22 @@ def import_tfds(dataset, document, reviewer="imported"):
 
 
 @pytest.fixture
-def reviewed(image_folder, tmp_path, reviewer):
-    import_image_folder(dataset_name="val", directory=image_folder())
-    predictions = tmp_path / "m.csv"
-    predictions.write_text(f"a.JPEG,{GOLDFISH}\nb.JPEG,{SHARK}\nc.JPEG,{TENCH}\n")
-    import_predictions(model_name="m", dataset_name="val", path=predictions)
+def reviewed(make_dataset, reviewer):
+    dataset = make_dataset(name="val", predictions={"m": f"a.JPEG,{GOLDFISH}\nb.JPEG,{GREAT_WHITE}\nc.JPEG,{TENCH}\n"})
     verdicts = {
         ("a.JPEG", TENCH): "correct",
         ("a.JPEG", GOLDFISH): "correct",
         ("b.JPEG", TENCH): "unclear",
-        ("b.JPEG", SHARK): "wrong",
+        ("b.JPEG", GREAT_WHITE): "wrong",
         ("c.JPEG", CHIHUAHUA): "dont_know",
     }
     for (name, wnid), value in verdicts.items():
         target = ReviewItem.objects.get(image__file_name=name, wnid=wnid)
         services.set_verdict(item_id=target.pk, reviewer=reviewer, value=value)
     services.set_problematic(image_id=Image.objects.get(file_name="c.JPEG").pk, reviewer=reviewer, reason="drawing")
-    m_slice = Slice.objects.create(dataset=Dataset.objects.get(name="val"), name="imagenet-m")
+    m_slice = Slice.objects.create(dataset=dataset, name="imagenet-m")
     m_slice.images.add(Image.objects.get(file_name="b.JPEG"))
-    return Dataset.objects.get(name="val")
+    return dataset
 
 
 def test_export_has_the_tfds_shape(reviewed):
@@ -57,7 +53,7 @@ def test_export_has_the_tfds_shape(reviewed):
     assert document == {
         "initial_annots": {
             "a.JPEG": {"correct": [TENCH, GOLDFISH]},
-            "b.JPEG": {"unclear": [TENCH], "wrong": [SHARK]},
+            "b.JPEG": {"unclear": [TENCH], "wrong": [GREAT_WHITE]},
         },
         "problematic_images": {
             "c.JPEG": {
@@ -96,10 +92,10 @@ def test_export_import_into_empty_database_export_again_is_identical(reviewed, t
 
 
 def test_import_is_all_or_nothing_and_names_the_problem(reviewed, tmp_path):
-    document = {"initial_annots": {"a.JPEG": {"correct": [SHARK]}, "zzz.JPEG": {"correct": [TENCH]}}}
+    document = {"initial_annots": {"a.JPEG": {"correct": [GREAT_WHITE]}, "zzz.JPEG": {"correct": [TENCH]}}}
     with pytest.raises(ImportFailed, match=r"initial_annots\['zzz.JPEG'\]: no image named 'zzz.JPEG'"):
         import_tfds(reviewed, document)
-    assert not ReviewItem.objects.filter(wnid=SHARK, image__file_name="a.JPEG").exists()
+    assert not ReviewItem.objects.filter(wnid=GREAT_WHITE, image__file_name="a.JPEG").exists()
 
     bad_wnid = {"initial_annots": {"a.JPEG": {"correct": ["n123"]}}}
     with pytest.raises(ImportFailed, match=r"'n123' is not an ImageNet-1k wnid"):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from annotate import roles
+from accounts import roles
 from annotate.models import ClassifierModel
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from annotate import roles
+from accounts import roles
 from annotate import services as annotate_services
 from annotate.models import ClassifierModel, Image, PredictorKind, ReviewItem
 from evaluation.models import ParticipantImage, Phase, PhaseState
 from tests.conftest import BROWSER_DB, make_user
-from tests.test_phases import GOLDFISH, build_datasets
+from tests.test_phases import build_datasets
 from tests.test_review_page import candidate_wnids, checked_verdicts, shown_image_id, wait_saved
 from tests.test_training_pages import choose_by_search
+from tests.wnids import GOLDFISH
 
 pytestmark = pytest.mark.browser
 

@@ -8,18 +8,17 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from annotate import roles, taxonomy
+import taxonomy
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder
 from annotate.models import ClassifierModel, Image, Prediction, PredictionBlock, PredictorKind, ReviewItem
 from evaluation import selectors, services
 from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage, PhaseState
-from tests.conftest import jpeg_bytes, make_user
+from tests.conftest import evaluation_people, jpeg_bytes
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
+from tests.wnids import AIRLINER, CHIHUAHUA, GOLDFISH, TENCH
 from training.services import create_training_task
 from training.services import record_answer as record_training_answer
-
-TENCH, GOLDFISH, AIRLINER, CHIHUAHUA = "n01440764", "n01443537", "n02690373", "n02085620"
 
 
 def build_folder(root, files):
@@ -50,12 +49,8 @@ def build_datasets(tmp_path):
 
 @pytest.fixture
 def people(db):
-    return {
-        "admin": make_user("ada", roles.ADMIN),
-        "pat": make_user("pat", roles.TRAINEE),
-        "paula": make_user("paula", roles.REVIEWER),
-        "oscar": make_user("oscar", roles.REVIEWER),
-    }
+    """The evaluation tests' people, with oscar as the second reviewer: a reviewer who takes part in no phase here."""
+    return evaluation_people(second_reviewer="oscar")
 
 
 @pytest.fixture

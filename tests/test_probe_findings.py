@@ -13,8 +13,9 @@ from django.db import connection
 from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 
+from accounts import roles
 from accounts.services import token_for
-from annotate import labelling, roles
+from annotate import labelling
 from annotate import services as annotate_services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import FlagChange, Image, Lease, ProblematicFlag, ReviewItem, VerdictChange
@@ -23,10 +24,9 @@ from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
 from tests.conftest import jpeg_bytes, make_user
+from tests.wnids import GOLDFISH, GREAT_WHITE, TENCH
 from training.models import TaskSource
 from training.services import create_training_task
-
-TENCH, GOLDFISH, SHARK, CHIHUAHUA = "n01440764", "n01443537", "n01484850", "n02085620"
 
 
 def folder(root, files):
@@ -40,7 +40,7 @@ def folder(root, files):
     return root
 
 
-def dataset(tmp_path, name, files, top1=None):
+def import_dataset(tmp_path, name, files, top1=None):
     import_image_folder(dataset_name=name, directory=folder(tmp_path / name, files))
     if top1:
         csv = tmp_path / f"{name}.csv"
@@ -69,11 +69,11 @@ def phase_world(db, tmp_path):
         "rita": make_user("rita", roles.REVIEWER),
         "nina": make_user("nina", roles.REVIEWER),
     }
-    dataset(
+    import_dataset(
         tmp_path,
         "val",
         {TENCH: ["a.JPEG", "b.JPEG"]},
-        {"a.JPEG": GOLDFISH, "b.JPEG": SHARK},
+        {"a.JPEG": GOLDFISH, "b.JPEG": GREAT_WHITE},
     )
     phase = evaluation_services.create_phase(
         name="blind", datasets={"val": 1}, participants=["rita"], created_by=people["admin"]
@@ -81,7 +81,7 @@ def phase_world(db, tmp_path):
     evaluation_services.open_phase(phase)
     phase_image = PhaseImage.objects.select_related("image").get(phase=phase).image
     with phase_image.file.open("rb") as handle:
-        dataset(tmp_path, "mirror", {phase_image.original_wnid: {"copy.JPEG": handle.read()}})
+        import_dataset(tmp_path, "mirror", {phase_image.original_wnid: {"copy.JPEG": handle.read()}})
     annotate_services.set_problematic(image_id=phase_image.pk, reviewer=people["admin"], reason="drawing")
     twin = Image.objects.get(dataset__name="mirror")
     return {**people, "phase_image": phase_image, "twin": twin, "missing": Image.objects.order_by("-pk")[0].pk + 1000}
@@ -148,8 +148,8 @@ def test_training_feedback_shows_only_what_the_trainee_may_see(db, tmp_path):
     """Finding 3: feedback gave away a golden item's answer and the consensus labels of a blind dataset."""
     admin, tom = make_user("ada", roles.ADMIN), make_user("tom", roles.TRAINEE, roles.REVIEWER)
     voters = [make_user(name, roles.REVIEWER) for name in ("v1", "v2")]
-    dataset(tmp_path, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
-    dataset(tmp_path, "val", {TENCH: ["g.JPEG"]}, {"g.JPEG": GOLDFISH})
+    import_dataset(tmp_path, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
+    import_dataset(tmp_path, "val", {TENCH: ["g.JPEG"]}, {"g.JPEG": GOLDFISH})
     crowd = Image.objects.get(dataset__name="crowd").dataset
     labelling.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
     for voter in voters:
@@ -192,7 +192,7 @@ def test_training_feedback_shows_only_what_the_trainee_may_see(db, tmp_path):
 
 @pytest.fixture
 def items(db, tmp_path):
-    dataset(tmp_path, "val", {TENCH: ["a.JPEG", "b.JPEG", "c.JPEG"]}, {"a.JPEG": GOLDFISH, "b.JPEG": GOLDFISH})
+    import_dataset(tmp_path, "val", {TENCH: ["a.JPEG", "b.JPEG", "c.JPEG"]}, {"a.JPEG": GOLDFISH, "b.JPEG": GOLDFISH})
     return list(ReviewItem.objects.filter(dataset__name="val").order_by("pk"))
 
 
@@ -218,7 +218,7 @@ def test_an_idempotency_key_is_scoped_to_its_item_and_refused_with_another_body(
 
 def test_concurrent_requests_with_one_key_never_fail(transactional_db, tmp_path):
     """Finding 5: three parallel requests with one key on different items gave 500s (IntegrityError)."""
-    dataset(
+    import_dataset(
         tmp_path,
         "val",
         {TENCH: [f"{index}.JPEG" for index in range(6)]},
@@ -256,7 +256,7 @@ def test_concurrent_requests_with_one_key_never_fail(transactional_db, tmp_path)
 
 def test_a_reviewer_holds_only_the_leases_the_queue_hands_out(db, tmp_path):
     """Finding 8: one reviewer leased every image of a dataset, and everyone else's queue ran dry."""
-    dataset(tmp_path, "val", {TENCH: [f"{index}.JPEG" for index in range(6)]})
+    import_dataset(tmp_path, "val", {TENCH: [f"{index}.JPEG" for index in range(6)]})
     rita, nina = client_for(make_user("rita", roles.REVIEWER)), client_for(make_user("nina", roles.REVIEWER))
     image_ids = list(Image.objects.values_list("pk", flat=True))
     for image_id in image_ids:
@@ -317,7 +317,7 @@ def test_spreadsheet_formulas_stay_text_in_csv_downloads(db, tmp_path):
         -1,
     ]
     admin = make_user("ada", roles.ADMIN)
-    dataset(tmp_path, "val", {TENCH: ["=HYPERLINK(x).JPEG"]})
+    import_dataset(tmp_path, "val", {TENCH: ["=HYPERLINK(x).JPEG"]})
     exported = client_for(admin).get("/api/datasets/val/export/", {"format": "csv"})
     rows = b"".join(exported.streaming_content if exported.streaming else [exported.content]).decode().splitlines()
     assert rows[1].startswith('"\'=HYPERLINK(x).JPEG",')
@@ -326,7 +326,7 @@ def test_spreadsheet_formulas_stay_text_in_csv_downloads(db, tmp_path):
 def test_a_draft_phase_is_closed_to_its_participants_on_every_page_and_endpoint(db, tmp_path):
     """Suspected: a participant of a draft phase got 200 on its labeling page while the API refused."""
     admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
-    dataset(tmp_path, "val", {TENCH: ["a.JPEG"]})
+    import_dataset(tmp_path, "val", {TENCH: ["a.JPEG"]})
     phase = evaluation_services.create_phase(name="draft", datasets={"val": 1}, participants=["rita"], created_by=admin)
     client = client_for(rita)
     assert client.get(f"/evaluation/phases/{phase.pk}/label/").status_code == 403
@@ -351,7 +351,7 @@ def test_an_account_left_without_a_usable_password_keeps_no_token(db):
 def test_the_guides_confusions_leave_out_what_reviewers_said_blind(db, tmp_path):
     """The "potentially confused with" box counted a blind dataset's consensus verdicts."""
     admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
-    dataset(tmp_path, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
+    import_dataset(tmp_path, "crowd", {TENCH: ["x.JPEG"]}, {"x.JPEG": GOLDFISH})
     crowd = Image.objects.get(dataset__name="crowd").dataset
     labelling.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
     goldfish = ReviewItem.objects.get(dataset=crowd, wnid=GOLDFISH)
@@ -367,10 +367,10 @@ def test_the_guides_confusions_leave_out_what_reviewers_said_blind(db, tmp_path)
 def test_an_image_seen_under_another_id_counts_as_seen(db, tmp_path):
     """A participant who trained on the same photo in another dataset had it counted unseen."""
     admin, tom = make_user("ada", roles.ADMIN), make_user("tom", roles.TRAINEE)
-    dataset(tmp_path, "val", {TENCH: ["a.JPEG", "b.JPEG"]})
+    import_dataset(tmp_path, "val", {TENCH: ["a.JPEG", "b.JPEG"]})
     first = Image.objects.get(file_name="a.JPEG")
     with first.file.open("rb") as handle:
-        dataset(tmp_path, "copy", {TENCH: {"copy.JPEG": handle.read()}})
+        import_dataset(tmp_path, "copy", {TENCH: {"copy.JPEG": handle.read()}})
     task = create_training_task(name="copy", dataset_name="copy", source=TaskSource.SLICE, offset_start=0, offset_end=1)
     send(
         client_for(tom), "post", f"/api/training/tasks/{task.pk}/answers/", {"image": task.image_ids[0], "wnid": TENCH}
@@ -387,7 +387,7 @@ def test_training_statistics_leave_out_answers_on_closed_images(phase_world, tmp
     rita, image = phase_world["rita"], phase_world["phase_image"]
     task = create_training_task(name="val", dataset_name="val", source=TaskSource.SLICE, offset_start=0, offset_end=2)
     evaluation_services.close_phase(PhaseImage.objects.get(image=image).phase)
-    send(client_for(rita), "post", f"/api/training/tasks/{task.pk}/answers/", {"image": image.pk, "wnid": SHARK})
+    send(client_for(rita), "post", f"/api/training/tasks/{task.pk}/answers/", {"image": image.pk, "wnid": GREAT_WHITE})
     phase = evaluation_services.create_phase(
         name="again", datasets={"val": 2}, participants=["rita"], created_by=phase_world["admin"]
     )
@@ -416,7 +416,7 @@ def test_training_statistics_leave_out_answers_on_closed_images(phase_world, tmp
 def test_odd_npy_predictions_get_an_answer_never_a_500(db, tmp_path, array, status, message):
     """Five .npy files answered 500: timedelta indices, scores that overflowed when rounded, long doubles."""
     admin = make_user("ada", roles.ADMIN)
-    dataset(tmp_path, "val", {TENCH: ["a.JPEG", "b.JPEG"]})
+    import_dataset(tmp_path, "val", {TENCH: ["a.JPEG", "b.JPEG"]})
     buffer = io.BytesIO()
     np.save(buffer, array)
     upload = io.BytesIO(buffer.getvalue())
@@ -428,7 +428,7 @@ def test_odd_npy_predictions_get_an_answer_never_a_500(db, tmp_path, array, stat
 
 def test_a_malformed_npy_header_is_refused_with_a_message(db, tmp_path):
     admin = make_user("ada", roles.ADMIN)
-    dataset(tmp_path, "val", {TENCH: ["a.JPEG"]})
+    import_dataset(tmp_path, "val", {TENCH: ["a.JPEG"]})
     header = b"{'descr': '<i8', 'fortran_order': False, 'shape': (1, 1(, }"
     upload = io.BytesIO(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + b"\x00" * 8)
     upload.name = "p.npy"
@@ -456,7 +456,7 @@ def test_trusted_proxies_may_be_networks(db):
 
 def test_a_participant_of_a_draft_phase_is_told_it_has_not_opened(db, tmp_path):
     admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
-    dataset(tmp_path, "val", {TENCH: ["a.JPEG"]})
+    import_dataset(tmp_path, "val", {TENCH: ["a.JPEG"]})
     phase = evaluation_services.create_phase(name="draft", datasets={"val": 1}, participants=["rita"], created_by=admin)
     response = client_for(rita).get(f"/api/evaluation/phases/{phase.pk}/")
     assert response.status_code == 403 and "has not opened yet" in response.json()["detail"]
@@ -466,7 +466,7 @@ def test_a_blind_reviewer_sees_their_own_answers_in_the_dataset_figures_not_the_
     """A reviewer's vote that completed a consensus moved the dataset's label figures (reviewed +1, wrong +1),
     which told them what the others had answered."""
     admin, rita = make_user("ada", roles.ADMIN), make_user("rita", roles.REVIEWER)
-    dataset(tmp_path, "crowd", {TENCH: ["x.JPEG", "y.JPEG"]}, {"x.JPEG": GOLDFISH, "y.JPEG": GOLDFISH})
+    import_dataset(tmp_path, "crowd", {TENCH: ["x.JPEG", "y.JPEG"]}, {"x.JPEG": GOLDFISH, "y.JPEG": GOLDFISH})
     crowd = Image.objects.filter(dataset__name="crowd").first().dataset
     labelling.set_policy(dataset=crowd, rule="majority", overlap=2, user=admin)
     goldfish = ReviewItem.objects.filter(dataset=crowd, wnid=GOLDFISH).order_by("pk").first()

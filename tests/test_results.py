@@ -12,16 +12,14 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from annotate import roles
 from annotate import services as annotate_services
 from annotate.importers import import_predictions
 from annotate.models import ClassifierModel, Image, ReviewItem
 from evaluation import scores, scoring, services
 from evaluation.models import Participant, ParticipantImage
-from tests.conftest import make_user
-from tests.test_phases import AIRLINER, GOLDFISH, build_datasets, client_for
+from tests.test_phases import build_datasets, client_for
+from tests.wnids import AIRLINER, CANOE, GOLDFISH
 
-CANOE = "n02951358"
 # Wrong answers by file name; every other answer is the original label. a0 is wrong for both voting models
 # and both humans, and right for the simulated model, which does not vote.
 MODEL_ANSWERS = {
@@ -31,16 +29,6 @@ MODEL_ANSWERS = {
 }
 HUMAN_ANSWERS = {"pat": {"a0.JPEG": GOLDFISH, "vt0.JPEG": GOLDFISH}, "paula": {"a0.JPEG": CANOE, "t1.JPEG": GOLDFISH}}
 HUMAN = "human {} (phase 1)"
-
-
-@pytest.fixture
-def people(db):
-    return {
-        "admin": make_user("ada", roles.ADMIN),
-        "pat": make_user("pat", roles.TRAINEE),
-        "paula": make_user("paula", roles.REVIEWER),
-        "rita": make_user("rita", roles.REVIEWER),
-    }
 
 
 def import_models(tmp_path):

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 
-from annotate import labelling, roles
+from annotate import labelling
 from annotate import services as annotate_services
 from annotate.batches import undo_import
 from annotate.importers import import_predictions
@@ -17,22 +17,12 @@ from annotate.models import Dataset, Image, Prediction, ReviewItem
 from consensus import services as consensus
 from evaluation import results, scores, selectors
 from evaluation import services as phases
-from tests.conftest import make_user
-from tests.test_phases import GOLDFISH, client_for
+from tests.test_phases import client_for
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 from tests.test_results import answer_all, closed_phase
+from tests.wnids import GOLDFISH
 
 NAMES = ["inet", "v2"]
-
-
-@pytest.fixture
-def people(db):
-    return {
-        "admin": make_user("ada", roles.ADMIN),
-        "pat": make_user("pat", roles.TRAINEE),
-        "paula": make_user("paula", roles.REVIEWER),
-        "rita": make_user("rita", roles.REVIEWER),
-    }
 
 
 def get_results(client):

@@ -4,13 +4,14 @@ fields aligned, and a phase over datasets that share files drawing each photo on
 
 import pytest
 
-from annotate import roles
+from accounts import roles
 from annotate.importers import import_image_folder
 from evaluation.models import Phase
-from tests.conftest import BROWSER_DB, make_user
-from tests.test_phases import AIRLINER, TENCH, build_folder
+from tests.conftest import BROWSER_DB, evaluation_people, make_user
+from tests.test_phases import build_folder
 from tests.test_results import closed_phase
-from tests.test_results_pages import everyone, open_results
+from tests.test_results_pages import open_results
+from tests.wnids import AIRLINER, TENCH
 
 pytestmark = [pytest.mark.browser, BROWSER_DB]
 
@@ -55,7 +56,7 @@ def inside(box, outer):
 
 @SIZES
 def test_model_dots_are_named_and_equal_human_lines_all_show(logged_in_page, tmp_path, viewport):
-    people = everyone()
+    people = evaluation_people()
     closed_phase(people, tmp_path)
     page = logged_in_page(people["rita"])
     page.set_viewport_size(viewport)

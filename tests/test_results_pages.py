@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from annotate import roles
+from accounts import roles
 from evaluation import scoring, services
-from tests.conftest import BROWSER_DB, make_user
+from tests.conftest import BROWSER_DB, evaluation_people, make_user
 from tests.test_phase_pages import screenshot
 from tests.test_phases import build_datasets
 from tests.test_results import closed_phase, import_models
@@ -15,15 +15,6 @@ from tests.test_results import closed_phase, import_models
 pytestmark = pytest.mark.browser
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def everyone():
-    return {
-        "admin": make_user("ada", roles.ADMIN),
-        "pat": make_user("pat", roles.TRAINEE),
-        "paula": make_user("paula", roles.REVIEWER),
-        "rita": make_user("rita", roles.REVIEWER),
-    }
 
 
 def open_results(page, query=""):
@@ -52,7 +43,7 @@ def downloaded(page, click):
 
 @BROWSER_DB
 def test_the_results_page_shows_the_scores_after_review(logged_in_page, tmp_path):
-    people = everyone()
+    people = evaluation_people()
     closed_phase(people, tmp_path)
     page = logged_in_page(people["rita"])
     errors = open_results(page)
@@ -130,7 +121,7 @@ def test_the_results_page_shows_the_scores_after_review(logged_in_page, tmp_path
 
 @BROWSER_DB
 def test_the_results_page_says_what_is_missing(logged_in_page, tmp_path):
-    people = everyone()
+    people = evaluation_people()
     build_datasets(tmp_path)
     page = logged_in_page(people["rita"])
     errors = open_results(page)

@@ -6,22 +6,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotate import services
-from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Image, Lease, ProblematicFlag, ReviewItem, VerdictChange
 from tests.conftest import make_user
+from tests.wnids import CHIHUAHUA, GOLDFISH, TENCH
 
 pytestmark = pytest.mark.django_db
-
-TENCH, GOLDFISH, CHIHUAHUA = "n01440764", "n01443537", "n02085620"
-
-
-@pytest.fixture
-def dataset(image_folder, tmp_path):
-    import_image_folder(dataset_name="val", directory=image_folder())
-    predictions = tmp_path / "m.csv"
-    predictions.write_text(f"a.JPEG,{GOLDFISH}\nb.JPEG,{TENCH}\nc.JPEG,{TENCH}\n")
-    import_predictions(model_name="m", dataset_name="val", path=predictions)
-    return "val"
 
 
 def item(file_name, wnid):
@@ -32,7 +21,7 @@ def next_image(client, **params):
     return client.get("/api/review/next/", {"dataset": "val", **params})
 
 
-def test_next_hands_out_images_in_order_and_returns_candidates(client, reviewer, dataset):
+def test_next_hands_out_images_in_order_and_returns_candidates(client, reviewer, one_model_dataset):
     client.force_login(reviewer)
     response = next_image(client)
     assert response.status_code == 200
@@ -52,7 +41,7 @@ def test_next_hands_out_images_in_order_and_returns_candidates(client, reviewer,
     }
 
 
-def test_two_reviewers_are_not_given_the_same_image(client, reviewer, dataset):
+def test_two_reviewers_are_not_given_the_same_image(client, reviewer, one_model_dataset):
     other = make_user("otto", "reviewer")
     client.force_login(reviewer)
     first = next_image(client).json()
@@ -61,7 +50,7 @@ def test_two_reviewers_are_not_given_the_same_image(client, reviewer, dataset):
     assert first["file_name"] == "a.JPEG" and second["file_name"] == "b.JPEG"
 
 
-def test_an_expired_lease_frees_the_image(client, reviewer, dataset):
+def test_an_expired_lease_frees_the_image(client, reviewer, one_model_dataset):
     other = make_user("otto", "reviewer")
     client.force_login(reviewer)
     next_image(client)
@@ -70,7 +59,7 @@ def test_an_expired_lease_frees_the_image(client, reviewer, dataset):
     assert next_image(client).json()["file_name"] == "a.JPEG"
 
 
-def test_queue_skips_done_images_wraps_around_and_ends_with_204(client, reviewer, dataset):
+def test_queue_skips_done_images_wraps_around_and_ends_with_204(client, reviewer, one_model_dataset):
     client.force_login(reviewer)
     for file_name, wnid in [("a.JPEG", TENCH), ("a.JPEG", GOLDFISH), ("c.JPEG", CHIHUAHUA), ("c.JPEG", TENCH)]:
         services.set_verdict(item_id=item(file_name, wnid).pk, reviewer=reviewer, value="correct")
@@ -82,14 +71,14 @@ def test_queue_skips_done_images_wraps_around_and_ends_with_204(client, reviewer
     assert not Lease.objects.exclude(image_id=b["id"]).exists()
 
 
-def test_class_filter_takes_a_hierarchy_node(client, reviewer, dataset):
+def test_class_filter_takes_a_hierarchy_node(client, reviewer, one_model_dataset):
     client.force_login(reviewer)
     dogs = next_image(client, wnid="n02084071").json()
     assert dogs["file_name"] == "c.JPEG"
     assert next_image(client, wnid="n99999999").status_code == 400
 
 
-def test_verdicts_are_appended_and_the_current_one_is_kept_on_the_item(client, reviewer, dataset):
+def test_verdicts_are_appended_and_the_current_one_is_kept_on_the_item(client, reviewer, one_model_dataset):
     client.force_login(reviewer)
     target = item("a.JPEG", GOLDFISH)
     url = f"/api/review-items/{target.pk}/verdict/"
@@ -112,7 +101,7 @@ def test_verdicts_are_appended_and_the_current_one_is_kept_on_the_item(client, r
     ]
 
 
-def test_bad_verdict_is_refused_with_a_clear_error(client, reviewer, dataset):
+def test_bad_verdict_is_refused_with_a_clear_error(client, reviewer, one_model_dataset):
     client.force_login(reviewer)
     target = item("a.JPEG", GOLDFISH)
     response = client.post(
@@ -123,7 +112,7 @@ def test_bad_verdict_is_refused_with_a_clear_error(client, reviewer, dataset):
     assert client.post("/api/review-items/999999/verdict/", {"verdict": "wrong"}).status_code == 404
 
 
-def test_problematic_flag_set_changed_cleared_and_kept_in_history(client, reviewer, dataset):
+def test_problematic_flag_set_changed_cleared_and_kept_in_history(client, reviewer, one_model_dataset):
     client.force_login(reviewer)
     image = Image.objects.get(file_name="b.JPEG")
     url = f"/api/images/{image.pk}/problematic/"
@@ -142,7 +131,7 @@ def test_problematic_flag_set_changed_cleared_and_kept_in_history(client, review
     assert [h["reason"] for h in history] == ["drawing", "other", None]
 
 
-def test_review_endpoints_need_the_reviewer_role(client, trainee, dataset):
+def test_review_endpoints_need_the_reviewer_role(client, trainee, one_model_dataset):
     target = item("a.JPEG", GOLDFISH)
     assert client.get("/api/review/next/", {"dataset": "val"}).status_code in (401, 403)
     client.force_login(trainee)
@@ -151,7 +140,7 @@ def test_review_endpoints_need_the_reviewer_role(client, trainee, dataset):
     assert client.get(f"/api/images/{target.image_id}/").status_code == 403
 
 
-def test_progress_counts_the_reviewer_and_the_dataset(client, reviewer, dataset):
+def test_progress_counts_the_reviewer_and_the_dataset(client, reviewer, one_model_dataset):
     client.force_login(reviewer)
     services.set_verdict(item_id=item("a.JPEG", TENCH).pk, reviewer=reviewer, value="correct")
     services.set_verdict(item_id=item("a.JPEG", GOLDFISH).pk, reviewer=reviewer, value="dont_know")
@@ -167,7 +156,7 @@ def test_progress_counts_the_reviewer_and_the_dataset(client, reviewer, dataset)
     }
 
 
-def test_a_verdict_answers_the_reviewers_counts_and_the_history_names_classes(client, reviewer, dataset):
+def test_a_verdict_answers_the_reviewers_counts_and_the_history_names_classes(client, reviewer, one_model_dataset):
     """Issue 13: "You: N items" lagged one save behind, and the history showed wnids only."""
     client.force_login(reviewer)
     services.set_verdict(item_id=item("b.JPEG", TENCH).pk, reviewer=reviewer, value="correct")
@@ -183,7 +172,9 @@ def test_a_verdict_answers_the_reviewers_counts_and_the_history_names_classes(cl
     ]
 
 
-def test_page_query_paths_use_a_fixed_number_of_queries(client, reviewer, dataset, django_assert_max_num_queries):
+def test_page_query_paths_use_a_fixed_number_of_queries(
+    client, reviewer, one_model_dataset, django_assert_max_num_queries
+):
     client.force_login(reviewer)
     first = next_image(client).json()
     # 15 where the lease looks for a golden image first (the golden rate) and the queue wraps around past the
@@ -201,7 +192,7 @@ def test_page_query_paths_use_a_fixed_number_of_queries(client, reviewer, datase
         client.get("/api/datasets/val/progress/")
 
 
-def test_next_image_query_uses_the_pending_queue_index(reviewer, dataset):
+def test_next_image_query_uses_the_pending_queue_index(reviewer, one_model_dataset):
     if connection.vendor != "postgresql":
         pytest.skip("EXPLAIN output is PostgreSQL's")
     from annotate.selectors import pending_images
@@ -214,7 +205,7 @@ def test_next_image_query_uses_the_pending_queue_index(reviewer, dataset):
     assert "image_pending_queue" in plan
 
 
-def test_verdict_save_is_one_transaction_of_few_queries(reviewer, dataset):
+def test_verdict_save_is_one_transaction_of_few_queries(reviewer, one_model_dataset):
     target = item("a.JPEG", GOLDFISH)
     with CaptureQueriesContext(connection) as queries:
         services.set_verdict(item_id=target.pk, reviewer=reviewer, value="correct")
@@ -222,7 +213,7 @@ def test_verdict_save_is_one_transaction_of_few_queries(reviewer, dataset):
     assert len(queries) <= 7
 
 
-def test_a_change_based_on_a_stale_state_gets_409_with_the_current_one(client, reviewer, dataset):
+def test_a_change_based_on_a_stale_state_gets_409_with_the_current_one(client, reviewer, one_model_dataset):
     other = make_user("olga", "reviewer")
     target = item("a.JPEG", GOLDFISH)
     services.set_verdict(item_id=target.pk, reviewer=other, value="correct")
@@ -241,7 +232,7 @@ def test_a_change_based_on_a_stale_state_gets_409_with_the_current_one(client, r
     assert response.status_code == 200
 
 
-def test_a_retried_save_is_stored_once(client, reviewer, dataset):
+def test_a_retried_save_is_stored_once(client, reviewer, one_model_dataset):
     target = item("a.JPEG", GOLDFISH)
     url = f"/api/review-items/{target.pk}/verdict/"
     client.force_login(reviewer)
@@ -262,7 +253,7 @@ def test_a_retried_save_is_stored_once(client, reviewer, dataset):
     assert response.status_code == 400 and "Idempotency-Key" in response.json()
 
 
-def test_the_image_on_screen_keeps_its_lease_while_its_reviewer_takes_their_time(client, reviewer, dataset):
+def test_the_image_on_screen_keeps_its_lease_while_its_reviewer_takes_their_time(client, reviewer, one_model_dataset):
     other = make_user("olga", "reviewer")
     client.force_login(reviewer)
     image = next_image(client).json()
@@ -278,7 +269,7 @@ def test_the_image_on_screen_keeps_its_lease_while_its_reviewer_takes_their_time
     assert client.post("/api/images/999999/lease/").status_code == 404
 
 
-def test_a_flag_changed_meanwhile_gets_409_with_the_current_flag(client, reviewer, dataset):
+def test_a_flag_changed_meanwhile_gets_409_with_the_current_flag(client, reviewer, one_model_dataset):
     other = make_user("olga", "reviewer")
     image = Image.objects.get(file_name="a.JPEG")
     services.set_problematic(image_id=image.pk, reviewer=other, reason="drawing")

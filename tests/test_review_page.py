@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from annotate import roles
+from accounts import roles
 from annotate.importers import register_manifest
 from annotate.models import Image, ProblematicFlag, ReviewItem
 from evaluation import services as evaluation_services

@@ -3,14 +3,13 @@
 
 import pytest
 
-from annotate import roles
+from accounts import roles
 from annotate import services as annotate_services
 from annotate.models import Image, ProblematicFlag, ReviewItem, Suggestion
 from labelguide import services as guide_services
 from tests.conftest import BROWSER_DB, DATASET, build_dataset, make_user
 from tests.test_review_page import candidate_wnids, review_url, shown_image_id, wait_saved
-
-TENCH, GOLDFISH, GREAT_WHITE = "n01440764", "n01443537", "n01484850"
+from tests.wnids import GOLDFISH, GREAT_WHITE, TENCH
 
 
 def my_items(page):

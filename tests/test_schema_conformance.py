@@ -30,8 +30,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api_world import ROLES, SPEC, TENCH, TOP1, module_world, report
+from tests.api_world import ROLES, SPEC, TOP1, module_world, report
 from tests.conftest import jpeg_bytes
+from tests.wnids import TENCH
 
 SCHEMA = schemathesis.openapi.from_dict(SPEC)
 OPERATIONS = {operation.label: operation for operation in (result.ok() for result in SCHEMA.get_all_operations())}

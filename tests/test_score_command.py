@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotate import services, taxonomy
+import taxonomy
+from annotate import services
 from annotate.importers import import_predictions, register_manifest
 from annotate.models import ClassifierModel, Image, Prediction, PredictorKind, ProblematicFlag, ReviewItem, Verdict
 from evaluation import scores, scoring

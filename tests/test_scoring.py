@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from annotate import taxonomy
+import taxonomy
 from evaluation import scoring
 
 SPLITS = {name: {taxonomy.class_index(w) for w in taxonomy.split_classes(name)} for name in taxonomy.SPLITS}

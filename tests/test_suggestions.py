@@ -3,24 +3,23 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from annotate import roles, services
+from accounts import roles
+from annotate import services
 from annotate.importers import import_image_folder, import_predictions
 from annotate.models import Image, ProblematicFlag, ReviewItem, Suggestion, VerdictChange
 from tests.conftest import make_user
+from tests.wnids import GOLDFISH, GREAT_WHITE, TENCH
 
 pytestmark = pytest.mark.django_db
 
-TENCH, GOLDFISH, GREAT_WHITE, CHIHUAHUA = "n01440764", "n01443537", "n01484850", "n02085620"
-
 
 @pytest.fixture
-def dataset(image_folder, tmp_path):
+def reviewed_dataset(unpredicted_dataset):
     """a, b (tench) and c (Chihuahua); every original label reviewed as correct: the queue is empty."""
-    import_image_folder(dataset_name="val", directory=image_folder())
     rhea = make_user("rhea", roles.REVIEWER)
     for item in ReviewItem.objects.all():
         services.set_verdict(item_id=item.pk, reviewer=rhea, value="correct")
-    return "val"
+    return unpredicted_dataset
 
 
 def image(file_name):
@@ -31,7 +30,7 @@ def next_image(client):
     return client.get("/api/review/next/", {"dataset": "val"})
 
 
-def test_a_label_suggestion_puts_a_reviewed_image_back_in_the_queue(client, dataset, trainee):
+def test_a_label_suggestion_puts_a_reviewed_image_back_in_the_queue(client, reviewed_dataset, trainee):
     reviewer = make_user("rex", roles.REVIEWER)
     client.force_login(reviewer)
     assert next_image(client).status_code == 204
@@ -78,7 +77,7 @@ def test_a_label_suggestion_puts_a_reviewed_image_back_in_the_queue(client, data
     assert next_image(client).status_code == 204
 
 
-def test_suggesting_a_label_already_judged_wrong_and_dismissing_it(client, dataset, trainee, reviewer):
+def test_suggesting_a_label_already_judged_wrong_and_dismissing_it(client, reviewed_dataset, trainee, reviewer):
     c = image("c.JPEG")
     item = ReviewItem.objects.create(image=c, dataset=c.dataset, wnid=GREAT_WHITE)
     Image.objects.filter(pk=c.pk).update(pending_items=1)
@@ -98,7 +97,7 @@ def test_suggesting_a_label_already_judged_wrong_and_dismissing_it(client, datas
     assert again.json()["detail"] == f"suggestion {suggestion.pk} was already dismissed by rita"
 
 
-def test_a_problematic_suggestion_flags_the_image_once_accepted(client, dataset, trainee, reviewer):
+def test_a_problematic_suggestion_flags_the_image_once_accepted(client, reviewed_dataset, trainee, reviewer):
     b = image("b.JPEG")
     suggestion = services.suggest_problematic(image_id=b.pk, reason="drawing", note="a cartoon fish", user=trainee)
     b.refresh_from_db()
@@ -113,7 +112,7 @@ def test_a_problematic_suggestion_flags_the_image_once_accepted(client, dataset,
     assert b.pending_items == 0
 
 
-def test_suggesting_twice_is_one_suggestion(dataset, trainee):
+def test_suggesting_twice_is_one_suggestion(reviewed_dataset, trainee):
     a = image("a.JPEG")
     first = services.suggest_label(image_id=a.pk, wnid=GOLDFISH, user=trainee)
     second = services.suggest_label(image_id=a.pk, wnid=GOLDFISH, user=trainee)
@@ -136,7 +135,7 @@ def test_suggesting_twice_is_one_suggestion(dataset, trainee):
         (lambda a, user: services.suggest_problematic(image_id=a.pk, reason="ugly", user=user), "unknown problematic"),
     ],
 )
-def test_bad_suggestions_are_refused_and_nothing_is_written(dataset, trainee, call, message):
+def test_bad_suggestions_are_refused_and_nothing_is_written(reviewed_dataset, trainee, call, message):
     a = image("a.JPEG")
     with pytest.raises(ValueError, match=message):
         call(a, trainee)
@@ -144,7 +143,7 @@ def test_bad_suggestions_are_refused_and_nothing_is_written(dataset, trainee, ca
     assert a.pending_items == 0 and not Suggestion.objects.exists()
 
 
-def test_only_reviewers_resolve_and_resolutions_are_checked(client, dataset, trainee, reviewer):
+def test_only_reviewers_resolve_and_resolutions_are_checked(client, reviewed_dataset, trainee, reviewer):
     suggestion = services.suggest_problematic(image_id=image("a.JPEG").pk, reason="drawing", user=trainee)
     client.force_login(trainee)
     assert client.post(f"/api/suggestions/{suggestion.pk}/resolve/", {"resolution": "accepted"}).status_code == 403
@@ -155,10 +154,9 @@ def test_only_reviewers_resolve_and_resolutions_are_checked(client, dataset, tra
     assert Suggestion.objects.get().resolved_at is None
 
 
-def test_suggestions_from_the_training_feedback(client, dataset, trainee):
+def test_suggestions_from_the_training_feedback(client, reviewed_dataset, trainee):
     from training.models import TaskSource
     from training.services import create_training_task, record_answer
-
     task = create_training_task(
         name="all", dataset_name="val", source=TaskSource.SLICE, offset_start=0, offset_end=3, shuffle=False
     )
@@ -183,7 +181,7 @@ def test_suggestions_from_the_training_feedback(client, dataset, trainee):
     assert [answer["correct"] for answer in feedback_again] == [False, True]
 
 
-def test_recounts_after_imports_keep_open_suggestions(dataset, trainee, tmp_path):
+def test_recounts_after_imports_keep_open_suggestions(reviewed_dataset, trainee, tmp_path):
     a, b = image("a.JPEG"), image("b.JPEG")
     services.suggest_problematic(image_id=a.pk, reason="drawing", user=trainee)
     services.suggest_problematic(image_id=b.pk, reason="drawing", user=trainee)
@@ -200,7 +198,9 @@ def test_recounts_after_imports_keep_open_suggestions(dataset, trainee, tmp_path
     assert dict(Image.objects.values_list("file_name", "pending_items")) == counts
 
 
-def test_review_page_query_count_with_suggestions(client, dataset, trainee, reviewer, django_assert_max_num_queries):
+def test_review_page_query_count_with_suggestions(
+    client, reviewed_dataset, trainee, reviewer, django_assert_max_num_queries
+):
     a = image("a.JPEG")
     services.suggest_label(image_id=a.pk, wnid=GOLDFISH, user=trainee)
     services.suggest_problematic(image_id=a.pk, reason="drawing", user=trainee)
@@ -252,7 +252,7 @@ def test_accepting_a_label_takes_the_locks_in_the_order_of_a_verdict(image_folde
     assert (item.verdict, a.pending_items) == ("correct", 1)  # the tench item is still unreviewed
 
 
-def test_the_admin_deletes_only_resolved_suggestions(client, dataset, trainee, reviewer):
+def test_the_admin_deletes_only_resolved_suggestions(client, reviewed_dataset, trainee, reviewer):
     from django.contrib.auth.models import User
 
     a = image("a.JPEG")

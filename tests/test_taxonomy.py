@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from annotate import taxonomy, wordnet
+import taxonomy
+from taxonomy import wordnet
 
 SYSTEM_WORDNET = Path("/usr/share/wordnet")
 

@@ -10,18 +10,19 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from annotate import roles, services, taxonomy
+import taxonomy
+from accounts import roles
+from annotate import services
 from annotate.importers import import_image_folder
 from annotate.models import Image, ReviewItem, Suggestion
 from tests.conftest import make_user
+from tests.wnids import CHIHUAHUA, DOG, GOLDFISH, JAPANESE_SPANIEL, TENCH
 from training import hierarchy, selectors, stats
 from training.models import DEFAULT_INSTRUCTIONS, PART_SIZE, TaskSource, TrainingAnswer, TrainingTask
 from training.services import TrainingInputError, create_training_task, record_answer
 
 pytestmark = pytest.mark.django_db
 
-TENCH, GOLDFISH, CHIHUAHUA, JAPANESE_SPANIEL = "n01440764", "n01443537", "n02085620", "n02085782"
-WALKER_HOUND, DOG = "n02089867", "n02084071"
 DATASET = "train-set"
 # Dataset order (class folders sorted): t1-t3 tench at 0-2, c1-c6 Chihuahua at 3-8, j1-j3 Japanese spaniel
 # at 9-11, then an image registered without a file at 12.
@@ -67,14 +68,14 @@ def answer_all(task, trainee, wnid_for=lambda image: image.original_wnid, count=
 
 
 @pytest.fixture
-def dataset(image_folder):
+def training_dataset(image_folder):
     return build_training_dataset(image_folder)
 
 
 # --- creating tasks ----------------------------------------------------------------------------------
 
 
-def test_slice_task_takes_offsets_in_dataset_order_and_skips_images_without_files(dataset, admin_user):
+def test_slice_task_takes_offsets_in_dataset_order_and_skips_images_without_files(training_dataset, admin_user):
     task = slice_task(created_by=admin_user)
     positions = dict(Image.objects.filter(pk__in=task.image_ids).values_list("pk", "position"))
     assert [positions[pk] for pk in task.image_ids] == list(range(12))
@@ -85,7 +86,7 @@ def test_slice_task_takes_offsets_in_dataset_order_and_skips_images_without_file
     assert [positions[pk] for pk in narrow.image_ids] == [3, 4]
 
 
-def test_class_task_takes_the_images_under_a_node_shuffled_by_name(dataset):
+def test_class_task_takes_the_images_under_a_node_shuffled_by_name(training_dataset):
     # t1 was reviewed: its tench label is wrong, it shows a Chihuahua. It counts as a dog image now.
     t1 = image_named("t1.JPEG")
     rita = make_user("rita", roles.REVIEWER)
@@ -105,7 +106,7 @@ def test_class_task_takes_the_images_under_a_node_shuffled_by_name(dataset):
     assert again.image_ids == first_order  # a fixed order, seeded by the name
 
 
-def test_confusion_group_task(dataset):
+def test_confusion_group_task(training_dataset):
     task = create_training_task(
         name="toy dogs",
         dataset_name=DATASET,
@@ -141,7 +142,7 @@ def test_confusion_group_task(dataset):
         ({"source": TaskSource.CONFUSION_GROUP, "wnids": [TENCH, DOG]}, "wnids", f"not ImageNet classes: {DOG}"),
     ],
 )
-def test_bad_task_input_is_refused_and_nothing_is_written(dataset, arguments, field, message):
+def test_bad_task_input_is_refused_and_nothing_is_written(training_dataset, arguments, field, message):
     values = {"name": "t", "dataset_name": DATASET, "source": TaskSource.SLICE, "offset_start": 0, "offset_end": 5}
     with pytest.raises(TrainingInputError, match=message) as error:
         create_training_task(**{**values, **arguments})
@@ -149,13 +150,13 @@ def test_bad_task_input_is_refused_and_nothing_is_written(dataset, arguments, fi
     assert not TrainingTask.objects.exists()
 
 
-def test_task_names_are_unique(dataset):
+def test_task_names_are_unique(training_dataset):
     slice_task(name="once")
     with pytest.raises(TrainingInputError, match="a training task named 'once' already exists"):
         slice_task(name="once")
 
 
-def test_management_command_creates_tasks(dataset, capsys):
+def test_management_command_creates_tasks(training_dataset, capsys):
     call_command("create_training_task", "slice", "--dataset", DATASET, "--offset", "0:10")
     call_command("create_training_task", "dogs", "--dataset", DATASET, "--classes", DOG, "--no-shuffle")
     call_command("create_training_task", "toy", "--dataset", DATASET, "--wnids", f"{CHIHUAHUA},{JAPANESE_SPANIEL}")
@@ -173,7 +174,7 @@ def test_management_command_creates_tasks(dataset, capsys):
 # --- parts, progress, answers ------------------------------------------------------------------------
 
 
-def test_progress_text_counts_images_and_finished_parts(dataset, trainee):
+def test_progress_text_counts_images_and_finished_parts(training_dataset, trainee):
     task = slice_task()
     assert selectors.task_progress(task, trainee)["text"] == "Completed 0 out of 12 images (0 out of 2 parts)"
     answer_all(task, trainee, count=9)
@@ -198,7 +199,7 @@ def test_progress_text_of_the_talk():
     assert selectors.progress(task, {**parts, 23: (6, 6, 6)})["parts_done"] == 11  # the last part has 6 images
 
 
-def test_a_trainee_answers_each_image_once(dataset, trainee):
+def test_a_trainee_answers_each_image_once(training_dataset, trainee):
     task = slice_task()
     record_answer(task=task, trainee=trainee, image_id=task.image_ids[0], wnid=TENCH)
     with pytest.raises(TrainingInputError, match="you already answered image"):
@@ -214,7 +215,7 @@ def test_a_trainee_answers_each_image_once(dataset, trainee):
         ({"seconds_taken": -2}, "seconds_taken", "between 0 and"),
     ],
 )
-def test_bad_answers_are_refused(dataset, trainee, arguments, field, message):
+def test_bad_answers_are_refused(training_dataset, trainee, arguments, field, message):
     task = slice_task()
     values = {"task": task, "trainee": trainee, "image_id": task.image_ids[0], "wnid": TENCH}
     with pytest.raises(TrainingInputError, match=message) as error:
@@ -223,7 +224,7 @@ def test_bad_answers_are_refused(dataset, trainee, arguments, field, message):
     assert not TrainingAnswer.objects.exists()
 
 
-def test_correctness_against_the_reviewed_multilabels_or_the_original_label(dataset, trainee, reviewer):
+def test_correctness_against_the_reviewed_multilabels_or_the_original_label(training_dataset, trainee, reviewer):
     task = slice_task()
     t1, t2, t3 = image_named("t1.JPEG"), image_named("t2.JPEG"), image_named("t3.JPEG")
     # t1: reviewed; tench wrong, goldfish correct, Chihuahua unclear.
@@ -265,7 +266,7 @@ def test_correctness_against_the_reviewed_multilabels_or_the_original_label(data
 # --- the API -------------------------------------------------------------------------------------------
 
 
-def test_labeling_through_the_api(client, dataset, trainee):
+def test_labeling_through_the_api(client, training_dataset, trainee):
     task = slice_task()
     client.force_login(trainee)
     listed = client.get("/api/training/tasks/").json()
@@ -314,7 +315,7 @@ def test_labeling_through_the_api(client, dataset, trainee):
     assert client.get("/api/training/tasks/999/next/").status_code == 404
 
 
-def test_next_answers_204_when_the_task_is_finished(client, dataset, trainee):
+def test_next_answers_204_when_the_task_is_finished(client, training_dataset, trainee):
     task = slice_task(name="two", start=3, end=5)
     answer_all(task, trainee)
     client.force_login(trainee)
@@ -322,7 +323,7 @@ def test_next_answers_204_when_the_task_is_finished(client, dataset, trainee):
     assert client.get(f"/api/training/tasks/{task.pk}/").json()["progress"]["finished"] is True
 
 
-def test_admins_create_tasks_through_the_api(client, dataset, admin_user, trainee):
+def test_admins_create_tasks_through_the_api(client, training_dataset, admin_user, trainee):
     body = {"name": "dogs", "dataset": DATASET, "source": "classes", "node_wnid": DOG}
     client.force_login(trainee)
     refused = client.post("/api/training/tasks/", body, content_type="application/json")
@@ -348,7 +349,7 @@ def test_admins_create_tasks_through_the_api(client, dataset, admin_user, traine
     assert TrainingTask.objects.count() == 2
 
 
-def test_a_trainee_cannot_read_another_trainees_answers_or_statistics(client, dataset, trainee, admin_user):
+def test_a_trainee_cannot_read_another_trainees_answers_or_statistics(client, training_dataset, trainee, admin_user):
     task = slice_task()
     tina = make_user("tina", roles.TRAINEE)
     answer_all(task, tina, count=3)
@@ -368,7 +369,7 @@ def test_a_trainee_cannot_read_another_trainees_answers_or_statistics(client, da
     assert client.get("/api/training/stats/?trainee=nobody").status_code == 404
 
 
-def test_pages_need_a_login_and_the_task_form_an_admin(client, dataset, trainee, admin_user):
+def test_pages_need_a_login_and_the_task_form_an_admin(client, training_dataset, trainee, admin_user):
     assert client.get("/training/").status_code == 302
     assert client.get("/api/training/tasks/").status_code in (401, 403)
     client.force_login(trainee)
@@ -378,7 +379,7 @@ def test_pages_need_a_login_and_the_task_form_an_admin(client, dataset, trainee,
     assert client.get("/training/tasks/999/label/").status_code == 404
 
 
-def test_the_task_form_creates_a_task_or_names_the_problem(client, dataset, admin_user):
+def test_the_task_form_creates_a_task_or_names_the_problem(client, training_dataset, admin_user):
     client.force_login(admin_user)
     form = {"name": "first ten", "dataset": DATASET, "source": "slice", "offset_start": "0", "offset_end": "10"}
     page = client.get("/training/tasks/new/")
@@ -398,7 +399,7 @@ def test_the_task_form_creates_a_task_or_names_the_problem(client, dataset, admi
 # --- statistics ----------------------------------------------------------------------------------------
 
 
-def test_statistics_per_part_per_day_and_confusions(dataset, trainee):
+def test_statistics_per_part_per_day_and_confusions(training_dataset, trainee):
     task = slice_task()
     images = {image.pk: image for image in Image.objects.filter(pk__in=task.image_ids)}
     # Part 1: tench right, c1-c4 called Japanese spaniel, c5-c6 right, j1 called Chihuahua; part 2 all right.
@@ -424,7 +425,7 @@ def test_statistics_per_part_per_day_and_confusions(dataset, trainee):
     assert stats.trainee_stats(make_user("tina", roles.TRAINEE), task)["summary"]["accuracy"] is None
 
 
-def test_feedback_and_statistics_agree_on_an_image_without_a_valid_label(client, dataset, trainee, reviewer):
+def test_feedback_and_statistics_agree_on_an_image_without_a_valid_label(client, training_dataset, trainee, reviewer):
     """The original label reviewed wrong and no label correct: feedback shows no correct label and no result, and
     the statistics leave the answer out of accuracy and confusions instead of taking the original label as true."""
     task = slice_task()
@@ -464,7 +465,7 @@ def test_line_chart_geometry():
     assert stats.line_chart([0.75], **size)["dots"][0]["x"] == 65.0
 
 
-def test_statistics_pages(client, dataset, trainee, admin_user):
+def test_statistics_pages(client, training_dataset, trainee, admin_user):
     task = slice_task()
     answer_all(task, trainee, wnid_for=lambda image: JAPANESE_SPANIEL, count=4)
     client.force_login(trainee)
@@ -523,7 +524,7 @@ def test_search_api_answers_every_kind_of_query(client, trainee):
 # --- query counts and indexes ----------------------------------------------------------------------------
 
 
-def test_page_and_api_query_paths_use_few_queries(client, dataset, trainee, django_assert_max_num_queries):
+def test_page_and_api_query_paths_use_few_queries(client, training_dataset, trainee, django_assert_max_num_queries):
     task = slice_task()
     slice_task(name="second", start=0, end=5)
     answer_all(task, trainee, count=7)
@@ -556,7 +557,7 @@ def test_page_and_api_query_paths_use_few_queries(client, dataset, trainee, djan
         client.get(f"/api/training/hierarchy/?node={DOG}")
 
 
-def test_answer_reads_use_the_trainee_index(dataset, trainee):
+def test_answer_reads_use_the_trainee_index(training_dataset, trainee):
     if connection.vendor != "postgresql":
         pytest.skip("EXPLAIN output is PostgreSQL's")
     task = slice_task()
@@ -576,7 +577,7 @@ def test_answer_reads_use_the_trainee_index(dataset, trainee):
 # --- admin --------------------------------------------------------------------------------------------------
 
 
-def test_every_training_model_is_in_the_admin(client, dataset, trainee):
+def test_every_training_model_is_in_the_admin(client, training_dataset, trainee):
     from django.apps import apps
 
     models = set(apps.get_app_config("training").get_models())

@@ -7,21 +7,12 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from annotate import roles, taxonomy
+import taxonomy
+from accounts import roles
 from annotate.models import Image, ReviewItem, Suggestion
 from tests.conftest import BROWSER_DB, make_user
-from tests.test_training import (
-    CHIHUAHUA,
-    DATASET,
-    DOG,
-    GOLDFISH,
-    JAPANESE_SPANIEL,
-    TENCH,
-    WALKER_HOUND,
-    build_training_dataset,
-    review,
-    slice_task,
-)
+from tests.test_training import DATASET, build_training_dataset, review, slice_task
+from tests.wnids import CHIHUAHUA, DOG, GOLDFISH, JAPANESE_SPANIEL, TENCH, WALKER_HOUND
 from training import hierarchy
 from training.models import TrainingAnswer, TrainingTask
 

@@ -17,11 +17,10 @@ from django.db import connection
 from django.db.models import Count
 
 from annotate import jobs
-from annotate.importers import import_image_folder
 from annotate.models import JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
 from annotate.tasks import BROKER_MARKER, run_prediction_shard
 from config import celery_app
-from tests.conftest import jpeg_bytes
+from tests.wnids import TENCH
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,13 +115,10 @@ def publish_shards(broker_url, job_id, shard_ids):
 
 
 @pytest.fixture
-def dataset(tmp_path):
-    root = tmp_path / "images" / "n01440764"
-    root.mkdir(parents=True)
-    for i in range(48):
-        (root / f"img_{i:03d}.jpg").write_bytes(jpeg_bytes(color=(i * 5 % 256, 80, 200 - i), size=(160, 120)))
-    import_image_folder(dataset_name="gen", directory=root.parent)
-    return "gen"
+def forty_eight_image_dataset(make_dataset):
+    """gen: img_000.jpg to img_047.jpg, 160 x 120 pixels, labelled tench, without predictions."""
+    files = {f"img_{i:03d}.jpg": (i * 5 % 256, 80, 200 - i) for i in range(48)}
+    return make_dataset(name="gen", predictions={}, files={TENCH: files}, size=(160, 120))
 
 
 def wait_until(condition, timeout, what, errors=()):
@@ -154,10 +150,10 @@ def assert_finished_exactly_once(job, dataset):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker, dataset, tmp_path):
+def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker, forty_eight_image_dataset, tmp_path):
     first = worker("first")
     job = jobs.start_prediction_job(
-        architecture="resnet18", weights="none", dataset_name=dataset, batch_size=4, shard_size=8
+        architecture="resnet18", weights="none", dataset_name=forty_eight_image_dataset.name, batch_size=4, shard_size=8
     )
     assert job.images_total == 48 and job.shards.count() == 6
 
@@ -169,16 +165,16 @@ def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker
     worker("second")
     wait_until(lambda: PredictionJob.objects.get(pk=job.pk).state == JobState.DONE, 180, "the job to finish")
 
-    assert_finished_exactly_once(job, dataset)
+    assert_finished_exactly_once(job, forty_eight_image_dataset.name)
     assert PredictionShard.objects.get(pk=interrupted.pk).attempts >= 2
     assert all(len(p.wnids) == 5 and len(p.scores) == 5 for p in Prediction.objects.filter(model=job.model))
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cancelling_a_job_stops_its_shards(worker, dataset):
+def test_cancelling_a_job_stops_its_shards(worker, forty_eight_image_dataset):
     worker("only")
     job = jobs.start_prediction_job(
-        architecture="resnet18", weights="none", dataset_name=dataset, batch_size=4, shard_size=8
+        architecture="resnet18", weights="none", dataset_name=forty_eight_image_dataset.name, batch_size=4, shard_size=8
     )
     wait_until(lambda: PredictionShard.objects.filter(job=job, state=JobState.DONE).exists(), 120, "the first shard")
     assert jobs.cancel_job(job.pk)
@@ -191,7 +187,9 @@ def test_cancelling_a_job_stops_its_shards(worker, dataset):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(worker, redis_server, dataset, tmp_path):
+def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(
+    worker, redis_server, forty_eight_image_dataset, tmp_path
+):
     broker_url, restart_redis = redis_server
     worker("only", broker=broker_url)
     # The worker marks the broker once it has declared its queues: from then on messages reach it.
@@ -199,7 +197,7 @@ def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(worker,
     job = jobs.start_prediction_job(
         architecture="resnet18",
         weights="none",
-        dataset_name=dataset,
+        dataset_name=forty_eight_image_dataset.name,
         batch_size=4,
         shard_size=8,
         enqueue=functools.partial(publish_shards, broker_url),
@@ -209,6 +207,6 @@ def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(worker,
     restart_redis()  # the queued shards and the running one's unacknowledged message are gone
 
     wait_until(lambda: PredictionJob.objects.get(pk=job.pk).state == JobState.DONE, 180, "the job to finish")
-    assert_finished_exactly_once(job, dataset)
+    assert_finished_exactly_once(job, forty_eight_image_dataset.name)
     # The job finished because the worker, back on the emptied broker, queued the unfinished shards again.
     assert "the broker had lost its data: " in (tmp_path / "only.log").read_text()

@@ -10,10 +10,10 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsAdmin
+from accounts.roles import is_admin
 from annotate import access
 from annotate.models import ProblemReason, SuggestionKind
-from annotate.permissions import IsAdmin
-from annotate.roles import is_admin
 from annotate.serializers import suggestion_data
 from config.query import query_int
 from config.schema import list_of
@@ -71,10 +71,6 @@ def task_or_404(pk, with_images=True):
     if task is None:
         raise NotFound(f"training task {pk} does not exist")
     return task
-
-
-def input_error(exc):
-    return ValidationError({exc.field: str(exc)})
 
 
 def trainee_for(request):
@@ -164,10 +160,7 @@ class TaskList(APIView):
         data = TaskInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        try:
-            task = services.create_training_task(dataset_name=values.pop("dataset"), created_by=request.user, **values)
-        except services.TrainingInputError as exc:
-            raise input_error(exc) from exc
+        task = services.create_training_task(dataset_name=values.pop("dataset"), created_by=request.user, **values)
         return Response(task_data(task, selectors.task_progress(task, request.user)), status=status.HTTP_201_CREATED)
 
 
@@ -261,16 +254,13 @@ class TaskAnswers(APIView):
         if access.is_closed(request.user, values["image"]):
             # As for an image the task does not hold: a closed image reads like a missing one.
             raise ValidationError({"image": f"image {values['image']} is not part of task {task.name!r}"})
-        try:
-            answer, labels = services.record_answer(
-                task=task,
-                trainee=request.user,
-                image_id=values["image"],
-                wnid=values["wnid"].strip(),
-                seconds_taken=values["seconds_taken"],
-            )
-        except services.TrainingInputError as exc:
-            raise input_error(exc) from exc
+        answer, labels = services.record_answer(
+            task=task,
+            trainee=request.user,
+            image_id=values["image"],
+            wnid=values["wnid"].strip(),
+            seconds_taken=values["seconds_taken"],
+        )
         return Response(selectors.answer_feedback(answer, labels), status=status.HTTP_201_CREATED)
 
 
@@ -291,10 +281,7 @@ class AnswerSuggestions(APIView):
         answer.trainee = request.user
         data = SuggestionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            suggestion = services.suggest_from_answer(answer=answer, **data.validated_data)
-        except services.TrainingInputError as exc:
-            raise input_error(exc) from exc
+        suggestion = services.suggest_from_answer(answer=answer, **data.validated_data)
         return Response(suggestion_data(suggestion), status=status.HTTP_201_CREATED)
 
 

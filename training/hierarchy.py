@@ -5,7 +5,7 @@ classes. A category with a single child adds a click and nothing to choose from:
 folded into the node at their end, whose `via` lists the labels folded away (living thing › organism).
 """
 
-from annotate import taxonomy
+import taxonomy
 
 ROOT = "n00001740"  # entity
 

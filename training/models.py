@@ -10,8 +10,9 @@ then (every reviewed label wrong or unclear) is not scored: its correctness is N
 from django.conf import settings
 from django.db import models
 
-from annotate import taxonomy
-from annotate.models import WNID_LENGTH, Dataset, Image
+import taxonomy
+from annotate.models import Dataset, Image
+from taxonomy.wnids import WNID_LENGTH
 
 PART_SIZE = 10
 RESULT_WORDS = {True: "correct", False: "wrong", None: "no valid label"}

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, OuterRef, Q
 
-from annotate import access, taxonomy
+import taxonomy
+from annotate import access
 from annotate.models import DECIDED_VERDICTS, Image, ReviewItem, Suggestion, Verdict
 from training.models import PART_SIZE, TrainingAnswer, TrainingTask
 

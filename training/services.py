@@ -1,37 +1,30 @@
 """Writes of training: creating tasks, recording answers, suggestions from the feedback panel."""
 
 import random
-import re
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from annotate import access, taxonomy
+import taxonomy
+from annotate import access
 from annotate import services as annotate_services
 from annotate.models import Dataset, Image, ReviewItem, SuggestionKind, Verdict
+from config.exceptions import DomainError
+from taxonomy.wnids import parse_wnids
 from training.models import DEFAULT_INSTRUCTIONS, TaskSource, TrainingAnswer, TrainingTask
 from training.selectors import image_labels
 
 MAX_NAME_LENGTH = 200
 MAX_SECONDS_TAKEN = 24 * 3600
-WNID_SEPARATORS = re.compile(r"[\s,;]+")
 
 
-class TrainingInputError(ValueError):
+class TrainingInputError(DomainError):
     """Input that cannot be used; `field` names what is at fault (for a 400 answer or a form error)."""
 
     def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
-
-
-def parse_wnids(value):
-    """A list of wnids from a list or from text separated by commas, semicolons or spaces."""
-    if isinstance(value, str):
-        return [wnid for wnid in WNID_SEPARATORS.split(value.strip()) if wnid]
-    return [str(wnid).strip() for wnid in value or () if str(wnid).strip()]
+        super().__init__(message, field=field)
 
 
 def create_training_task(

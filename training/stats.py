@@ -7,7 +7,8 @@ functions below shape the counts into series and draw the small line chart of th
 from django.db.models import Count, F
 from django.db.models.functions import TruncDate
 
-from annotate import access, taxonomy
+import taxonomy
+from annotate import access
 from training.models import PART_SIZE, TrainingAnswer
 from training.selectors import ANSWER_COUNTS, accuracy
 

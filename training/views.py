@@ -8,8 +8,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.roles import is_admin, require_role
 from annotate.models import ProblemReason
-from annotate.roles import is_admin
 from training import selectors, services, stats
 from training.forms import TaskForm
 from training.models import PART_SIZE, TrainingTask
@@ -30,8 +30,7 @@ def task_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_new(request):
-    if not is_admin(request.user):
-        raise PermissionDenied("Only admins create training tasks.")
+    require_role(request.user, is_admin, "Only admins create training tasks.")
     form = TaskForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

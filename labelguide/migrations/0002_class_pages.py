@@ -6,7 +6,7 @@ from django.db import migrations
 def create_class_pages(apps, schema_editor):
     # The generation code is plain Python over the committed taxonomy; `manage.py generate_guide`
     # reruns it later (creating missing pages, refreshing the generated part, never the body).
-    from annotate import taxonomy
+    import taxonomy
     from labelguide import generation
 
     GuidePage = apps.get_model("labelguide", "GuidePage")

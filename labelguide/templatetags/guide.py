@@ -3,7 +3,7 @@
 from django import template
 from django.utils.html import format_html
 
-from annotate import taxonomy
+import taxonomy
 from labelguide.rendering import class_page_path
 
 register = template.Library()

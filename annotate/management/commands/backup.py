@@ -1,6 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from annotate.backups import BackupFailed, create_backup
+from annotate.backups import create_backup
+from config.exceptions import as_command_errors
 
 
 class Command(BaseCommand):
@@ -9,10 +10,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("directory", help="folder for database.dump and media.tar.gz (must not hold a backup)")
 
+    @as_command_errors
     def handle(self, *args, directory, **options):
-        try:
-            files = create_backup(directory)
-        except BackupFailed as exc:
-            raise CommandError(str(exc)) from exc
+        files = create_backup(directory)
         for what, path in files.items():
             self.stdout.write(f"{what}: {path} ({path.stat().st_size:,} bytes)")

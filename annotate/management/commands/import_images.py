@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotate.errors import ImportFailed
 from annotate.importers import import_image_folder, register_manifest
+from config.exceptions import as_command_errors
 
 
 class Command(BaseCommand):
@@ -17,23 +17,21 @@ class Command(BaseCommand):
         parser.add_argument("--labels", help="CSV filename,wnid for a flat folder")
         parser.add_argument("--manifest", help="CSV filename,wnid[,uri] of images to register without files")
 
+    @as_command_errors
     def handle(self, *args, directory=None, dataset, labels=None, manifest=None, **options):
         if bool(directory) == bool(manifest):
             raise CommandError("give either a DIR of images or --manifest FILE")
-        try:
-            if manifest:
-                report = register_manifest(dataset_name=dataset, manifest_file=manifest)
-            else:
-                report = import_image_folder(
-                    dataset_name=dataset,
-                    directory=directory,
-                    labels_file=labels,
-                    progress=lambda items, total: tqdm(
-                        items, total=total, unit="img", disable=options["verbosity"] == 0, file=self.stderr
-                    ),
-                )
-        except ImportFailed as exc:
-            raise CommandError(str(exc)) from exc
+        if manifest:
+            report = register_manifest(dataset_name=dataset, manifest_file=manifest)
+        else:
+            report = import_image_folder(
+                dataset_name=dataset,
+                directory=directory,
+                labels_file=labels,
+                progress=lambda items, total: tqdm(
+                    items, total=total, unit="img", disable=options["verbosity"] == 0, file=self.stderr
+                ),
+            )
         for path, error in report.failed:
             self.stderr.write(f"skipped {path}: {error}")
         self.stdout.write(

@@ -1,8 +1,8 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from annotate.batches import outcome
-from annotate.errors import ImportFailed
 from annotate.importers import import_predictions
+from config.exceptions import as_command_errors
 
 
 class Command(BaseCommand):
@@ -16,13 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--replace", action="store_true", help="replace the model's earlier predictions")
         parser.add_argument("--dry-run", action="store_true", help="say what the import would change; write nothing")
 
+    @as_command_errors
     def handle(self, *args, file, model, dataset, format=None, replace=False, dry_run=False, **options):
-        try:
-            result = import_predictions(
-                model_name=model, dataset_name=dataset, path=file, fmt=format, replace=replace, dry_run=dry_run
-            )
-        except ImportFailed as exc:
-            raise CommandError(str(exc)) from exc
+        result = import_predictions(
+            model_name=model, dataset_name=dataset, path=file, fmt=format, replace=replace, dry_run=dry_run
+        )
         self.stdout.write(
             f"{result['model']} on {result['dataset']}: {result['predictions']} predictions, "
             f"{result['new_review_items']} new review items"

@@ -2,9 +2,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotate import jobs
-from annotate.errors import ImportFailed, InferenceError
 from annotate.models import JobState
 from annotate.tasks import runs_in_process
+from config.exceptions import as_command_errors
 
 
 class Command(BaseCommand):
@@ -25,18 +25,16 @@ class Command(BaseCommand):
             "--wait", action="store_true", help="show progress until the job is finished (always without a broker)"
         )
 
+    @as_command_errors
     def handle(self, *args, **options):
-        try:
-            job = jobs.start_prediction_job(
-                architecture=options["model"],
-                dataset_name=options["dataset"],
-                weights=options["weights"],
-                batch_size=options["batch_size"],
-                shard_size=options["shard_size"],
-                name=options["name"],
-            )
-        except (InferenceError, ImportFailed) as exc:
-            raise CommandError(str(exc)) from exc
+        job = jobs.start_prediction_job(
+            architecture=options["model"],
+            dataset_name=options["dataset"],
+            weights=options["weights"],
+            batch_size=options["batch_size"],
+            shard_size=options["shard_size"],
+            name=options["name"],
+        )
         self.stdout.write(f"job {job.pk}: {job.model.name} on {job.dataset.name}, {job.images_total} images")
         # Without a broker the job runs in a thread of this command, which would end with it: wait then too.
         if not options["wait"] and not runs_in_process():

@@ -1,6 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from annotate.backups import BackupFailed, restore_backup
+from annotate.backups import restore_backup
+from config.exceptions import as_command_errors
 
 
 class Command(BaseCommand):
@@ -9,9 +10,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("directory", help="folder holding database.dump and media.tar.gz")
 
+    @as_command_errors
     def handle(self, *args, directory, **options):
-        try:
-            restored = restore_backup(directory)
-        except BackupFailed as exc:
-            raise CommandError(str(exc)) from exc
+        restored = restore_backup(directory)
         self.stdout.write(f"restored database {restored['database']} and media into {restored['media']}")

@@ -1,9 +1,9 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from annotate.batches import undo_import
-from annotate.errors import ImportFailed
+from config.exceptions import as_command_errors
 
 
 class Command(BaseCommand):
@@ -16,11 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("batch", type=int)
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    @as_command_errors
     def handle(self, *args, batch, **options):
-        try:
-            summary = undo_import(batch_id=batch)
-        except ImportFailed as exc:
-            raise CommandError(str(exc)) from exc
+        summary = undo_import(batch_id=batch)
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
             return

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotate import labelling
 from annotate.models import Dataset, Rule
+from config.exceptions import as_command_errors
 
 METHODS = {rule.replace("_", "-"): rule for rule in Rule.values}
 
@@ -22,14 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--method", choices=list(METHODS), help="default: the dataset's rule")
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    @as_command_errors
     def handle(self, *args, dataset, method=None, **options):
         found = Dataset.objects.filter(name=dataset).first()
         if found is None:
             raise CommandError(f"dataset {dataset!r} does not exist")
-        try:
-            summary = labelling.aggregate(dataset=found, rule=METHODS[method] if method else None)
-        except labelling.ConsensusError as exc:
-            raise CommandError(str(exc)) from exc
+        summary = labelling.aggregate(dataset=found, rule=METHODS[method] if method else None)
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
             return

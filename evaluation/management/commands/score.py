@@ -1,8 +1,9 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from annotate import taxonomy
+import taxonomy
+from config.exceptions import as_command_errors
 from evaluation import scores, scoring
 
 
@@ -70,14 +71,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="print the rows as one JSON list")
 
+    @as_command_errors
     def handle(self, *args, dataset, split=None, metric=None, subset=None, drops=False, **options):
-        try:
-            if drops:
-                rows = scores.drop_rows(dataset, split=split, metric=metric, subset=subset)
-            else:
-                rows = scores.score_rows(dataset, split=split, metric=metric, subset=subset)
-        except scores.ScoreError as exc:
-            raise CommandError(str(exc)) from exc
+        if drops:
+            rows = scores.drop_rows(dataset, split=split, metric=metric, subset=subset)
+        else:
+            rows = scores.score_rows(dataset, split=split, metric=metric, subset=subset)
         if options["json"]:
             self.stdout.write(json.dumps(rows))
             return

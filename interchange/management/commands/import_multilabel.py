@@ -4,8 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from annotate.batches import outcome
-from annotate.errors import ImportFailed
 from annotate.models import Dataset
+from config.exceptions import as_command_errors
 from interchange import formats
 
 IMPORTING_REVIEWER = "imported"
@@ -32,6 +32,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    @as_command_errors
     def handle(self, *args, file, dataset, **options):
         found = Dataset.objects.filter(name=dataset).first()
         if found is None:
@@ -51,8 +52,6 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: {exc.strerror}") from exc
         except UnicodeDecodeError:
             raise CommandError(f"{file}: not UTF-8 text") from None
-        except ImportFailed as exc:
-            raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
             return

@@ -1,10 +1,10 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from annotate.batches import outcome
-from annotate.errors import ImportFailed
 from annotate.models import Rule
+from config.exceptions import as_command_errors
 from interchange.votes import FORMATS, import_votes
 
 
@@ -31,20 +31,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    @as_command_errors
     def handle(self, *args, file, format, dataset, rule, overlap, reviewer_prefix, **options):
-        try:
-            summary = import_votes(
-                dataset_name=dataset,
-                path=file,
-                fmt=format,
-                rule=rule,
-                overlap=overlap,
-                reviewer_prefix=reviewer_prefix,
-                dry_run=options["dry_run"],
-                overwrite=options["overwrite"],
-            )
-        except ImportFailed as exc:
-            raise CommandError(str(exc)) from exc
+        summary = import_votes(
+            dataset_name=dataset,
+            path=file,
+            fmt=format,
+            rule=rule,
+            overlap=overlap,
+            reviewer_prefix=reviewer_prefix,
+            dry_run=options["dry_run"],
+            overwrite=options["overwrite"],
+        )
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
             return

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from config.exceptions import as_command_errors
 from training.models import TaskSource
-from training.services import TrainingInputError, create_training_task
+from training.services import create_training_task
 
 
 def offset_range(text):
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         order.add_argument("--shuffle", dest="shuffle", action="store_true", default=None)
         order.add_argument("--no-shuffle", dest="shuffle", action="store_false")
 
+    @as_command_errors
     def handle(self, *args, name, **options):
         arguments = {"name": name, "dataset_name": options["dataset"], "shuffle": options["shuffle"]}
         arguments.update(description=options["description"], instructions=options["instructions"])
@@ -40,10 +42,7 @@ class Command(BaseCommand):
             arguments.update(source=TaskSource.CLASSES, node_wnid=options["classes"])
         else:
             arguments.update(source=TaskSource.CONFUSION_GROUP, wnids=options["wnids"])
-        try:
-            task = create_training_task(**arguments)
-        except TrainingInputError as exc:
-            raise CommandError(str(exc)) from exc
+        task = create_training_task(**arguments)
         self.stdout.write(
             f"training task {task.pk} {task.name!r}: {task.image_count} images in {task.part_count} parts "
             f"({task.source_text} of {task.dataset.name})"

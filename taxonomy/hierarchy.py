@@ -1,6 +1,6 @@
 """The ImageNet-1k class taxonomy: the 1,000 classes and their WordNet 3.0 hypernym ancestors.
 
-Read once from the committed annotate/data/taxonomy.json (rebuilt by ``manage.py build_taxonomy``).
+Read once from the committed taxonomy/data/taxonomy.json (rebuilt by ``manage.py build_taxonomy``).
 Plain Python, no Django. A class's index is its position among the sorted class wnids (0-999).
 """
 

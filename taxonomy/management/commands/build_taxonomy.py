@@ -1,11 +1,11 @@
-"""Regenerate annotate/data/taxonomy.json from a WordNet 3.0 dictionary folder."""
+"""Regenerate taxonomy/data/taxonomy.json from a WordNet 3.0 dictionary folder."""
 
 import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotate import wordnet
+from taxonomy import wordnet
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "data" / "taxonomy.json"
 

@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from annotate.roles import can_review, is_admin
+from accounts.roles import can_review, is_admin
 
 
 class IsReviewer(BasePermission):

@@ -1,5 +1,7 @@
 """Roles are Django groups; superusers count as admins."""
 
+from django.core.exceptions import PermissionDenied
+
 ADMIN = "admin"
 GUIDE_EDITOR = "guide_editor"
 REVIEWER = "reviewer"
@@ -29,3 +31,10 @@ def can_review(user):
 
 def can_edit_guide(user):
     return has_role(user, GUIDE_EDITOR, ADMIN)
+
+
+def require_role(user, check, why):
+    """The one role check of pages: a user whom `check` (is_admin, can_review, can_edit_guide) refuses gets a 403
+    page that says `why`."""
+    if not check(user):
+        raise PermissionDenied(why)

@@ -14,6 +14,8 @@ import json
 import re
 from pathlib import Path
 
+from taxonomy.wnids import WNID_PATTERN
+
 WORDNET_VERSION = "3.0"
 
 # "@" links a synset to its hypernym, "@i" an instance (a named individual) to the class it belongs to.
@@ -23,7 +25,6 @@ WORDNET_VERSION = "3.0"
 HYPERNYM_POINTERS = frozenset({"@", "@i"})
 
 _SYNTACTIC_MARKER = re.compile(r"\((?:a|p|ip)\)$")
-_WNID = re.compile(r"n\d{8}")
 
 
 def wnid_for_offset(offset):
@@ -69,7 +70,7 @@ def build_taxonomy(class_wnids, wordnet_dir):
     lines = _synset_lines(wordnet_dir)
     classes = sorted(set(class_wnids))
     for wnid in classes:
-        if not _WNID.fullmatch(wnid) or wnid not in lines:
+        if not WNID_PATTERN.match(wnid) or wnid not in lines:
             raise ValueError(f"class {wnid!r} is not a noun synset in WordNet at {wordnet_dir}")
     keep = {}
     pending = list(classes)

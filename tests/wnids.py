@@ -1,0 +1,14 @@
+"""The ImageNet classes the tests label images with, by wnid."""
+
+TENCH = "n01440764"
+GOLDFISH = "n01443537"
+GREAT_WHITE = "n01484850"
+TIGER_SHARK = "n01491361"
+HAMMERHEAD = "n01494475"
+CHIHUAHUA = "n02085620"
+JAPANESE_SPANIEL = "n02085782"
+WALKER_HOUND = "n02089867"
+AIRLINER = "n02690373"
+CANOE = "n02951358"
+# A hypernym, not a class: the dogs.
+DOG = "n02084071"
