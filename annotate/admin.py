@@ -3,7 +3,6 @@ from django.contrib import admin
 
 import taxonomy
 from annotate import jobs, labelling, prediction_blocks
-from annotate.importers import sync_review_items
 from annotate.models import (
     TOP_K,
     ClassifierModel,
@@ -28,6 +27,7 @@ from annotate.models import (
     VerdictChange,
 )
 from annotate.policies import policy_for
+from annotate.review_items import sync_review_items
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 import taxonomy
 from accounts.permissions import IsAdmin, IsReviewer
 from accounts.roles import is_admin
-from annotate import access, importers, selectors, services
+from annotate import access, image_import, prediction_import, selectors, services
 from annotate.models import Dataset, Image, ReviewItem, Suggestion
 from annotate.serializers import (
     ClassifierModelSerializer,
@@ -119,11 +119,11 @@ def upload_name(upload):
 
 
 def prediction_format(fmt):
-    """The format of a predictions upload, one of importers.PREDICTION_FORMATS, checked before anything is written:
+    """The format of a predictions upload, one of prediction_import.PREDICTION_FORMATS, checked before anything is written:
     it becomes the temporary file's suffix."""
     fmt = str(fmt).strip().lower()
-    if fmt not in importers.PREDICTION_FORMATS:
-        formats = ", ".join(importers.PREDICTION_FORMATS)
+    if fmt not in prediction_import.PREDICTION_FORMATS:
+        formats = ", ".join(prediction_import.PREDICTION_FORMATS)
         raise ValidationError({"format": f"unknown predictions format {fmt[:40]!r}; use one of {formats}"})
     return fmt
 
@@ -165,7 +165,7 @@ class ManifestUpload(APIView):
         upload = required_upload(request, "manifest CSV")
         path = saved_upload(upload, ".csv")
         try:
-            report = importers.register_manifest(dataset_name=name, manifest_file=path, source=upload_name(upload))
+            report = image_import.register_manifest(dataset_name=name, manifest_file=path, source=upload_name(upload))
         finally:
             path.unlink()
         return Response(report.as_dict(), status=status.HTTP_201_CREATED)
@@ -184,7 +184,7 @@ class PredictionUpload(APIView):
                     "dataset": {"type": "string"},
                     "format": {
                         "type": "string",
-                        "enum": list(importers.PREDICTION_FORMATS),
+                        "enum": list(prediction_import.PREDICTION_FORMATS),
                         "description": "the file's format; by default its name's extension",
                     },
                     "replace": {"type": "boolean", "description": "replace the model's earlier predictions"},
@@ -201,7 +201,7 @@ class PredictionUpload(APIView):
         fmt = prediction_format(request.data.get("format") or Path(upload.name).suffix.lstrip("."))
         path = saved_upload(upload, f".{fmt}")
         try:
-            result = importers.import_predictions(
+            result = prediction_import.import_predictions(
                 model_name=name,
                 dataset_name=request.data.get("dataset", ""),
                 path=path,

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from annotate import importers, labelling, prediction_blocks
+from annotate import labelling, prediction_blocks, review_items
 from annotate.errors import ImportFailed
 from annotate.models import (
     ClassifierModel,
@@ -242,7 +242,7 @@ def _undo_predictions(batch):
     replaced.delete()
     model = ClassifierModel.objects.filter(pk=batch.undo_data.get("model")).first()
     if model is not None:
-        importers.sync_review_items(dataset=batch.dataset, model=model, removed_predictions=True)
+        review_items.sync_review_items(dataset=batch.dataset, model=model, removed_predictions=True)
         prediction_blocks.rebuild(model.pk)
         if batch.undo_data.get("model_created") and not model.predictions.exists():
             model.delete()

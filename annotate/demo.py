@@ -12,8 +12,9 @@ from PIL import ImageDraw
 
 import taxonomy
 from accounts import roles
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import ClassifierModel, Dataset, Prediction
+from annotate.prediction_import import import_predictions
 
 DEMO_DATASET = "demo"
 DEMO_USERS = (

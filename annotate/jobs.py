@@ -18,8 +18,8 @@ from django.utils import timezone
 
 import taxonomy
 from annotate import prediction_blocks
+from annotate.checks import check_model_name
 from annotate.errors import InferenceError
-from annotate.importers import check_model_name, dataset_named, sync_review_items
 from annotate.models import (
     FINISHED_JOB_STATES,
     ClassifierModel,
@@ -30,6 +30,8 @@ from annotate.models import (
     PredictionJob,
     PredictionShard,
 )
+from annotate.review_items import sync_review_items
+from annotate.selectors import dataset_named
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,11 @@ from django.utils import timezone
 import taxonomy
 from accounts.roles import is_admin
 from annotate import access
+from annotate.checks import check_dataset_name
+from annotate.errors import ImportFailed
 from annotate.models import (
     ClassifierModel,
+    Dataset,
     FlagChange,
     Image,
     ImportBatch,
@@ -26,6 +29,15 @@ from annotate.models import (
 from annotate.policies import policy_of
 
 DECIDED_OR_DONT_KNOW = [v for v in Verdict.values if v != Verdict.UNREVIEWED]
+
+
+def dataset_named(name):
+    """The dataset of this name: the one way every service, command and API view looks one up."""
+    check_dataset_name(name)
+    try:
+        return Dataset.objects.get(name=name)
+    except Dataset.DoesNotExist:
+        raise ImportFailed(f"dataset {name!r} does not exist") from None
 
 
 def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=(), several_reviewers=False):

@@ -115,8 +115,9 @@ def build_data(args, workdir):
     from django.contrib.auth.models import Group, User
 
     from accounts import roles
-    from annotate.importers import import_image_folder, import_predictions
+    from annotate.image_import import import_image_folder
     from annotate.models import Image, ReviewItem
+    from annotate.prediction_import import import_predictions
 
     folder, source = image_folder(workdir, args.images)
     report = import_image_folder(dataset_name=DATASET, directory=folder)

@@ -43,7 +43,7 @@ def parse_args():
 
 
 def bench_image_folder(results):
-    from annotate.importers import import_image_folder
+    from annotate.image_import import import_image_folder
     from annotate.models import Image, ReviewItem
 
     folder = benchlib.require_shared("imagenet-samples")
@@ -98,8 +98,9 @@ def sql_capture(profile, into, key):
 
 
 def bench_manifest(results, workdir, profile=False):
-    from annotate.importers import import_predictions, register_manifest
+    from annotate.image_import import register_manifest
     from annotate.models import Image, Prediction, ReviewItem
+    from annotate.prediction_import import import_predictions
 
     index_file = benchlib.require_shared("val-predictions/index_to_filepath.json")
     predictions_file = benchlib.require_shared("val-predictions/cv_predicted_labels.npy")

@@ -62,7 +62,8 @@ def parse_args():
 def load_real_data():
     import numpy as np
 
-    from annotate.importers import import_predictions, register_manifest
+    from annotate.image_import import register_manifest
+    from annotate.prediction_import import import_predictions
     from interchange.votes import import_votes
 
     paths = json.loads(benchlib.require_shared("val-predictions/index_to_filepath.json").read_text())

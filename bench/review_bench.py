@@ -168,8 +168,9 @@ def vacuum_analyze():
 
 
 def build(args, results):
-    from annotate.importers import import_predictions, register_manifest
+    from annotate.image_import import register_manifest
     from annotate.models import Dataset
+    from annotate.prediction_import import import_predictions
 
     build_times = {}
     workdir = tempfile.mkdtemp(prefix="relabel-bench-review-")

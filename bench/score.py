@@ -182,7 +182,7 @@ def build(args, inputs, top5):
 
     import taxonomy
     from annotate.bulk import insert_rows
-    from annotate.importers import register_manifest
+    from annotate.image_import import register_manifest
     from annotate.models import ClassifierModel, Dataset, Image, Prediction, PredictorKind, ranked_classes
     from evaluation import scoring
 

@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 
 from accounts.services import reviewer_accounts
 from annotate import labelling
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import Dataset, ReviewItem, Verdict
+from annotate.prediction_import import import_predictions
 from annotate.services import set_verdict
 from consensus import services
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 import taxonomy
 from annotate import prediction_blocks
-from annotate.importers import sync_review_items
 from annotate.models import ClassifierModel, Dataset, Image, Prediction, PredictorKind, VerdictChange
+from annotate.review_items import sync_review_items
 from config.exceptions import DomainError
 from evaluation.models import DEFAULT_INSTRUCTIONS, Participant, ParticipantImage, Phase, PhaseImage, PhaseState
 from training.models import TrainingAnswer

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts.services import reviewer_accounts
-from annotate import batches, bulk, importers, labelling
+from annotate import batches, bulk, labelling, review_items
 from annotate.models import (
     Dataset,
     FlagChange,
@@ -88,7 +88,7 @@ def store(*, dataset, plan, batch):
             | {flag.reviewer for flag in plan.flags}
             | {fixed.decided_by for fixed in plan.fixed_labels}
         )
-        items = importers.review_item_ids(
+        items = review_items.review_item_ids(
             dataset,
             plan.items
             | {(vote.image_id, vote.wnid) for vote in plan.votes}

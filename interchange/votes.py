@@ -14,9 +14,10 @@ import taxonomy
 from accounts.services import reviewer_accounts
 from annotate import batches, bulk, labelling, labels
 from annotate.errors import ImportFailed
-from annotate.importers import dataset_named, review_items
 from annotate.models import ConsensusPosterior, Image, ImportKind, ReviewerVerdict, ReviewItem, Verdict, VerdictChange
 from annotate.policies import policy_for
+from annotate.review_items import review_items
+from annotate.selectors import dataset_named
 
 FORMATS = ("real-raters",)
 # The raters answered no / maybe / yes to "does this class fit this image?".

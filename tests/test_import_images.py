@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image as PILImage
 
 from annotate.errors import ImportFailed
-from annotate.importers import import_image_folder, register_manifest
+from annotate.image_import import import_image_folder, register_manifest
 from annotate.models import Image, ReviewItem
 from tests.conftest import jpeg_bytes, shared_data
 

@@ -6,8 +6,9 @@ from django.core.management import CommandError, call_command
 
 import taxonomy
 from annotate.errors import ImportFailed
-from annotate.importers import import_predictions, register_manifest
+from annotate.image_import import register_manifest
 from annotate.models import ClassifierModel, Image, Prediction, ReviewItem
+from annotate.prediction_import import import_predictions
 from tests.conftest import shared_data
 from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, TENCH
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotate.importers import import_image_folder, register_manifest
+from annotate.image_import import import_image_folder, register_manifest
 from config.exceptions import as_command_errors
 
 

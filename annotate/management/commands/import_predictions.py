@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from annotate.batches import outcome
-from annotate.importers import import_predictions
+from annotate.prediction_import import import_predictions
 from config.exceptions import as_command_errors
 
 
