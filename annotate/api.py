@@ -3,7 +3,6 @@
 import tempfile
 from pathlib import Path
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -18,6 +17,7 @@ from accounts.permissions import IsAdmin, IsReviewer
 from accounts.roles import is_admin
 from annotate import access, image_import, prediction_import, selectors, services
 from annotate.models import Dataset, Image, ReviewItem, Suggestion
+from annotate.selectors import dataset_named
 from annotate.serializers import (
     ClassifierModelSerializer,
     DatasetSerializer,
@@ -31,10 +31,6 @@ from annotate.serializers import (
 )
 from config.exceptions import ConflictError
 from config.query import int_schema, query_int, query_ints
-
-
-def dataset_or_404(name):
-    return get_object_or_404(Dataset, name=name)
 
 
 def review_image_or_404(image_id, reviewer):
@@ -119,8 +115,8 @@ def upload_name(upload):
 
 
 def prediction_format(fmt):
-    """The format of a predictions upload, one of prediction_import.PREDICTION_FORMATS, checked before anything is written:
-    it becomes the temporary file's suffix."""
+    """The format of a predictions upload, one of prediction_import.PREDICTION_FORMATS, checked before anything is
+    written: it becomes the temporary file's suffix."""
     fmt = str(fmt).strip().lower()
     if fmt not in prediction_import.PREDICTION_FORMATS:
         formats = ", ".join(prediction_import.PREDICTION_FORMATS)
@@ -141,7 +137,7 @@ class DatasetList(ListAPIView):
 class DatasetDetail(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="A dataset's status figures")
     def get(self, request, name):
-        return Response(selectors.dataset_status(dataset_or_404(name), viewer=request.user))
+        return Response(selectors.dataset_status(dataset_named(name), viewer=request.user))
 
 
 class DatasetProgress(APIView):
@@ -149,7 +145,7 @@ class DatasetProgress(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The requesting reviewer's and the dataset's progress")
     def get(self, request, name):
-        return Response(selectors.reviewer_progress(reviewer=request.user, dataset=dataset_or_404(name)))
+        return Response(selectors.reviewer_progress(reviewer=request.user, dataset=dataset_named(name)))
 
 
 class ManifestUpload(APIView):
@@ -243,7 +239,7 @@ class NextImage(APIView):
         summary="Lease the next image to review (204 when the queue is empty)",
     )
     def get(self, request):
-        dataset = dataset_or_404(request.query_params.get("dataset", ""))
+        dataset = dataset_named(request.query_params.get("dataset", ""))
         after = query_int(request, "after")
         keep = query_ints(request, "keep")
         image = services.lease_next_image(

@@ -1,28 +1,16 @@
 """REST API of import batches: a dataset's imports, newest first, and undoing one."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from annotate import batches, selectors
-from annotate.api import dataset_or_404, raise_not_found
+from annotate.api import raise_not_found
 from annotate.models import ImportBatch
-
-
-class ImportBatchSerializer(serializers.Serializer):
-    """The schema of an import batch as batch_data gives it."""
-
-    id = serializers.IntegerField()
-    kind = serializers.CharField()
-    source = serializers.CharField()
-    created_by = serializers.CharField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    overwrite = serializers.BooleanField()
-    summary = serializers.DictField()
-    undoes = serializers.IntegerField(allow_null=True)
-    undone_by = serializers.IntegerField(allow_null=True)
+from annotate.selectors import dataset_named
+from annotate.serializers import ImportBatchSerializer
 
 
 def batch_data(batch):
@@ -48,7 +36,7 @@ class ImportBatchList(APIView):
         summary="The dataset's imports and undos, newest first",
     )
     def get(self, request, name):
-        return Response([batch_data(batch) for batch in selectors.import_batches(dataset_or_404(name))])
+        return Response([batch_data(batch) for batch in selectors.import_batches(dataset_named(name))])
 
 
 class ImportBatchUndo(APIView):

@@ -1,9 +1,7 @@
 """REST API of the image browser: a dataset's images, filtered, searched and sorted, a page at a time by keyset."""
 
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -12,33 +10,9 @@ from rest_framework.views import APIView
 import taxonomy
 from accounts.permissions import IsReviewer
 from annotate import browse
-from annotate.models import Dataset
-from annotate.selectors import problematic_flag
+from annotate.selectors import dataset_named, problematic_flag
+from annotate.serializers import ImagePageSerializer
 from config.query import int_schema, query_int, text_schema
-
-
-class ListedImageSerializer(serializers.Serializer):
-    """The schema of one image of the list as listed_image_data gives it."""
-
-    id = serializers.IntegerField()
-    position = serializers.IntegerField()
-    file_name = serializers.CharField()
-    original_wnid = serializers.CharField()
-    original_label = serializers.CharField()
-    display_url = serializers.CharField(allow_null=True, help_text="the display JPEG; none before the file arrives")
-    reviewed = serializers.BooleanField(
-        help_text="no item left to review and no suggestion open; where you answer blind, none awaits your answer"
-    )
-    suggested = serializers.BooleanField(help_text="an open suggestion from a trainee")
-    problematic = serializers.CharField(allow_null=True, help_text="the reason of its problematic flag")
-    latest_verdict_at = serializers.DateTimeField(allow_null=True, help_text="your latest verdict on it (sort=recent)")
-
-
-class ImagePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField(allow_null=True, help_text="images in the list; on its first page only")
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = ListedImageSerializer(many=True)
 
 
 def listed_image_data(image):
@@ -103,8 +77,7 @@ class DatasetImages(APIView):
         summary="A dataset's images, filtered and sorted, a page at a time (next and previous pages by keyset)",
     )
     def get(self, request, name):
-        # With its consensus policy: whether reviewers answer blind there (annotate.access).
-        dataset = get_object_or_404(Dataset.objects.select_related("consensus_policy"), name=name)
+        dataset = dataset_named(name)
         listing = browse.image_list(request.query_params)
         after, before = query_int(request, "after"), query_int(request, "before")
         if after is not None and before is not None:

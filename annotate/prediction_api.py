@@ -1,13 +1,9 @@
 """REST API of the model testbed: prediction jobs on the Celery workers and model summaries."""
 
-from pathlib import Path
-
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework import status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,54 +11,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsAdmin
 from annotate import jobs, selectors
 from annotate.models import ClassifierModel, PredictionJob
-from annotate.serializers import ClassifierModelSerializer
-
-
-class PredictionJobInput(serializers.Serializer):
-    model = serializers.CharField(help_text="torchvision classification model, e.g. resnet50")
-    dataset = serializers.CharField()
-    weights = serializers.CharField(default="DEFAULT", help_text="DEFAULT, an enum name, a checkpoint path or none")
-    batch_size = serializers.IntegerField(default=jobs.DEFAULT_BATCH_SIZE, min_value=1, max_value=4096)
-    shard_size = serializers.IntegerField(default=jobs.DEFAULT_SHARD_SIZE, min_value=1, max_value=100_000)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-
-    def validate_weights(self, weights):
-        """A checkpoint named over HTTP must be a file under CHECKPOINT_ROOTS: the web never reads other files."""
-        from annotate.inference import ModelSpec  # imports torch, as starting the job does anyway
-
-        if not ModelSpec("", weights).checkpoint:
-            return weights
-        path = Path(weights).resolve()
-        roots = [Path(root).resolve() for root in settings.CHECKPOINT_ROOTS]
-        if not any(path.is_relative_to(root) for root in roots):
-            raise ValidationError(f"checkpoints must lie under {', '.join(map(str, roots))}; {weights} does not")
-        return weights
-
-
-class JobProgress(serializers.Serializer):
-    """A job's progress (jobs.job_progress), for the schema."""
-
-    id = serializers.IntegerField()
-    model = serializers.CharField()
-    architecture = serializers.CharField()
-    weights = serializers.CharField()
-    random_weights = serializers.BooleanField()
-    batch_size = serializers.IntegerField()
-    shard_size = serializers.IntegerField()
-    dataset = serializers.CharField()
-    state = serializers.CharField()
-    error = serializers.CharField(allow_blank=True)
-    shards_total = serializers.IntegerField()
-    shards_done = serializers.IntegerField()
-    images_total = serializers.IntegerField()
-    images_done = serializers.IntegerField()
-    images_failed = serializers.IntegerField()
-    images_per_second = serializers.FloatField(allow_null=True)
-    eta_seconds = serializers.IntegerField(allow_null=True)
-    new_review_items = serializers.IntegerField(allow_null=True, help_text="null until the job finishes")
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
+from annotate.serializers import ClassifierModelSerializer, JobProgress, PredictionJobInput
 
 
 class AdminWrites(IsAdmin):

@@ -6,8 +6,6 @@ from django.utils import timezone
 import taxonomy
 from accounts.roles import is_admin
 from annotate import access
-from annotate.checks import check_dataset_name
-from annotate.errors import ImportFailed
 from annotate.models import (
     ClassifierModel,
     Dataset,
@@ -27,17 +25,23 @@ from annotate.models import (
     VerdictChange,
 )
 from annotate.policies import policy_of
+from config.exceptions import NotFoundError
 
 DECIDED_OR_DONT_KNOW = [v for v in Verdict.values if v != Verdict.UNREVIEWED]
 
 
 def dataset_named(name):
-    """The dataset of this name: the one way every service, command and API view looks one up."""
-    check_dataset_name(name)
-    try:
-        return Dataset.objects.get(name=name)
-    except Dataset.DoesNotExist:
-        raise ImportFailed(f"dataset {name!r} does not exist") from None
+    """The dataset of this name: the one way every service, command, page and API view looks one up. A name no
+    dataset could have (annotate.checks.check_dataset_name) is simply not found."""
+    # With its consensus policy, which most callers ask next (annotate.policies.policy_of).
+    dataset = Dataset.objects.select_related("consensus_policy").filter(name=name).first()
+    if dataset is None:
+        raise DatasetNotFound(f"dataset {name!r} does not exist")
+    return dataset
+
+
+class DatasetNotFound(NotFoundError):
+    """No dataset has the name asked for."""
 
 
 def pending_images(*, dataset, reviewer, now=None, wnids=None, exclude=(), several_reviewers=False):

@@ -1,8 +1,19 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 import taxonomy
-from annotate.models import ClassifierModel, Dataset, ProblemReason, SuggestionResolution, Verdict
+from annotate import jobs
+from annotate.models import (
+    ClassifierModel,
+    Dataset,
+    ProblemReason,
+    SuggestionResolution,
+    Verdict,
+)
 from annotate.selectors import problematic_flag
 
 
@@ -108,3 +119,88 @@ def suggestion_data(suggestion):
         "resolution": suggestion.resolution or None,
         "resolved_at": suggestion.resolved_at,
     }
+
+
+class PredictionJobInput(serializers.Serializer):
+    model = serializers.CharField(help_text="torchvision classification model, e.g. resnet50")
+    dataset = serializers.CharField()
+    weights = serializers.CharField(default="DEFAULT", help_text="DEFAULT, an enum name, a checkpoint path or none")
+    batch_size = serializers.IntegerField(default=jobs.DEFAULT_BATCH_SIZE, min_value=1, max_value=4096)
+    shard_size = serializers.IntegerField(default=jobs.DEFAULT_SHARD_SIZE, min_value=1, max_value=100_000)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+    def validate_weights(self, weights):
+        """A checkpoint named over HTTP must be a file under CHECKPOINT_ROOTS: the web never reads other files."""
+        from annotate.inference import ModelSpec  # imports torch, as starting the job does anyway
+
+        if not ModelSpec("", weights).checkpoint:
+            return weights
+        path = Path(weights).resolve()
+        roots = [Path(root).resolve() for root in settings.CHECKPOINT_ROOTS]
+        if not any(path.is_relative_to(root) for root in roots):
+            raise ValidationError(f"checkpoints must lie under {', '.join(map(str, roots))}; {weights} does not")
+        return weights
+
+
+class JobProgress(serializers.Serializer):
+    """A job's progress (jobs.job_progress), for the schema."""
+
+    id = serializers.IntegerField()
+    model = serializers.CharField()
+    architecture = serializers.CharField()
+    weights = serializers.CharField()
+    random_weights = serializers.BooleanField()
+    batch_size = serializers.IntegerField()
+    shard_size = serializers.IntegerField()
+    dataset = serializers.CharField()
+    state = serializers.CharField()
+    error = serializers.CharField(allow_blank=True)
+    shards_total = serializers.IntegerField()
+    shards_done = serializers.IntegerField()
+    images_total = serializers.IntegerField()
+    images_done = serializers.IntegerField()
+    images_failed = serializers.IntegerField()
+    images_per_second = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    new_review_items = serializers.IntegerField(allow_null=True, help_text="null until the job finishes")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ImportBatchSerializer(serializers.Serializer):
+    """The schema of an import batch as batch_data gives it."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    source = serializers.CharField()
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    overwrite = serializers.BooleanField()
+    summary = serializers.DictField()
+    undoes = serializers.IntegerField(allow_null=True)
+    undone_by = serializers.IntegerField(allow_null=True)
+
+
+class ListedImageSerializer(serializers.Serializer):
+    """The schema of one image of the list as listed_image_data gives it."""
+
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    file_name = serializers.CharField()
+    original_wnid = serializers.CharField()
+    original_label = serializers.CharField()
+    display_url = serializers.CharField(allow_null=True, help_text="the display JPEG; none before the file arrives")
+    reviewed = serializers.BooleanField(
+        help_text="no item left to review and no suggestion open; where you answer blind, none awaits your answer"
+    )
+    suggested = serializers.BooleanField(help_text="an open suggestion from a trainee")
+    problematic = serializers.CharField(allow_null=True, help_text="the reason of its problematic flag")
+    latest_verdict_at = serializers.DateTimeField(allow_null=True, help_text="your latest verdict on it (sort=recent)")
+
+
+class ImagePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(allow_null=True, help_text="images in the list; on its first page only")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ListedImageSerializer(many=True)

@@ -15,6 +15,7 @@ from accounts.roles import can_review, is_admin, require_role
 from annotate import access, browse, jobs, selectors
 from annotate.images import resized_jpeg
 from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
+from annotate.selectors import dataset_named
 from annotate.served_files import content_type_of, file_response
 from annotate.tasks import runs_in_process
 
@@ -29,7 +30,7 @@ def home(request):
 @login_required
 @require_GET
 def dataset_page(request, name):
-    dataset = get_object_or_404(Dataset, name=name)
+    dataset = dataset_named(name)
     status = selectors.dataset_status(dataset, viewer=request.user)
     context = {
         "dataset": dataset,
@@ -49,7 +50,7 @@ def dataset_page(request, name):
 @require_GET
 def review_page(request, name):
     require_role(request.user, can_review, "Reviewing needs the reviewer or admin role.")
-    dataset = get_object_or_404(Dataset, name=name)
+    dataset = dataset_named(name)
     wnid = request.GET.get("wnid", "")
     class_filter = taxonomy.get(wnid) if wnid and taxonomy.exists(wnid) else None
     listing = browsed_list(request)
@@ -88,7 +89,7 @@ def browsed_list(request):
 @require_GET
 def images_page(request, name):
     require_role(request.user, can_review, "Browsing a dataset's images needs the reviewer or admin role.")
-    dataset = get_object_or_404(Dataset, name=name)
+    dataset = dataset_named(name)
     return render(
         request,
         "frontend/images.html",

@@ -6,6 +6,7 @@ management commands through as_command_errors, so that no view or command transl
 import functools
 
 from django.core.management.base import CommandError
+from django.http import Http404
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
@@ -39,6 +40,12 @@ class ConflictError(DomainError):
 
     def body(self):
         return {**super().body(), **self.details}
+
+
+class NotFoundError(DomainError, Http404):
+    """Something named that does not exist (a dataset, a model): 404 from the API and from pages alike."""
+
+    status_code = status.HTTP_404_NOT_FOUND
 
 
 def api_exception_handler(exc, context):

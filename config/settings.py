@@ -240,8 +240,8 @@ SPECTACULAR_SETTINGS = {
     # One schema name per choice set, used by several fields.
     "ENUM_NAME_OVERRIDES": {
         "VerdictEnum": "annotate.models.Verdict",
-        "DecidedVerdictEnum": "consensus.models.DecidedVerdict",
-        "ConsensusRuleEnum": "consensus.models.Rule",
+        "DecidedVerdictEnum": "annotate.models.DecidedVerdict",
+        "ConsensusRuleEnum": "annotate.models.Rule",
         "ProblemReasonEnum": "annotate.models.ProblemReason",
     },
 }

@@ -1,6 +1,5 @@
 """REST API of consensus: a dataset's policy, recomputing its labels, and the adjudication queue."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
@@ -9,7 +8,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from annotate import labelling, policies
-from annotate.models import Dataset, ReviewItem
+from annotate.models import ReviewItem
+from annotate.selectors import dataset_named
 from annotate.serializers import item_data
 from config.query import int_schema, query_int
 from consensus import selectors, services
@@ -29,7 +29,7 @@ class DatasetConsensus(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="The dataset's overlap and consensus rule")
     def get(self, request, name):
-        dataset = get_object_or_404(Dataset, name=name)
+        dataset = dataset_named(name)
         return Response(
             {
                 **policy_data(policies.policy_of(dataset)),
@@ -43,7 +43,7 @@ class DatasetConsensus(APIView):
         summary="Set the overlap and consensus rule; every label is recomputed (answers the recount's summary)",
     )
     def put(self, request, name):
-        dataset = get_object_or_404(Dataset, name=name)
+        dataset = dataset_named(name)
         data = PolicyInput(data=request.data)
         data.is_valid(raise_exception=True)
         summary = labelling.set_policy(dataset=dataset, user=request.user, **data.validated_data)
@@ -59,7 +59,7 @@ class DatasetAggregate(APIView):
         summary="Recompute every consensus label of the dataset (with a method, that becomes its rule)",
     )
     def post(self, request, name):
-        dataset = get_object_or_404(Dataset, name=name)
+        dataset = dataset_named(name)
         data = AggregateInput(data=request.data)
         data.is_valid(raise_exception=True)
         summary = labelling.aggregate(dataset=dataset, rule=data.validated_data.get("method"))
@@ -82,7 +82,7 @@ class AdjudicationQueue(APIView):
         summary="Items whose reviewers reached no consensus, with every vote",
     )
     def get(self, request, name):
-        dataset = get_object_or_404(Dataset, name=name)
+        dataset = dataset_named(name)
         after = query_int(request, "after")
         limit = query_int(request, "limit", default=50, minimum=1, maximum=QUEUE_LIMIT)
         items = selectors.adjudication_queue(dataset, after=after, limit=limit)

@@ -12,13 +12,9 @@ from rest_framework.views import APIView
 import taxonomy
 from accounts.permissions import IsAdmin
 from annotate import labelling
-from annotate.api import dataset_or_404
-from annotate.models import DecidedVerdict
+from annotate.selectors import dataset_named
 from consensus import agreement, services
-
-
-class AnswerInput(serializers.Serializer):
-    answer = serializers.ChoiceField(choices=DecidedVerdict.choices)
+from consensus.serializers import AnswerInput, GoldenItem, ReviewerAccuracy
 
 
 class GoldenInput(AnswerInput):
@@ -30,36 +26,6 @@ class GoldenInput(AnswerInput):
         if ("image" in data) == ("file_name" in data):
             raise serializers.ValidationError("name the image by its id ('image') or its 'file_name', not both")
         return data
-
-
-class GoldenAnswer(serializers.Serializer):
-    reviewer = serializers.CharField()
-    verdict = serializers.CharField()
-    at = serializers.DateTimeField()
-
-
-class GoldenItem(serializers.Serializer):
-    """A golden item as golden_data answers it, for the schema."""
-
-    item = serializers.IntegerField()
-    image = serializers.IntegerField()
-    file_name = serializers.CharField()
-    wnid = serializers.CharField()
-    words = serializers.ListField(child=serializers.CharField())
-    answer = serializers.ChoiceField(choices=DecidedVerdict.choices)
-    answered = serializers.IntegerField(help_text="reviewers who gave a decided verdict")
-    right = serializers.IntegerField(help_text="of them, those who gave the known answer")
-    created_by = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    answers = GoldenAnswer(many=True, required=False, help_text="each reviewer's verdict")
-
-
-class ReviewerAccuracy(serializers.Serializer):
-    reviewer = serializers.CharField()
-    right = serializers.IntegerField()
-    answered = serializers.IntegerField()
-    accuracy = serializers.FloatField(allow_null=True, help_text="right / answered; null where nothing is answered")
-    dont_know = serializers.IntegerField()
 
 
 def golden_data(golden):
@@ -102,7 +68,7 @@ class DatasetAgreement(APIView):
         "accuracy",
     )
     def get(self, request, name):
-        return Response(agreement.dataset_agreement(dataset_or_404(name)))
+        return Response(agreement.dataset_agreement(dataset_named(name)))
 
 
 class GoldenAccuracy(APIView):
@@ -112,7 +78,7 @@ class GoldenAccuracy(APIView):
         responses=ReviewerAccuracy(many=True), summary="Each reviewer's accuracy on the dataset's golden items"
     )
     def get(self, request, name):
-        return Response(agreement.golden_accuracy(dataset_or_404(name)))
+        return Response(agreement.golden_accuracy(dataset_named(name)))
 
 
 class GoldenList(GenericAPIView):
@@ -123,7 +89,7 @@ class GoldenList(GenericAPIView):
         summary="The dataset's golden items, in image order, with each reviewer's answer (paginated)",
     )
     def get(self, request, name):
-        page = self.paginate_queryset(agreement.with_answers(agreement.golden_items(dataset_or_404(name))))
+        page = self.paginate_queryset(agreement.with_answers(agreement.golden_items(dataset_named(name))))
         return self.get_paginated_response([golden_data(golden) for golden in page])
 
     @extend_schema(
@@ -132,7 +98,7 @@ class GoldenList(GenericAPIView):
         summary="Make an (image, wnid) pair golden with a known answer; its review item is created if missing",
     )
     def post(self, request, name):
-        dataset = dataset_or_404(name)
+        dataset = dataset_named(name)
         data = GoldenInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -58,3 +58,37 @@ def adjudication_item_data(item):
             "display_url": reverse("image-display", args=[item.image_id]) if item.image.available else None,
         },
     }
+
+
+class AnswerInput(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=DecidedVerdict.choices)
+
+
+class GoldenAnswer(serializers.Serializer):
+    reviewer = serializers.CharField()
+    verdict = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class GoldenItem(serializers.Serializer):
+    """A golden item as golden_data answers it, for the schema."""
+
+    item = serializers.IntegerField()
+    image = serializers.IntegerField()
+    file_name = serializers.CharField()
+    wnid = serializers.CharField()
+    words = serializers.ListField(child=serializers.CharField())
+    answer = serializers.ChoiceField(choices=DecidedVerdict.choices)
+    answered = serializers.IntegerField(help_text="reviewers who gave a decided verdict")
+    right = serializers.IntegerField(help_text="of them, those who gave the known answer")
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    answers = GoldenAnswer(many=True, required=False, help_text="each reviewer's verdict")
+
+
+class ReviewerAccuracy(serializers.Serializer):
+    reviewer = serializers.CharField()
+    right = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    accuracy = serializers.FloatField(allow_null=True, help_text="right / answered; null where nothing is answered")
+    dont_know = serializers.IntegerField()

@@ -2,19 +2,19 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.roles import is_admin, require_role
 from annotate import labelling, policies
-from annotate.models import Dataset, Rule, Verdict
-from annotate.selectors import dataset_status
+from annotate.models import Rule, Verdict
+from annotate.selectors import dataset_named, dataset_status
 from consensus import selectors
 
 
 def admin_dataset(request, name):
     require_role(request.user, is_admin, "Only admins manage consensus.")
-    return get_object_or_404(Dataset, name=name)
+    return dataset_named(name)
 
 
 @login_required

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
-from annotate.api import dataset_or_404, form_flag, required_upload, upload_name
+from annotate.api import form_flag, required_upload, upload_name
+from annotate.selectors import dataset_named
 from interchange import formats
 
 
@@ -40,7 +41,7 @@ class MultilabelExport(APIView):
     )
     def get(self, request, name):
         fmt = multilabel_format(request.query_params.get("format", "tfds"), formats.EXPORT_FORMATS)
-        dataset = dataset_or_404(name)
+        dataset = dataset_named(name)
         spec = formats.FORMATS[fmt]
         # Streamed: a JSON Lines export of a large dataset is read and written a chunk at a time.
         response = StreamingHttpResponse(formats.export(dataset, fmt), content_type=spec.content_type)
@@ -72,7 +73,7 @@ class MultilabelImport(APIView):
     def post(self, request, name):
         upload = required_upload(request, "multi-label file")
         fmt = multilabel_format(request.data.get("format") or "tfds", formats.IMPORT_FORMATS)
-        dataset = dataset_or_404(name)
+        dataset = dataset_named(name)
         try:
             text = upload.read().decode("utf-8")
         except UnicodeDecodeError:

@@ -10,8 +10,9 @@ from rest_framework.authtoken.models import Token
 from accounts import roles
 from annotate import jobs
 from annotate import services as annotate_services
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import Image, ImportBatch, ReviewItem
+from annotate.prediction_import import import_predictions
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage

@@ -9,8 +9,9 @@ from PIL import Image as PILImage
 
 from accounts import roles
 from annotate import jobs
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import Dataset
+from annotate.prediction_import import import_predictions
 from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH, TIGER_SHARK
 
 SHARED_DATA = Path(os.environ.get("RELABEL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -16,8 +16,9 @@ from rest_framework.views import APIView
 from accounts import roles
 from annotate import jobs, labelling
 from annotate import services as annotate_services
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import Dataset, Image, ImportBatch, ReviewItem
+from annotate.prediction_import import import_predictions
 from config import errors
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services

@@ -5,8 +5,9 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from annotate import jobs
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import ClassifierModel, JobState, Prediction, PredictionBlock, PredictionJob, ReviewItem
+from annotate.prediction_import import import_predictions
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from PIL import Image as PILImage
 from rest_framework.authtoken.models import Token
 
 from annotate.demo import DEMO_DATASET, SIMULATED_MODELS
-from annotate.importers import import_image_folder
+from annotate.image_import import import_image_folder
 from annotate.models import ClassifierModel, Dataset, Image, Prediction, ReviewItem
 from annotate.selectors import dataset_status
 from consensus.demo import CROWD_DATASET

@@ -14,7 +14,7 @@ from annotate import labelling, rules
 from annotate import selectors as annotate_selectors
 from annotate import services as review_services
 from annotate.errors import ImportFailed
-from annotate.importers import import_image_folder
+from annotate.image_import import import_image_folder
 from annotate.models import (
     ConsensusPolicy,
     ConsensusPosterior,

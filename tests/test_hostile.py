@@ -23,7 +23,7 @@ from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from accounts import roles
-from annotate.importers import import_image_folder
+from annotate.image_import import import_image_folder
 from labelguide.services import create_page
 from tests.conftest import make_user
 

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from accounts import roles
 from annotate import labelling, services
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import ClassifierModel, Image, Prediction, PredictorKind, ReviewItem
+from annotate.prediction_import import import_predictions
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
@@ -464,7 +465,8 @@ def test_browse_filter_search_sort_and_switch_to_the_table(logged_in_page, revie
 def test_pages_of_a_long_list(logged_in_page, reviewer, tmp_path):
     from playwright.sync_api import expect
 
-    from annotate.importers import register_manifest
+    from annotate.image_import import register_manifest
+
     manifest = tmp_path / "many.csv"
     manifest.write_text("filename,wnid\n" + "".join(f"img_{n:03d}.JPEG,{TENCH}\n" for n in range(61)))
     register_manifest(dataset_name="many", manifest_file=manifest)
@@ -612,7 +614,8 @@ def test_a_login_on_the_way_keeps_the_image_and_the_way_back_keeps_the_page_and_
 ):
     from playwright.sync_api import expect
 
-    from annotate.importers import register_manifest
+    from annotate.image_import import register_manifest
+
     manifest = tmp_path / "many.csv"
     manifest.write_text("filename,wnid\n" + "".join(f"img_{n:03d}.JPEG,{TENCH}\n" for n in range(61)))
     register_manifest(dataset_name="many", manifest_file=manifest)

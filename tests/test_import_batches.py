@@ -13,7 +13,7 @@ import taxonomy
 from accounts import roles
 from annotate import services
 from annotate.batches import undo_import
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import (
     ClassifierModel,
     Dataset,
@@ -28,6 +28,7 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
+from annotate.prediction_import import import_predictions
 from evaluation.scores import load_inputs
 from evaluation.scoring import score
 from interchange import formats

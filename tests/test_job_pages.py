@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from annotate import jobs
-from annotate.importers import import_image_folder
+from annotate.image_import import import_image_folder
 from annotate.inference import classification_models
 from annotate.models import ClassifierModel, JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
 from annotate.selectors import model_summary

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from annotate import services
 from annotate.errors import ImportFailed
-from annotate.importers import import_image_folder
+from annotate.image_import import import_image_folder
 from annotate.models import (
     Dataset,
     Image,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 import taxonomy
 from annotate import services as annotate_services
-from annotate.importers import import_image_folder
+from annotate.image_import import import_image_folder
 from annotate.models import ClassifierModel, Image, Prediction, PredictionBlock, PredictorKind, ReviewItem
 from evaluation import selectors, services
 from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage, PhaseState

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotate import batches, prediction_blocks
-from annotate.importers import import_predictions
 from annotate.models import ClassifierModel, Image, Prediction, PredictionBlock, ranked_classes
+from annotate.prediction_import import import_predictions
 from evaluation import scores, scoring
 from tests.test_score_command import scored, wnid  # noqa: F401  (scored is a fixture)
 

@@ -17,8 +17,9 @@ from accounts import roles
 from accounts.services import token_for
 from annotate import labelling
 from annotate import services as annotate_services
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import FlagChange, Image, Lease, ProblematicFlag, ReviewItem, VerdictChange
+from annotate.prediction_import import import_predictions
 from annotate.spreadsheets import SafeWriter, as_text_cell
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services

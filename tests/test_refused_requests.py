@@ -180,6 +180,7 @@ def test_refused_requests_change_nothing_and_nothing_fails(world, baseline, meth
 
 def test_the_fingerprint_sees_every_change(db, world):
     from annotate.models import Dataset
+
     before = row_fingerprint()
     with transaction.atomic():
         Dataset.objects.filter(name="val").update(description="changed")

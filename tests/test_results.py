@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from annotate import services as annotate_services
-from annotate.importers import import_predictions
 from annotate.models import ClassifierModel, Image, ReviewItem
+from annotate.prediction_import import import_predictions
 from evaluation import scores, scoring, services
 from evaluation.models import Participant, ParticipantImage
 from tests.test_phases import build_datasets, client_for

@@ -12,8 +12,8 @@ from django.urls import reverse
 from annotate import labelling
 from annotate import services as annotate_services
 from annotate.batches import undo_import
-from annotate.importers import import_predictions
 from annotate.models import Dataset, Image, Prediction, ReviewItem
+from annotate.prediction_import import import_predictions
 from consensus import services as consensus
 from evaluation import results, scores, selectors
 from evaluation import services as phases

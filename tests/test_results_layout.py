@@ -5,7 +5,7 @@ fields aligned, and a phase over datasets that share files drawing each photo on
 import pytest
 
 from accounts import roles
-from annotate.importers import import_image_folder
+from annotate.image_import import import_image_folder
 from evaluation.models import Phase
 from tests.conftest import BROWSER_DB, evaluation_people, make_user
 from tests.test_phases import build_folder

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts import roles
-from annotate.importers import register_manifest
+from annotate.image_import import register_manifest
 from annotate.models import Image, ProblematicFlag, ReviewItem
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage

@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 import taxonomy
 from annotate import services
-from annotate.importers import import_predictions, register_manifest
+from annotate.image_import import register_manifest
 from annotate.models import ClassifierModel, Image, Prediction, PredictorKind, ProblematicFlag, ReviewItem, Verdict
+from annotate.prediction_import import import_predictions
 from evaluation import scores, scoring
 from tests.test_scoring import DATASETS, IMAGES, KINDS, LABELS, PREDICTIONS, keyed, reference_rows
 

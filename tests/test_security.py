@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 from PIL import Image as PILImage
 
+from annotate.checks import check_source_uri
 from annotate.errors import ImportFailed
-from annotate.importers import check_source_uri, import_image_folder
+from annotate.image_import import import_image_folder
 from annotate.models import Dataset, Image, PredictionJob
 from annotate.served_files import file_response
 from tests.conftest import BROWSER_DB, build_dataset

@@ -5,8 +5,9 @@ from django.db import IntegrityError, transaction
 
 from accounts import roles
 from annotate import services
-from annotate.importers import import_image_folder, import_predictions
+from annotate.image_import import import_image_folder
 from annotate.models import Image, ProblematicFlag, ReviewItem, Suggestion, VerdictChange
+from annotate.prediction_import import import_predictions
 from tests.conftest import make_user
 from tests.wnids import GOLDFISH, GREAT_WHITE, TENCH
 
@@ -157,6 +158,7 @@ def test_only_reviewers_resolve_and_resolutions_are_checked(client, reviewed_dat
 def test_suggestions_from_the_training_feedback(client, reviewed_dataset, trainee):
     from training.models import TaskSource
     from training.services import create_training_task, record_answer
+
     task = create_training_task(
         name="all", dataset_name="val", source=TaskSource.SLICE, offset_start=0, offset_end=3, shuffle=False
     )

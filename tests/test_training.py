@@ -13,7 +13,7 @@ from django.utils import timezone
 import taxonomy
 from accounts import roles
 from annotate import services
-from annotate.importers import import_image_folder
+from annotate.image_import import import_image_folder
 from annotate.models import Image, ReviewItem, Suggestion
 from tests.conftest import make_user
 from tests.wnids import CHIHUAHUA, DOG, GOLDFISH, JAPANESE_SPANIEL, TENCH

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -13,48 +13,12 @@ from rest_framework.views import APIView
 from accounts.permissions import IsAdmin
 from accounts.roles import is_admin
 from annotate import access
-from annotate.models import ProblemReason, SuggestionKind
 from annotate.serializers import suggestion_data
 from config.query import query_int
 from config.schema import list_of
 from training import hierarchy, selectors, services, stats
-from training.models import PART_SIZE, TaskSource, TrainingAnswer
-
-
-class TaskInput(serializers.Serializer):
-    name = serializers.CharField(max_length=services.MAX_NAME_LENGTH)
-    dataset = serializers.CharField()
-    source = serializers.ChoiceField(choices=TaskSource.choices)
-    offset_start = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    offset_end = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    node_wnid = serializers.CharField(required=False, allow_blank=True, default="")
-    wnids = serializers.JSONField(
-        required=False, default=list, help_text="a list of wnids, or one comma-separated text"
-    )
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    instructions = serializers.CharField(required=False, allow_blank=True, default="")
-    shuffle = serializers.BooleanField(required=False, allow_null=True, default=None)
-
-    def validate_wnids(self, value):
-        if not isinstance(value, str | list) or (
-            isinstance(value, list) and not all(isinstance(w, str) for w in value)
-        ):
-            raise serializers.ValidationError("give a list of wnids or one comma-separated text")
-        return value
-
-
-class AnswerInput(serializers.Serializer):
-    image = serializers.IntegerField()
-    wnid = serializers.CharField(max_length=20)
-    seconds_taken = serializers.FloatField(
-        required=False, allow_null=True, default=None, help_text="how long the image was on screen"
-    )
-
-
-class SuggestionInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=SuggestionKind.choices)
-    reason = serializers.ChoiceField(choices=ProblemReason.choices, required=False, allow_blank=True, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+from training.models import PART_SIZE, TrainingAnswer
+from training.serializers import AnswerInput, SuggestionInput, TaskInput
 
 
 class AdminWrites(IsAdmin):

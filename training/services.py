@@ -10,7 +10,8 @@ from django.utils import timezone
 import taxonomy
 from annotate import access
 from annotate import services as annotate_services
-from annotate.models import Dataset, Image, ReviewItem, SuggestionKind, Verdict
+from annotate.models import Image, ReviewItem, SuggestionKind, Verdict
+from annotate.selectors import DatasetNotFound, dataset_named
 from config.exceptions import DomainError
 from taxonomy.wnids import parse_wnids
 from training.models import DEFAULT_INSTRUCTIONS, TaskSource, TrainingAnswer, TrainingTask
@@ -54,9 +55,10 @@ def create_training_task(
         raise TrainingInputError("name", f"the name is longer than {MAX_NAME_LENGTH} characters")
     if TrainingTask.objects.filter(name=name).exists():
         raise TrainingInputError("name", f"a training task named {name!r} already exists")
-    dataset = Dataset.objects.filter(name=dataset_name).first()
-    if dataset is None:
-        raise TrainingInputError("dataset", f"dataset {dataset_name!r} does not exist")
+    try:
+        dataset = dataset_named(dataset_name)
+    except DatasetNotFound as exc:
+        raise TrainingInputError("dataset", str(exc)) from None
     if source not in TaskSource.values:
         raise TrainingInputError("source", f"unknown source {source!r}; expected one of {', '.join(TaskSource.values)}")
 

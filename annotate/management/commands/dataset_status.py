@@ -1,9 +1,9 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from annotate.models import Dataset
-from annotate.selectors import dataset_status
+from annotate.selectors import dataset_named, dataset_status
+from config.exceptions import as_command_errors
 
 
 class Command(BaseCommand):
@@ -13,10 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
+    @as_command_errors
     def handle(self, *args, name, **options):
-        dataset = Dataset.objects.filter(name=name).first()
-        if dataset is None:
-            raise CommandError(f"dataset {name!r} does not exist")
+        dataset = dataset_named(name)
         status = dataset_status(dataset)
         if options["json"]:
             self.stdout.write(json.dumps(status))

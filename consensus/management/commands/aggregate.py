@@ -1,9 +1,10 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from annotate import labelling
-from annotate.models import Dataset, Rule
+from annotate.models import Rule
+from annotate.selectors import dataset_named
 from config.exceptions import as_command_errors
 
 METHODS = {rule.replace("_", "-"): rule for rule in Rule.values}
@@ -25,10 +26,7 @@ class Command(BaseCommand):
 
     @as_command_errors
     def handle(self, *args, dataset, method=None, **options):
-        found = Dataset.objects.filter(name=dataset).first()
-        if found is None:
-            raise CommandError(f"dataset {dataset!r} does not exist")
-        summary = labelling.aggregate(dataset=found, rule=METHODS[method] if method else None)
+        summary = labelling.aggregate(dataset=dataset_named(dataset), rule=METHODS[method] if method else None)
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
             return

@@ -1,8 +1,9 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from annotate.models import Dataset
+from annotate.selectors import dataset_named
+from config.exceptions import as_command_errors
 from interchange import formats
 
 
@@ -15,11 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--out", help="output file (default: standard output)")
         parser.add_argument("--slice", default=formats.IMAGENET_M, help="slice exported as imagenet_m (tfds)")
 
+    @as_command_errors
     def handle(self, *args, dataset, out=None, **options):
-        found = Dataset.objects.filter(name=dataset).first()
-        if found is None:
-            raise CommandError(f"dataset {dataset!r} does not exist")
-        chunks = formats.export(found, options["format"], m_slice=options["slice"])
+        chunks = formats.export(dataset_named(dataset), options["format"], m_slice=options["slice"])
         if out:
             with Path(out).open("w", encoding="utf-8", newline="") as handle:
                 handle.writelines(chunks)

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from annotate.batches import outcome
-from annotate.models import Dataset
+from annotate.selectors import DatasetNotFound, dataset_named
 from config.exceptions import as_command_errors
 from interchange import formats
 
@@ -34,9 +34,10 @@ class Command(BaseCommand):
 
     @as_command_errors
     def handle(self, *args, file, dataset, **options):
-        found = Dataset.objects.filter(name=dataset).first()
-        if found is None:
-            raise CommandError(f"dataset {dataset!r} does not exist: register its images first (import_images)")
+        try:
+            found = dataset_named(dataset)
+        except DatasetNotFound as exc:
+            raise CommandError(f"{exc}: register its images first (import_images)") from None
         try:
             text = Path(file).read_text(encoding="utf-8")
             summary = formats.load(
