@@ -167,28 +167,36 @@ class ManifestUpload(APIView):
         return Response(report.as_dict(), status=status.HTTP_201_CREATED)
 
 
+def import_upload_schema(required=(), **properties):
+    """The multipart request of an import: the file, the import's own `properties`, and dry_run."""
+    return {
+        "multipart/form-data": {
+            "type": "object",
+            "properties": {
+                "file": {"type": "string", "format": "binary"},
+                **properties,
+                "dry_run": {"type": "boolean", "description": "say what the import would change; write nothing"},
+            },
+            "required": ["file", *required],
+        }
+    }
+
+
 class PredictionUpload(APIView):
     permission_classes = [IsAdmin]
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {
-                    "file": {"type": "string", "format": "binary"},
-                    "dataset": {"type": "string"},
-                    "format": {
-                        "type": "string",
-                        "enum": list(prediction_import.PREDICTION_FORMATS),
-                        "description": "the file's format; by default its name's extension",
-                    },
-                    "replace": {"type": "boolean", "description": "replace the model's earlier predictions"},
-                    "dry_run": {"type": "boolean", "description": "say what the import would change; write nothing"},
-                },
-                "required": ["file", "dataset"],
-            }
-        },
+        request=import_upload_schema(
+            dataset={"type": "string"},
+            format={
+                "type": "string",
+                "enum": list(prediction_import.PREDICTION_FORMATS),
+                "description": "the file's format; by default its name's extension",
+            },
+            replace={"type": "boolean", "description": "replace the model's earlier predictions"},
+            required=["dataset"],
+        ),
         responses={200: PREDICTION_IMPORT, 201: PREDICTION_IMPORT},
         summary="Import a model's predictions on a dataset; the model is created if new",
     )

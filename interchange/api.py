@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
-from annotate.api import form_flag, required_upload, upload_name
+from annotate.api import form_flag, import_upload_schema, required_upload, upload_name
 from annotate.selectors import dataset_named
 from interchange import formats
 
@@ -54,18 +54,10 @@ class MultilabelImport(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {
-                    "file": {"type": "string", "format": "binary"},
-                    "format": {"type": "string", "enum": list(formats.IMPORT_FORMATS), "default": "tfds"},
-                    "dry_run": {"type": "boolean", "description": "say what the import would change; write nothing"},
-                    "overwrite": {"type": "boolean", "description": "replace verdicts and flags already given"},
-                },
-                "required": ["file"],
-            }
-        },
+        request=import_upload_schema(
+            format={"type": "string", "enum": list(formats.IMPORT_FORMATS), "default": "tfds"},
+            overwrite={"type": "boolean", "description": "replace verdicts and flags already given"},
+        ),
         responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
         summary="Import a multi-label file (TFDS JSON, ReaL JSON or JSON Lines) into the dataset; the labels of a "
         "TFDS or ReaL file become the caller's verdicts",
