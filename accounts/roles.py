@@ -6,7 +6,8 @@ ADMIN = "admin"
 GUIDE_EDITOR = "guide_editor"
 REVIEWER = "reviewer"
 TRAINEE = "trainee"
-ROLES = (ADMIN, GUIDE_EDITOR, REVIEWER, TRAINEE)
+ANNOTATOR = "annotator"
+ROLES = (ADMIN, GUIDE_EDITOR, REVIEWER, TRAINEE, ANNOTATOR)
 
 
 def has_role(user, *roles):
@@ -27,6 +28,11 @@ def is_admin(user):
 
 def can_review(user):
     return has_role(user, REVIEWER, ADMIN)
+
+
+def can_annotate(user):
+    """Whether the user may answer selection-frequency tasks (testsets)."""
+    return has_role(user, ANNOTATOR, ADMIN)
 
 
 def can_edit_guide(user):

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "evaluation",
     "consensus",
     "interchange",
+    "testsets",
     "demo",
     "frontend",
 ]

@@ -19,7 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 ROOT = Path(__file__).resolve().parent.parent
 
 # The last migrations of the two apps between which issue 14 moved models, before the moves (commit 456347b). Every
-# other app migrates to its own leaf, so that the demo of today's code finds the tables it writes.
+# other app migrates as far as it can without them, so that the demo of today's code finds the tables it writes.
 MIGRATIONS_BEFORE_THE_MOVES = {
     "annotate": "0013_browse_indexes",
     "consensus": "0001_initial",
@@ -66,11 +66,25 @@ def migrate_to_before_the_moves():
     """Apply the migrations up to MIGRATIONS_BEFORE_THE_MOVES, then create content types and permissions as
     `manage.py migrate` does after it has migrated."""
     executor = MigrationExecutor(connection)
-    others = sorted(executor.loader.migrated_apps - MIGRATIONS_BEFORE_THE_MOVES.keys())
-    targets = [
-        *MIGRATIONS_BEFORE_THE_MOVES.items(),
-        *(leaf for app_label in others for leaf in executor.loader.graph.leaf_nodes(app_label)),
-    ]
+    graph = executor.loader.graph
+    pinned = list(MIGRATIONS_BEFORE_THE_MOVES.items())
+    # The moves and whatever comes after them in the two apps.
+    after_the_moves = {
+        node
+        for node in graph.nodes
+        if node[0] in MIGRATIONS_BEFORE_THE_MOVES
+        and node not in graph.forwards_plan((node[0], MIGRATIONS_BEFORE_THE_MOVES[node[0]]))
+    }
+    targets = list(pinned)
+    for app_label in sorted(executor.loader.migrated_apps - MIGRATIONS_BEFORE_THE_MOVES.keys()):
+        reachable = [
+            node
+            for leaf in graph.leaf_nodes(app_label)
+            for node in graph.forwards_plan(leaf)
+            if node[0] == app_label and not after_the_moves & set(graph.forwards_plan(node))
+        ]
+        if reachable:
+            targets.append(reachable[-1])
     plan = executor.migration_plan(targets)
     state = executor.migrate(targets, plan=plan)
     state.clear_delayed_apps_cache()
@@ -120,8 +134,9 @@ def with_content_types_moved(before):
     return {**before, "django_content_type": sorted(canonical(row) for row in content_types)}
 
 
-# Models added after the moves add their content types and permissions: these tables may gain rows, never lose one.
-GROWING_TABLES = {"django_content_type", "auth_permission"}
+# Apps and models added after the moves add their content types, permissions and roles: these tables may gain
+# rows, never lose one.
+GROWING_TABLES = {"django_content_type", "auth_permission", "auth_group"}
 
 
 def changed_rows(expected, actual):

@@ -2,6 +2,7 @@
 // to the last decided item so that it can be decided again.
 
 import { getJSON, request, withRetry } from "./api.js";
+import { isTyping } from "./ui.js";
 
 const DECISIONS = { 1: "correct", c: "correct", 2: "wrong", w: "wrong", 3: "unclear", u: "unclear" };
 const BATCH = 50;
@@ -113,7 +114,7 @@ function reopenLast() {
 }
 
 document.addEventListener("keydown", (event) => {
-  if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("input, textarea, select")) return;
+  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
   const key = event.key.toLowerCase();
   if (DECISIONS[key]) decide(DECISIONS[key]);
   else if (key === "j") move(1);

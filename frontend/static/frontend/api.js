@@ -1,5 +1,5 @@
-// JSON requests to the Relabel API: CSRF header, time-outs, retries with backoff, and an ordered
-// save queue that keeps every change (in sessionStorage too) until the server has confirmed it.
+// Every request to the Relabel API, JSON or a form with files: CSRF header, time-outs, retries with backoff,
+// and an ordered save queue that keeps every change (in sessionStorage too) until the server has confirmed it.
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const REQUEST_TIMEOUT_MS = 15000;
@@ -23,7 +23,7 @@ export class ApiError extends Error {
   }
 }
 
-export function csrfToken() {
+function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   if (match) return decodeURIComponent(match[1]);
   const meta = document.querySelector('meta[name="csrf-token"]');
@@ -52,18 +52,21 @@ function describe(data, status) {
 
 /**
  * One request. Resolves to {status, data}; rejects with an ApiError (status 0 for a network
- * failure or a time-out).
+ * failure or a time-out). A FormData body goes as a multipart form (files), any other body as JSON.
+ * `timeout` may be Infinity: an upload of a large file, or the long write it starts, takes its time.
  */
 export async function request(url, { method = "GET", body, timeout = REQUEST_TIMEOUT_MS, headers: extra = {} } = {}) {
   const headers = { Accept: "application/json", ...extra };
   const init = { method, headers, credentials: "same-origin", cache: "no-store", redirect: "follow" };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // the browser writes the multipart Content-Type, with its boundary
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   if (!SAFE_METHODS.has(method)) headers["X-CSRFToken"] = csrfToken();
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeout);
+  const timer = Number.isFinite(timeout) ? setTimeout(() => controller.abort(), timeout) : null;
   let response;
   let text;
   try {

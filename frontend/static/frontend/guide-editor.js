@@ -2,7 +2,7 @@
 // the page), the page's classes picked from the class search, images uploaded into the text (button,
 // paste or drop), saving with Ctrl+S, and a warning when someone else saved the page meanwhile.
 
-import { ApiError, csrfToken, request } from "./api.js";
+import { ApiError, request } from "./api.js";
 import { createClassSearch } from "./class-search.js";
 import { initGuidePanel } from "./guide-panel.js";
 
@@ -187,26 +187,22 @@ async function uploadImage(file) {
   const formData = new FormData();
   formData.append("file", file, file.name || "pasted-image.png");
   try {
-    const response = await fetch(config.uploadUrl, {
-      method: "POST",
-      body: formData,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-    });
-    const data = await response.json().catch(() => null);
-    if (!response.ok) {
-      const why = data && (data.file || data.detail);
-      throw new Error(Array.isArray(why) ? why.join(" ") : why || `the server answered ${response.status}`);
-    }
+    const { data } = await request(config.uploadUrl, { method: "POST", body: formData, timeout: Infinity });
     insertIntoBody(data.markdown);
     setStatus(`Uploaded ${data.name} — give it a caption`);
   } catch (error) {
     setStatus("");
-    showError(`Upload failed: ${error.message}`);
+    showError(`Upload failed: ${uploadRefusal(error)}`);
   } finally {
     els.upload.disabled = false;
     els.file.value = "";
   }
+}
+
+/** Why an upload failed; a refused file's reason needs no field name: there is only the one file. */
+function uploadRefusal(error) {
+  const why = error instanceof ApiError && error.data && error.data.file;
+  return why ? [].concat(why).join(" ") : error.message;
 }
 
 function imageFiles(list) {

@@ -2,7 +2,7 @@
 // it, then the page reloads so that every figure shows the imported labels, with a summary on top. Each import in
 // the list can be undone in one step. A refused file or undo says why.
 
-import { csrfToken } from "./api.js";
+import { request } from "./api.js";
 
 const form = document.querySelector("[data-import-form]");
 
@@ -86,15 +86,9 @@ if (form) {
   }
 }
 
+/** An import or its undo: a large file takes long to send and to write, so no time limit. */
 async function post(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    body,
-    credentials: "same-origin",
-    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-  });
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(refusal(data, response.status));
+  const { data } = await request(url, { method: "POST", body, timeout: Infinity });
   return data;
 }
 
@@ -108,14 +102,6 @@ async function busy(button, label, work) {
     button.disabled = false;
     button.textContent = text;
   }
-}
-
-/** The API's reason for a refusal: {"detail": ...} or {field: [...]}. */
-function refusal(data, status) {
-  const [field, why] = Object.entries(data || {})[0] || [];
-  if (!field) return `the server answered ${status}`;
-  const text = [].concat(why).join(" ");
-  return field === "detail" ? text : `${field}: ${text}`;
 }
 
 const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;

@@ -126,10 +126,10 @@ function polish(root) {
 }
 
 /**
- * Call `fetch` every POLL_MS while `active()` holds, backing off after failures and pausing while
+ * Call `refresh` every POLL_MS while `active()` holds, backing off after failures and pausing while
  * the tab is hidden. `onStatus` hears "live", "retrying" (with the error) and "stopped".
  */
-function poller({ fetch, active, onStatus = () => {} }) {
+function poller({ refresh, active, onStatus = () => {} }) {
   let timer = null;
   let failures = 0;
   let running = false;
@@ -156,7 +156,7 @@ function poller({ fetch, active, onStatus = () => {} }) {
     }
     running = true;
     try {
-      await fetch();
+      await refresh();
       failures = 0;
       onStatus("live");
     } catch (error) {
@@ -202,7 +202,7 @@ function setUpJobPage(root) {
   polish(root);
   if (!isFinished(root.dataset.state)) showLive("live");
   poller({
-    fetch: async () => {
+    refresh: async () => {
       try {
         const { data } = await request(url);
         apply(data);
@@ -247,7 +247,7 @@ function setUpJobList(list) {
   const rows = () =>
     [...list.querySelectorAll("tr[data-job]")].filter((row) => !isFinished(row.dataset.state) && !row.dataset.gone);
   poller({
-    fetch: async () => {
+    refresh: async () => {
       for (const row of rows()) {
         try {
           const { data } = await request(row.dataset.url);

@@ -1,34 +1,17 @@
 // The training labeling screen: the next unanswered image of the task, a class picker (hierarchy and
 // search), then feedback on the answer: the result, your label, the correct labels with links to their
-// labeling guide pages, suggestions to the reviewers, and Continue. Keyboard: / search, h hierarchy,
-// Enter submits the chosen class and, on the feedback, continues.
+// labeling guide pages, suggestions to the reviewers, and Continue. Keyboard as on every labeling screen
+// (labeling.js), and 1–5 pick a reason in the form that suggests the image as problematic.
 
 import { ApiError, getJSON, request } from "./api.js";
-import { createClassPicker } from "./class-picker.js";
-import { bannerFor, isTyping, renderChosenClass } from "./labeling.js";
-import { initGuidePanel } from "./guide-panel.js";
-
-const DECODE_WAIT_MS = 2000;
+import { guideLink, initGuidePanel } from "./guide-panel.js";
+import { createLabeling } from "./labeling.js";
 
 const app = document.getElementById("training-app");
 const $ = (id) => document.getElementById(id);
 const els = {
-  body: $("training-body"),
-  loading: $("loading"),
-  done: $("done-state"),
   doneText: $("done-text"),
-  banner: $("status-banner"),
   partChip: $("part-chip"),
-  progressText: $("progress-text"),
-  progressBar: $("progress-bar"),
-  frame: $("image-frame"),
-  missing: $("image-missing"),
-  answerPane: $("answer-pane"),
-  chosen: $("chosen"),
-  chosenLabel: $("chosen-label"),
-  chosenWnid: $("chosen-wnid"),
-  chosenGloss: $("chosen-gloss"),
-  submit: $("submit-answer"),
   feedback: $("feedback"),
   resultBox: $("feedback-result-box"),
   result: $("feedback-result"),
@@ -45,204 +28,68 @@ const els = {
   suggestStatus: $("suggest-status"),
   partDone: $("part-done"),
   continue: $("continue"),
-  toast: $("toast"),
 };
-const banner = bannerFor(els.banner);
 const config = {
   nextUrl: app.dataset.nextUrl,
   answerUrl: app.dataset.answerUrl,
   taskUrl: app.dataset.taskUrl,
   suggestUrl: (id) => app.dataset.suggestUrl.replace("/0/", `/${encodeURIComponent(id)}/`),
-  hierarchyUrl: app.dataset.hierarchyUrl,
-  searchUrl: app.dataset.searchUrl,
 };
 
-const state = {
-  mode: "loading", // loading | labeling | submitting | feedback | done | error
-  current: null, // the payload of the next-image API on screen
-  chosen: null, // the chosen synset
-  shownAt: 0,
-  feedback: null,
-  prefetch: null, // Promise of {payload, img} | null (task finished)
-};
+let shownFeedback = null; // the answer's feedback on screen
 
-const picker = createClassPicker($("class-picker"), {
-  hierarchyUrl: config.hierarchyUrl,
-  searchUrl: config.searchUrl,
-  onChoose: choose,
+const labeling = createLabeling(app, {
+  loadNext: () => getJSON(config.nextUrl),
+  async sendAnswer(payload, synset, secondsTaken) {
+    const body = { image: payload.image.id, wnid: synset.wnid, seconds_taken: secondsTaken };
+    const { data } = await request(config.answerUrl, { method: "POST", body });
+    return data;
+  },
+  afterAnswer(feedback) {
+    showFeedback(feedback);
+    labeling.prefetchNext();
+  },
+  async finish() {
+    const { data } = await getJSON(config.taskUrl);
+    const progress = data.progress;
+    delete document.body.dataset.imageId;
+    labeling.renderProgress(progress);
+    els.partChip.hidden = true;
+    if (progress.accuracy !== null) {
+      els.doneText.textContent = `You have answered all ${progress.images} images: ${progress.correct} correct (${Math.round(
+        100 * progress.accuracy,
+      )}%).`;
+    }
+  },
+  pause(error) {
+    // The rest of the task waits for an evaluation phase the trainee takes part in: a pause, not a failure.
+    if (!(error instanceof ApiError && error.status === 403)) return false;
+    els.partChip.hidden = true;
+    els.doneText.textContent = error.message;
+    return true;
+  },
+  onDisplay(payload) {
+    shownFeedback = null;
+    const part = payload.part;
+    els.partChip.hidden = false;
+    els.partChip.textContent = `Part ${part.number} of ${part.of} · image ${part.image_number} of ${part.size}`;
+  },
+  onPainted(payload) {
+    document.body.dataset.imageId = String(payload.image.id);
+    document.dispatchEvent(new CustomEvent("training:shown", { detail: { imageId: payload.image.id } }));
+  },
+  onKey: problematicFormKey,
+  alreadyAnswered: "You had already answered this image; here is the next one.",
+  feedbackPane: els.feedback,
 });
 initGuidePanel();
 
 // ---------------------------------------------------------------------------------------------
-// Screens
-
-function setMode(mode) {
-  state.mode = mode;
-  app.dataset.state = mode;
-  els.loading.hidden = mode !== "loading";
-  els.body.hidden = !["labeling", "submitting", "feedback"].includes(mode);
-  els.done.hidden = mode !== "done";
-  els.answerPane.hidden = mode === "feedback";
-  els.feedback.hidden = mode !== "feedback";
-  els.submit.disabled = mode !== "labeling" || !state.chosen;
-}
-
-function renderProgress(progress) {
-  els.progressText.textContent = progress.text;
-  const pct = progress.images ? (100 * progress.answered) / progress.images : 0;
-  els.progressBar.style.width = `${pct}%`;
-  els.progressBar.parentElement.setAttribute("aria-valuenow", String(Math.round(pct)));
-}
-
-function renderPart(part) {
-  els.partChip.hidden = false;
-  els.partChip.textContent = `Part ${part.number} of ${part.of} · image ${part.image_number} of ${part.size}`;
-}
-
-function preloadImage(url) {
-  const img = new Image();
-  img.decoding = "async";
-  img.src = url;
-  img.decode().catch(() => {});
-  return img;
-}
-
-async function showImage(payload, preloaded) {
-  let img = preloaded;
-  if (!img && payload.image.display_url) img = preloadImage(payload.image.display_url);
-  if (img && !(img.complete && img.naturalWidth)) {
-    await Promise.race([img.decode().catch(() => {}), new Promise((resolve) => setTimeout(resolve, DECODE_WAIT_MS))]);
-  }
-  const current = $("training-image");
-  if (img) {
-    img.id = "training-image";
-    img.className = "stage__image";
-    img.alt = "Image to label";
-    if (current !== img) current.replaceWith(img);
-  }
-  const broken = !img || (img.complete && !img.naturalWidth);
-  els.missing.hidden = !broken;
-  if (img && !img.complete) img.addEventListener("error", () => (els.missing.hidden = false), { once: true });
-}
-
-async function display(payload, preloaded = null) {
-  await showImage(payload, preloaded);
-  state.current = payload;
-  state.chosen = null;
-  state.feedback = null;
-  picker.reset();
-  renderChosenClass(els, state.chosen);
-  renderPart(payload.part);
-  renderProgress(payload.progress);
-  setMode("labeling");
-  state.shownAt = performance.now();
-  requestAnimationFrame(() => {
-    document.body.dataset.imageId = String(payload.image.id);
-    document.dispatchEvent(new CustomEvent("training:shown", { detail: { imageId: payload.image.id } }));
-  });
-}
-
-function showDone(progress) {
-  state.current = null;
-  delete document.body.dataset.imageId;
-  if (progress) renderProgress(progress);
-  els.partChip.hidden = true;
-  if (progress && progress.accuracy !== null) {
-    els.doneText.textContent = `You have answered all ${progress.images} images: ${progress.correct} correct (${Math.round(
-      100 * progress.accuracy,
-    )}%).`;
-  }
-  setMode("done");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Loading
-
-async function fetchNext() {
-  const { status, data } = await getJSON(config.nextUrl);
-  return status === 204 || !data ? null : data;
-}
-
-function prefetchNext() {
-  state.prefetch = fetchNext()
-    .then((payload) => (payload ? { payload, img: payload.image.display_url ? preloadImage(payload.image.display_url) : null } : null))
-    .catch(() => undefined); // undefined: failed, ask again on Continue
-}
-
-async function goNext() {
-  setMode("loading");
-  banner.hide();
-  try {
-    let next = state.prefetch ? await state.prefetch : undefined;
-    state.prefetch = null;
-    if (next === undefined) {
-      const payload = await fetchNext();
-      next = payload ? { payload, img: null } : null;
-    }
-    if (!next) {
-      const { data } = await getJSON(config.taskUrl);
-      showDone(data.progress);
-      return;
-    }
-    await display(next.payload, next.img);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 403) {
-      // The rest of the task waits for an evaluation phase the trainee takes part in: a pause, not a failure.
-      state.current = null;
-      els.partChip.hidden = true;
-      els.doneText.textContent = error.message;
-      setMode("done");
-      return;
-    }
-    setMode("error");
-    banner.show(`Could not load the next image: ${error.message.replace(/\.$/, "")}.`, goNext);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Answering
-
-function choose(synset) {
-  if (state.mode !== "labeling") return;
-  state.chosen = synset;
-  renderChosenClass(els, state.chosen);
-  setMode("labeling");
-  els.submit.focus({ preventScroll: true });
-}
-
-async function submit() {
-  if (state.mode !== "labeling" || !state.chosen || !state.current) return;
-  setMode("submitting");
-  banner.hide();
-  const body = {
-    image: state.current.image.id,
-    wnid: state.chosen.wnid,
-    seconds_taken: Math.max(0, (performance.now() - state.shownAt) / 1000),
-  };
-  try {
-    const { data } = await request(config.answerUrl, { method: "POST", body });
-    showFeedback(data);
-    prefetchNext();
-  } catch (error) {
-    setMode("labeling");
-    if (error instanceof ApiError && error.status === 400 && /already answered/.test(error.message)) {
-      toast("You had already answered this image; here is the next one.");
-      goNext();
-      return;
-    }
-    banner.show(`Your answer was not saved: ${error.message}.`, submit);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Feedback
 
-function guideLink(label) {
-  const link = document.createElement("a");
-  link.href = `/guide/wnid/${encodeURIComponent(label.wnid)}/`;
-  link.dataset.guideWnid = label.wnid;
+function labelLink(label) {
+  const link = guideLink(label.wnid, label.label);
   link.className = "feedback-label__link";
-  link.textContent = label.label;
   link.title = `Labeling guide: ${label.words.join(", ")}`;
   return link;
 }
@@ -260,7 +107,7 @@ function labelList(labels, emptyText) {
     item.dataset.wnid = label.wnid;
     const head = document.createElement("div");
     head.className = "feedback-label__head";
-    head.append(guideLink(label));
+    head.append(labelLink(label));
     if (label.words.length > 1) {
       const words = document.createElement("span");
       words.className = "feedback-label__words";
@@ -287,7 +134,7 @@ const RESULTS = {
 };
 
 function showFeedback(feedback) {
-  state.feedback = feedback;
+  shownFeedback = feedback;
   const result = feedback.correct === null ? "unscored" : feedback.correct ? "correct" : "wrong";
   els.feedback.dataset.result = result;
   els.resultBox.dataset.result = result;
@@ -328,8 +175,8 @@ function showFeedback(feedback) {
   const partText = `Part ${part.number} of ${part.of} done — ${part.correct}/${part.scored} correct${unscoredText}`;
   els.partDone.textContent = part.done ? partText : "";
   els.continue.firstChild.textContent = feedback.progress.finished ? "Finish " : part.done ? "Next part " : "Continue ";
-  renderProgress(feedback.progress);
-  setMode("feedback");
+  labeling.renderProgress(feedback.progress);
+  labeling.setMode("feedback");
   els.continue.focus({ preventScroll: true });
 }
 
@@ -342,7 +189,7 @@ function setSuggested(kind, done) {
 }
 
 async function suggest(kind, extra = {}) {
-  const feedback = state.feedback;
+  const feedback = shownFeedback;
   if (!feedback) return;
   const button = kind === "label_correct" ? els.suggestLabel : els.suggestProblematic;
   button.disabled = true;
@@ -399,64 +246,33 @@ function sendProblematic(event) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Messages
-
-let toastTimer = null;
-function toast(message) {
-  els.toast.textContent = message;
-  els.toast.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => (els.toast.hidden = true), 3500);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Keyboard and mouse
 
-document.addEventListener("keydown", (event) => {
-  if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
+/** Escape and the reason keys in the open problematic form; every other key there is the form's own. */
+function problematicFormKey(event) {
   const target = event.target;
-  if (target instanceof Element && target.closest("#guide-panel")) return; // the guide panel's own keys
-  if (!els.problematicForm.hidden && els.problematicForm.contains(target)) {
-    if (event.key === "Escape") {
-      event.preventDefault();
-      closeProblematic();
-      els.suggestProblematic.focus();
-    } else if (event.key >= "1" && event.key <= "9" && target.tagName !== "TEXTAREA") {
-      const reasons = els.problematicForm.querySelectorAll('input[name="reason"]');
-      const reason = reasons[Number(event.key) - 1];
-      if (reason) {
-        event.preventDefault();
-        reason.checked = true;
-        if (reason.value === "other") els.note.focus();
-        else els.problematicForm.requestSubmit();
-      }
-    }
-    return;
-  }
-  if (isTyping(target)) return;
-  const onControl = target instanceof Element && target.closest("button, a, [role='treeitem'], summary");
-  if (state.mode === "labeling") {
-    if (event.key === "/") {
-      event.preventDefault();
-      picker.focusSearch();
-    } else if (event.key === "h") {
-      event.preventDefault();
-      picker.focusTree();
-    } else if (event.key === "Enter" && !onControl && state.chosen) {
-      event.preventDefault();
-      submit();
-    }
-  } else if (state.mode === "feedback" && event.key === "Enter" && !onControl) {
+  if (els.problematicForm.hidden || !els.problematicForm.contains(target)) return false;
+  if (event.key === "Escape") {
     event.preventDefault();
-    goNext();
+    closeProblematic();
+    els.suggestProblematic.focus();
+  } else if (event.key >= "1" && event.key <= "9" && target.tagName !== "TEXTAREA") {
+    const reasons = els.problematicForm.querySelectorAll('input[name="reason"]');
+    const reason = reasons[Number(event.key) - 1];
+    if (reason) {
+      event.preventDefault();
+      reason.checked = true;
+      if (reason.value === "other") els.note.focus();
+      else els.problematicForm.requestSubmit();
+    }
   }
-});
+  return true;
+}
 
-els.submit.addEventListener("click", submit);
-els.continue.addEventListener("click", goNext);
+els.continue.addEventListener("click", labeling.goNext);
 els.suggestLabel.addEventListener("click", () => suggest("label_correct"));
 els.suggestProblematic.addEventListener("click", () => (els.problematicForm.hidden ? openProblematic() : closeProblematic()));
 els.suggestCancel.addEventListener("click", closeProblematic);
 els.problematicForm.addEventListener("submit", sendProblematic);
 
-goNext();
+labeling.goNext();

@@ -1,0 +1,50 @@
+// Small pieces every screen shares: when a key is a shortcut, the passing message, and images that are
+// decoded before they go on screen.
+
+// Inputs that take no typing: a key pressed on one of them is still a shortcut.
+const KEYLESS_INPUTS = new Set(["radio", "checkbox", "button", "submit", "reset", "range", "color"]);
+const TOAST_MS = 3500;
+// How long a screen waits for an image's pixels before it shows the image as it arrives.
+const DECODE_WAIT_MS = 2000;
+
+/** Whether the person is typing into a field, where keys are text rather than shortcuts. */
+export function isTyping(target) {
+  if (!(target instanceof Element)) return false;
+  if (target.isContentEditable) return true;
+  const tag = target.tagName;
+  if (tag === "TEXTAREA" || tag === "SELECT") return true;
+  return tag === "INPUT" && !KEYLESS_INPUTS.has(target.type);
+}
+
+let toastTimer = null;
+
+/** A short message in the page's #toast that goes away by itself. */
+export function toast(message) {
+  const element = document.getElementById("toast");
+  element.textContent = message;
+  element.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    element.hidden = true;
+  }, TOAST_MS);
+}
+
+/** Resolves once the image is decoded, or once it failed to be. */
+export function decoded(img) {
+  return img.decode().catch(() => {});
+}
+
+/** Resolves once the image is decoded, failed, or kept the screen waiting long enough. */
+export function decodedOrLate(img) {
+  return Promise.race([decoded(img), new Promise((resolve) => setTimeout(resolve, DECODE_WAIT_MS))]);
+}
+
+/** An image loading and decoding off screen; data-src keeps the address it was asked for. */
+export function preloadImage(url) {
+  const img = new Image();
+  img.decoding = "async";
+  img.dataset.src = url;
+  img.src = url;
+  decoded(img);
+  return img;
+}
