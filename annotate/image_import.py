@@ -217,27 +217,39 @@ def register_manifest(*, dataset_name, manifest_file, source=None):
         where = f"{source}:{number}"
         if len(row) not in (2, 3):
             raise ImportFailed(f"{where}: expected 'filename,wnid[,uri]', got {len(row)} columns")
-        name = check_file_name(row[0], where)
-        if name in seen:
-            raise ImportFailed(f"{where}: {name} is listed twice")
-        seen.add(name)
-        uri = check_source_uri(row[2], where) if len(row) == 3 and row[2] else ""
-        rows.append((name, parse_label(row[1], where), uri, where))
+        rows.append(manifest_row(row, where, seen))
     if not rows:
         raise ImportFailed(f"{source}: no images in the manifest")
-    report = ImportReport()
     with transaction.atomic():
-        dataset = Dataset.objects.get_or_create(name=dataset_name)[0]
-        position = _lock_next_position(dataset)
-        existing = dict(Image.objects.filter(dataset=dataset).values_list("file_name", "original_wnid"))
-        new_images = []
-        for name, wnid, uri, where in rows:
-            if name not in existing:
-                new_images.append((name, wnid, uri, None))
-            elif existing[name] != wnid:
-                raise ImportFailed(f"{where}: {name} is already registered with label {existing[name]}, not {wnid}")
-            else:
-                report.skipped += 1
-        _insert_images(dataset, position, new_images)
+        return register_images(dataset_name=dataset_name, rows=rows)
+
+
+def manifest_row(row, where, seen):
+    """(file name, wnid, uri, where) of a manifest row filename,wnid[,uri,...], checked; `seen` holds the file names
+    of the rows before it."""
+    name = check_file_name(row[0], where)
+    if name in seen:
+        raise ImportFailed(f"{where}: {name} is listed twice")
+    seen.add(name)
+    uri = check_source_uri(row[2], where) if len(row) >= 3 and row[2] else ""
+    return name, parse_label(row[1], where), uri, where
+
+
+def register_images(*, dataset_name, rows):
+    """Register the images of checked manifest rows (manifest_row) in the dataset, created where new; an image
+    already there is skipped if its label is the same. Inside the caller's transaction."""
+    report = ImportReport()
+    dataset = Dataset.objects.get_or_create(name=dataset_name)[0]
+    position = _lock_next_position(dataset)
+    existing = dict(Image.objects.filter(dataset=dataset).values_list("file_name", "original_wnid"))
+    new_images = []
+    for name, wnid, uri, where in rows:
+        if name not in existing:
+            new_images.append((name, wnid, uri, None))
+        elif existing[name] != wnid:
+            raise ImportFailed(f"{where}: {name} is already registered with label {existing[name]}, not {wnid}")
+        else:
+            report.skipped += 1
+    _insert_images(dataset, position, new_images)
     report.added = len(new_images)
     return report
