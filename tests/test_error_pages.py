@@ -31,7 +31,7 @@ def test_an_address_that_matches_nothing_is_a_page_of_the_app(logged_in_page, re
 def test_a_missing_dataset_and_a_missing_image_say_so(logged_in_page, reviewer, unpredicted_dataset):
     page = logged_in_page(reviewer)
     error = open_error(page, "/datasets/nope/", 404)
-    assert page.get_by_test_id("error-message").inner_text().startswith("There is no dataset at this address")
+    assert page.get_by_test_id("error-message").inner_text() == "dataset 'nope' does not exist"
     assert error.get_by_test_id("error-home").is_visible()
     open_error(page, "/jobs/999999/", 404)
     assert page.get_by_test_id("error-message").inner_text().startswith("There is no prediction job at this address")

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from annotate import jobs
 from annotate.errors import ImportFailed
-from annotate.inference import Classifier, InferenceError, ModelSpec, hub_checkpoint
+from annotate.inference import Classifier, ModelSpec, hub_checkpoint
 from annotate.models import (
     ClassifierModel,
     Image,
@@ -20,6 +20,7 @@ from annotate.models import (
 )
 from annotate.selectors import model_summary
 from annotate.services import set_verdict
+from config.exceptions import DomainError
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 from tests.wnids import TENCH
 
@@ -121,7 +122,7 @@ def test_local_checkpoint_is_loaded(ten_image_dataset, tmp_path, run):
     ],
 )
 def test_bad_job_requests_are_refused_clearly(ten_image_dataset, options, message, run):
-    with pytest.raises((InferenceError, ImportFailed), match=message):
+    with pytest.raises(DomainError, match=message):
         run(**options)
     assert not ClassifierModel.objects.exists()
 
