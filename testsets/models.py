@@ -3,6 +3,7 @@ selection frequency beside hidden controls from the reference (original) test se
 frequencies match the reference's. docs/glossary.md names the ideas."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from annotate.models import Dataset, Image
@@ -20,12 +21,19 @@ class TestSet(models.Model):
     name = models.SlugField(max_length=NAME_MAX_LENGTH, unique=True)
     reference = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
     pool = models.OneToOneField(Dataset, on_delete=models.PROTECT, related_name="testset_pool")
-    per_class = models.PositiveSmallIntegerField(default=10, help_text="Images per class in a sample.")
+    per_class = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Images per class in a sample.",
+    )
     min_annotations = models.PositiveSmallIntegerField(
-        default=10, help_text="Annotations an image needs before its frequency counts for sampling."
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="Annotations an image needs before its frequency counts for sampling.",
     )
     quality_threshold = models.FloatField(
         default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Assignments whose share of controls answered right is below this are left out of frequencies.",
     )
     created_by = models.ForeignKey(
