@@ -10,6 +10,7 @@ from annotate import labelling, policies
 from annotate.models import Rule, Verdict
 from annotate.selectors import dataset_named, dataset_status
 from consensus import selectors
+from consensus.forms import PolicyPageForm
 
 
 def admin_dataset(request, name):
@@ -23,25 +24,23 @@ def consensus_page(request, name):
     dataset = admin_dataset(request, name)
     policy = policies.policy_of(dataset)
     if request.method == "POST":
-        try:
-            if "recompute" in request.POST:
-                summary = labelling.aggregate(dataset=dataset)
+        form = PolicyPageForm(request.POST)
+        if form.is_valid():
+            try:
+                if form.cleaned_data["recompute"]:
+                    summary = labelling.aggregate(dataset=dataset)
+                else:
+                    summary = labelling.set_policy(dataset=dataset, user=request.user, **form.policy_arguments())
+            except labelling.ConsensusError as exc:
+                form.add_error(None, str(exc))
             else:
-                summary = labelling.set_policy(
-                    dataset=dataset,
-                    rule=request.POST.get("rule", ""),
-                    overlap=_number(request.POST.get("overlap"), int, "overlap"),
-                    golden_rate=_number(request.POST.get("golden_rate"), float, "golden rate"),
-                    user=request.user,
+                messages.success(
+                    request,
+                    f"Recomputed {summary['items']} items from {summary['verdicts']} verdicts in {summary['seconds']} "
+                    f"s: {summary['changed_items']} changed, {summary['needs_adjudication']} to adjudicate.",
                 )
-        except labelling.ConsensusError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(
-                request,
-                f"Recomputed {summary['items']} items from {summary['verdicts']} verdicts in {summary['seconds']} s: "
-                f"{summary['changed_items']} changed, {summary['needs_adjudication']} to adjudicate.",
-            )
+        for message in form.error_texts():
+            messages.error(request, message)
         return redirect("consensus", name=dataset.name)
     per_verdict = dataset_status(dataset)["items_per_verdict"]
     return render(
@@ -55,13 +54,6 @@ def consensus_page(request, name):
             "needs_adjudication": selectors.adjudication_count(dataset),
         },
     )
-
-
-def _number(text, kind, what):
-    try:
-        return kind(text)
-    except (TypeError, ValueError):
-        raise labelling.ConsensusError(f"{what} must be a number, not {text!r}") from None
 
 
 @login_required

@@ -17,7 +17,8 @@ from accounts.roles import is_admin, require_role
 from annotate.models import Dataset
 from annotate.views import display_response
 from evaluation import scoring, selectors, services
-from evaluation.models import DEFAULT_INSTRUCTIONS, ParticipantImage, PhaseImage, PhaseState
+from evaluation.forms import PhaseForm
+from evaluation.models import ParticipantImage, PhaseImage, PhaseState
 from evaluation.permissions import RESULTS_CLOSED
 
 
@@ -32,19 +33,6 @@ def _require_admin(request):
     require_role(request.user, is_admin, "Only admins manage evaluation phases.")
 
 
-def _form_input(post, datasets):
-    """The service arguments from the new-phase form's fields."""
-    return {
-        "name": post.get("name", ""),
-        "instructions": post.get("instructions", ""),
-        "datasets": {dataset.name: post.get(f"count-{dataset.name}", "").strip() or 0 for dataset in datasets},
-        "splits": post.getlist("splits"),
-        "seed": post.get("seed", "").strip() or 0,
-        "participants": post.getlist("participants"),
-        "exclude_seen": post.get("exclude_seen") == "on",
-    }
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def phase_list(request):
@@ -52,23 +40,23 @@ def phase_list(request):
     context = {"is_admin": admin, "phases": selectors.phases_for(request.user)}
     if admin:
         datasets = list(Dataset.objects.all())
-        values = {"instructions": DEFAULT_INSTRUCTIONS, "seed": 0, "datasets": {}, "splits": [], "participants": []}
-        error = None
-        if request.method == "POST":
-            values = _form_input(request.POST, datasets)
+        # Bound on every POST, an empty one included: create_phase says what is missing.
+        form = PhaseForm(request.POST if request.method == "POST" else None, datasets=datasets)
+        if form.is_bound and form.is_valid():
             try:
-                phase = services.create_phase(created_by=request.user, **values)
+                phase = services.create_phase(created_by=request.user, **form.cleaned_data)
             except services.PhaseInputError as exc:
-                error = exc
+                form.add_service_error(exc)
             else:
                 messages.success(request, f"Created the draft phase “{phase.name}” with {phase.image_count} images.")
                 return redirect("evaluation-phase", phase.pk)
+        values = form.shown_values()
         context.update(
+            form=form,
             datasets=[(dataset, values["datasets"].get(dataset.name, "")) for dataset in datasets],
             splits=services.SPLIT_CHOICES,
             users=get_user_model().objects.order_by("username").only("pk", "username"),
             values=values,
-            error=error,
         )
     elif request.method == "POST":
         raise PermissionDenied("Only admins create evaluation phases.")

@@ -1,6 +1,7 @@
 from django import forms
 
 from annotate.models import Dataset
+from config.forms import ServiceErrorsMixin
 from training.models import DEFAULT_INSTRUCTIONS, TaskSource
 from training.services import MAX_NAME_LENGTH
 
@@ -13,8 +14,10 @@ ORDER_CHOICES = [
 ERROR_FIELDS = {"offset": "offset_start", "images": None}
 
 
-class TaskForm(forms.Form):
+class TaskForm(ServiceErrorsMixin, forms.Form):
     """The admins' page form for a new training task; training.services.create_training_task validates."""
+
+    error_fields = ERROR_FIELDS
 
     name = forms.CharField(max_length=MAX_NAME_LENGTH)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -48,6 +51,3 @@ class TaskForm(forms.Form):
             "instructions": data.get("instructions", ""),
             "shuffle": None if not order else order == "shuffled",
         }
-
-    def add_service_error(self, error):
-        self.add_error(ERROR_FIELDS.get(error.field, error.field if error.field in self.fields else None), str(error))
