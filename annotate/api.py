@@ -30,7 +30,7 @@ from annotate.serializers import (
     item_data,
 )
 from config.exceptions import ConflictError
-from config.query import int_schema, query_int, query_ints
+from config.query import int_schema, query_int, query_ints, query_text
 
 
 def review_image_or_404(image_id, reviewer):
@@ -124,9 +124,16 @@ def prediction_format(fmt):
     return fmt
 
 
+YES, NO = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
 def form_flag(request, name):
-    """A yes/no field of a form or JSON body: true, 1, yes or on."""
-    return str(request.data.get(name, "")).strip().lower() in {"1", "true", "yes", "on"}
+    """A yes/no field of a form or JSON body (true, 1, yes or on; false, 0, no, off or absent); anything else is
+    refused rather than read as no: `dry_run=maybe` must not import for real."""
+    value = str(request.data.get(name, "")).strip().lower()
+    if value not in YES | NO:
+        raise ValidationError({name: f"must be true or false, not {value!r}"})
+    return value in YES
 
 
 class DatasetList(ListAPIView):
@@ -202,6 +209,8 @@ class PredictionUpload(APIView):
     )
     def post(self, request, name):
         upload = required_upload(request, "predictions file")
+        if not str(request.data.get("dataset", "")).strip():
+            raise ValidationError({"dataset": "give the dataset the predictions are of"})
         fmt = prediction_format(request.data.get("format") or Path(upload.name).suffix.lstrip("."))
         path = saved_upload(upload, f".{fmt}")
         try:
@@ -247,7 +256,10 @@ class NextImage(APIView):
         summary="Lease the next image to review (204 when the queue is empty)",
     )
     def get(self, request):
-        dataset = dataset_named(request.query_params.get("dataset", ""))
+        name = query_text(request.query_params, "dataset", max_length=100)
+        if not name:
+            raise ValidationError({"dataset": "give the dataset to review"})
+        dataset = dataset_named(name)
         after = query_int(request, "after")
         keep = query_ints(request, "keep")
         image = services.lease_next_image(

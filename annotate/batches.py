@@ -12,7 +12,6 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotate import labelling, prediction_blocks, review_items
-from annotate.errors import ImportFailed
 from annotate.models import (
     ClassifierModel,
     Dataset,
@@ -30,6 +29,11 @@ from annotate.models import (
     Verdict,
     VerdictChange,
 )
+from config.exceptions import ConflictError, NotFoundError
+
+
+class UndoConflict(ConflictError):
+    """An undo of an import that was undone already, or of an undo."""
 
 
 def transitions(counts):
@@ -77,12 +81,15 @@ def undo_import(*, batch_id, user=None):
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().select_related("dataset").filter(pk=batch_id).first()
         if batch is None:
-            raise ImportFailed(f"import {batch_id} does not exist")
+            raise NotFoundError(f"import {batch_id} does not exist")
         if batch.kind == ImportKind.UNDO:
-            raise ImportFailed(f"batch {batch.pk} undid import {batch.undoes_id}; import that file again instead")
+            raise UndoConflict(f"batch {batch.pk} undid import {batch.undoes_id}; import that file again instead")
         already = ImportBatch.objects.filter(undoes=batch).first()
         if already is not None:
-            raise ImportFailed(f"import {batch.pk} was undone already (batch {already.pk}, {already.created_at:%c})")
+            raise UndoConflict(
+                f"import {batch.pk} was undone already (batch {already.pk}, "
+                f"{already.created_at.isoformat(timespec='seconds')})"
+            )
         dataset = batch.dataset
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
         undo = ImportBatch.objects.create(

@@ -216,7 +216,9 @@ def register_manifest(*, dataset_name, manifest_file, source=None):
     for number, row in read_csv_rows(manifest_file, source):
         where = f"{source}:{number}"
         if len(row) not in (2, 3):
-            raise ImportFailed(f"{where}: expected 'filename,wnid[,uri]', got {len(row)} columns")
+            raise ImportFailed(
+                f"{where}: expected 'filename,wnid[,uri]', got {len(row)} column{'s' if len(row) != 1 else ''}"
+            )
         rows.append(manifest_row(row, where, seen))
     if not rows:
         raise ImportFailed(f"{source}: no images in the manifest")

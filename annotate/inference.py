@@ -65,7 +65,8 @@ class ModelSpec:
         if member not in enum.__members__:
             raise InferenceError(
                 f"{self.weights!r} are not weights of {self.architecture}; choose one of "
-                f"{', '.join(enum.__members__)}, DEFAULT, none, or a checkpoint path"
+                f"{', '.join(name for name in enum.__members__ if name != DEFAULT_WEIGHTS)}, {DEFAULT_WEIGHTS}, none, "
+                "or a checkpoint path"
             )
         return enum[member]
 

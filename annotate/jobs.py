@@ -74,10 +74,8 @@ def start_prediction_job(
             defaults={"architecture": architecture, "weights": weights, "random_weights": spec.random},
         )
         if (model.architecture, model.weights) != (architecture, weights):
-            raise InferenceError(
-                f"model {model.name!r} exists with {model.architecture or 'imported predictions'} "
-                f"{model.weights}; choose another name"
-            )
+            made_of = f"{model.architecture} {model.weights}" if model.architecture else "imported predictions"
+            raise InferenceError(f"model {model.name!r} exists with {made_of}; choose another name")
         todo = list(
             Image.objects.filter(dataset=dataset)
             .exclude(file="")

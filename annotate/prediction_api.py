@@ -1,6 +1,5 @@
 """REST API of the model testbed: prediction jobs on the Celery workers and model summaries."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -12,6 +11,7 @@ from accounts.permissions import IsAdmin
 from annotate import jobs, selectors
 from annotate.models import ClassifierModel, PredictionJob
 from annotate.serializers import ClassifierModelSerializer, JobProgress, PredictionJobInput
+from config.exceptions import NotFoundError
 
 
 class AdminWrites(IsAdmin):
@@ -22,7 +22,10 @@ class AdminWrites(IsAdmin):
 
 
 def job_or_404(pk):
-    return get_object_or_404(PredictionJob.objects.select_related("model", "dataset"), pk=pk)
+    job = PredictionJob.objects.select_related("model", "dataset").filter(pk=pk).first()
+    if job is None:
+        raise NotFoundError(f"prediction job {pk} does not exist")
+    return job
 
 
 class PredictionJobList(APIView):
@@ -73,5 +76,7 @@ class PredictionJobCancel(APIView):
 class ModelDetail(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="A classifier model and its predictions per dataset")
     def get(self, request, name):
-        model = get_object_or_404(ClassifierModel, name=name)
+        model = ClassifierModel.objects.filter(name=name).first()
+        if model is None:
+            raise NotFoundError(f"model {name!r} does not exist")
         return Response({**ClassifierModelSerializer(model).data, "datasets": selectors.model_summary(model)})

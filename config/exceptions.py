@@ -58,7 +58,8 @@ def api_exception_handler(exc, context):
 
 
 def as_command_errors(handle):
-    """Decorates a management command's handle(): a DomainError ends the command with its message."""
+    """Decorates a management command's handle(): a DomainError, or a file that cannot be read or written, ends
+    the command with one line that says so."""
 
     @functools.wraps(handle)
     def handle_refusing(*args, **options):
@@ -66,5 +67,8 @@ def as_command_errors(handle):
             return handle(*args, **options)
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
+        except OSError as exc:
+            # A file to read that is missing, or one to write in a folder that is not there.
+            raise CommandError(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from exc
 
     return handle_refusing

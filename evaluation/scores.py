@@ -32,6 +32,7 @@ from annotate.models import (
     ReviewItem,
     Verdict,
 )
+from annotate.selectors import DatasetNotFound
 from config.exceptions import DomainError
 from evaluation import scoring
 from evaluation.models import ParticipantImage
@@ -108,7 +109,7 @@ def _datasets(names):
     found = dict(Dataset.objects.filter(name__in=names).values_list("name", "pk"))
     missing = [name for name in names if name not in found]
     if missing:
-        raise ScoreError(f"dataset {missing[0]!r} does not exist")
+        raise DatasetNotFound(f"dataset {missing[0]!r} does not exist")
     return [(found[name], name) for name in dict.fromkeys(names)]
 
 

@@ -13,7 +13,7 @@ import taxonomy
 from annotate import prediction_blocks
 from annotate.models import ClassifierModel, Dataset, Image, Prediction, PredictorKind, VerdictChange
 from annotate.review_items import sync_review_items
-from config.exceptions import DomainError
+from config.exceptions import ConflictError, DomainError
 from evaluation.models import DEFAULT_INSTRUCTIONS, Participant, ParticipantImage, Phase, PhaseImage, PhaseState
 from training.models import TrainingAnswer
 
@@ -115,9 +115,15 @@ def _clean_seed(seed):
     return seed
 
 
+class PhaseStateError(ConflictError):
+    """A change the phase's state does not allow (editing an open phase, answering a closed one)."""
+
+
 def _require_state(phase, state, doing):
     if phase.state != state:
-        raise PhaseInputError("state", f"phase {phase.name!r} is {phase.state}: {doing} needs a {state} phase")
+        raise PhaseStateError(
+            f"phase {phase.name!r} is {phase.state}: {doing} needs the phase to be {state}", state=phase.state
+        )
 
 
 # --- drawing the sample --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import taxonomy
 from accounts.roles import is_admin, require_role
 from annotate.models import Dataset
 from annotate.views import display_response
+from config.exceptions import DomainError
 from evaluation import scoring, selectors, services
 from evaluation.forms import PhaseForm
 from evaluation.models import ParticipantImage, PhaseImage, PhaseState
@@ -88,7 +89,7 @@ def _transition(request, pk, action, done):
     phase = _phase_or_404(pk)
     try:
         result = action(phase)
-    except services.PhaseInputError as exc:
+    except DomainError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, done(result))

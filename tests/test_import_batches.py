@@ -252,7 +252,7 @@ def test_imports_are_listed_previewed_and_undone_over_the_api(reviewed, tmp_path
     assert [entry["kind"] for entry in listed][:2] == ["real", "predictions"] and listed[0]["undone_by"] is None
     undone = admin.post(f"/api/imports/{done.json()['batch']}/undo/")
     assert undone.status_code == 201 and undone.json()["undoes"] == done.json()["batch"]
-    assert admin.post(f"/api/imports/{done.json()['batch']}/undo/").status_code == 400
+    assert admin.post(f"/api/imports/{done.json()['batch']}/undo/").status_code == 409
     assert admin.post("/api/imports/999999/undo/").status_code == 404
     assert admin.get("/api/datasets/val/imports/").json()[1]["undone_by"] == undone.json()["id"]
 

@@ -168,18 +168,18 @@ def test_images_a_participant_reviewed_or_trained_on_are_flagged_seen_or_left_ou
 def test_a_phase_goes_draft_open_closed_only(people, datasets):
     phase = new_phase()
     pat = Participant.objects.get(phase=phase, user=people["pat"])
-    with pytest.raises(services.PhaseInputError, match="needs a open phase"):
+    with pytest.raises(services.PhaseStateError, match="needs the phase to be open"):
         services.close_phase(phase)
-    with pytest.raises(services.PhaseInputError, match="labeling needs a open phase"):
+    with pytest.raises(services.PhaseStateError, match="labeling needs the phase to be open"):
         services.start_next_image(phase=phase, participant=pat)
     services.update_phase(phase, datasets={"inet": 2}, seed=5)
     assert Phase.objects.get(pk=phase.pk).image_count == 2
     assert ParticipantImage.objects.filter(participant=pat).count() == 2
 
     phase = services.open_phase(phase)
-    with pytest.raises(services.PhaseInputError, match="opening needs a draft phase"):
+    with pytest.raises(services.PhaseStateError, match="opening needs the phase to be draft"):
         services.open_phase(phase)
-    with pytest.raises(services.PhaseInputError, match="editing needs a draft phase"):
+    with pytest.raises(services.PhaseStateError, match="editing needs the phase to be draft"):
         services.update_phase(phase, seed=9)
     item = services.start_next_image(phase=phase, participant=pat)
     services.record_answer(phase=phase, participant=pat, token=item.phase_image.token, wnid=GOLDFISH)
@@ -188,9 +188,9 @@ def test_a_phase_goes_draft_open_closed_only(people, datasets):
     phase.refresh_from_db()
     assert phase.state == PhaseState.CLOSED and phase.closed_at
     for action in (services.open_phase, services.close_phase):
-        with pytest.raises(services.PhaseInputError):
+        with pytest.raises(services.PhaseStateError):
             action(phase)
-    with pytest.raises(services.PhaseInputError, match="answering needs a open phase"):
+    with pytest.raises(services.PhaseStateError, match="answering needs the phase to be open"):
         services.record_answer(phase=phase, participant=pat, token=item.phase_image.token, wnid=TENCH)
 
 
@@ -204,17 +204,19 @@ def test_state_changes_and_edits_through_the_api(people, datasets):
     assert post(pat, f"/api/evaluation/phases/{pk}/open/").status_code == 403
     response = admin.patch(f"/api/evaluation/phases/{pk}/", {"datasets": {"v2": 3}}, content_type="application/json")
     assert response.status_code == 200 and response.json()["images"] == 3
-    assert post(admin, f"/api/evaluation/phases/{pk}/close/").status_code == 400
+    assert post(admin, f"/api/evaluation/phases/{pk}/close/").status_code == 409
     assert post(admin, f"/api/evaluation/phases/{pk}/open/").json()["state"] == "open"
     response = admin.patch(f"/api/evaluation/phases/{pk}/", {"seed": 4}, content_type="application/json")
-    assert response.status_code == 400 and "editing needs a draft phase" in response.json()["state"]
+    body = response.json()
+    assert response.status_code == 409 and "editing needs the phase to be draft" in body["detail"]
+    assert body["state"] == "open"
     token = post(pat, f"/api/evaluation/phases/{pk}/next/").json()["image"]["token"]
     assert post(pat, f"/api/evaluation/phases/{pk}/answers/", {"image": token, "wnid": "n00000000"}).status_code == 400
     assert post(pat, f"/api/evaluation/phases/{pk}/answers/", {"image": token, "wnid": TENCH}).status_code == 201
     again = post(pat, f"/api/evaluation/phases/{pk}/answers/", {"image": token, "wnid": TENCH})
     assert again.status_code == 400 and "already answered" in again.json()["image"]
     assert post(admin, f"/api/evaluation/phases/{pk}/close/").json()["state"] == "closed"
-    assert post(pat, f"/api/evaluation/phases/{pk}/next/").status_code == 400
+    assert post(pat, f"/api/evaluation/phases/{pk}/next/").status_code == 409
 
 
 # --- access -----------------------------------------------------------------------------------------------------

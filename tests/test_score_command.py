@@ -162,9 +162,9 @@ def test_filters_and_errors(scored, client, reviewer):
     with pytest.raises(CommandError):
         cli("--split", "plants")
     client.force_login(reviewer)
-    for params in ({"dataset": "nowhere"}, {"split": "plants"}, {"metric": "top3"}):
+    for params, status in (({"dataset": "nowhere"}, 404), ({"split": "plants"}, 400), ({"metric": "top3"}, 400)):
         response = client.get("/api/evaluation/scores/", params)
-        assert response.status_code == 400 and response.json()["detail"]
+        assert response.status_code == status and response.json()["detail"]
 
 
 def test_anonymous_gets_no_scores(scored, client):

@@ -140,7 +140,7 @@ def matched_frequency(candidates, reference, *, per_class, min_annotations, edge
             upward |= lending
             lent[:, high] += taken
             missing[:, low] -= taken
-    sample = _sample(candidates, order[chosen], upward[chosen], np.full(candidates.class_count, per_class), edges)
+    sample = _sample(candidates, order[chosen], per_class, edges, upward[chosen])
     return replace(sample, quota=quota, reference=reference_counts)
 
 
@@ -149,10 +149,7 @@ def threshold(candidates, *, per_class, thresholds, edges, seed):
     at least the class's threshold (`thresholds`: one per class code), the previous revision's first."""
     above = candidates.eligible & (candidates.frequency >= np.asarray(thresholds)[candidates.classes])
     order = _shuffled_previous_first(candidates, above, seed)
-    chosen = order[_rank_in_groups(candidates.classes[order]) < per_class]
-    return _sample(
-        candidates, chosen, np.zeros(len(chosen), dtype=bool), np.full(candidates.class_count, per_class), edges
-    )
+    return _sample(candidates, order[_rank_in_groups(candidates.classes[order]) < per_class], per_class, edges)
 
 
 def top_images(candidates, *, per_class, edges):
@@ -170,10 +167,7 @@ def top_images(candidates, *, per_class, edges):
             )
         )
     ]
-    chosen = order[_rank_in_groups(candidates.classes[order]) < per_class]
-    return _sample(
-        candidates, chosen, np.zeros(len(chosen), dtype=bool), np.full(candidates.class_count, per_class), edges
-    )
+    return _sample(candidates, order[_rank_in_groups(candidates.classes[order]) < per_class], per_class, edges)
 
 
 def _shuffled_previous_first(candidates, mask, seed, *groups):
@@ -191,9 +185,13 @@ def _rank_in_groups(groups):
     return np.arange(len(groups)) - np.searchsorted(groups, groups, side="left")
 
 
-def _sample(candidates, chosen, upward, wanted, edges):
-    """A Sample of the positions `chosen`, put in order of class, bin and id."""
+def _sample(candidates, chosen, per_class, edges, upward=None):
+    """A Sample of the positions `chosen` (those taken for a lower bin marked in `upward`), put in order of class,
+    bin and id."""
     order = np.lexsort((candidates.ids[chosen], bins(candidates.frequency[chosen], edges), candidates.classes[chosen]))
-    chosen, upward = chosen[order], upward[order]
-    sampled = np.bincount(candidates.classes[chosen], minlength=candidates.class_count)
-    return Sample(chosen=chosen, upward=upward, wanted=wanted, sampled=sampled)
+    return Sample(
+        chosen=chosen[order],
+        upward=np.zeros(len(chosen), dtype=bool) if upward is None else upward[order],
+        wanted=np.full(candidates.class_count, per_class),
+        sampled=np.bincount(candidates.classes[chosen], minlength=candidates.class_count),
+    )

@@ -5,14 +5,15 @@ from rest_framework import serializers
 from annotate.models import ProblemReason, SuggestionKind
 from training import services
 from training.models import TaskSource
+from training.services import MAX_OFFSET
 
 
 class TaskInput(serializers.Serializer):
     name = serializers.CharField(max_length=services.MAX_NAME_LENGTH)
     dataset = serializers.CharField()
     source = serializers.ChoiceField(choices=TaskSource.choices)
-    offset_start = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    offset_end = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    offset_start = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_OFFSET)
+    offset_end = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_OFFSET)
     node_wnid = serializers.CharField(required=False, allow_blank=True, default="")
     wnids = serializers.JSONField(
         required=False, default=list, help_text="a list of wnids, or one comma-separated text"

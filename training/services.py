@@ -19,6 +19,8 @@ from training.selectors import image_labels
 
 MAX_NAME_LENGTH = 200
 MAX_SECONDS_TAKEN = 24 * 3600
+# The largest offset a task stores (a PositiveIntegerField).
+MAX_OFFSET = 2**31 - 1
 
 
 class TrainingInputError(DomainError):
@@ -107,6 +109,8 @@ def _offsets(start, end):
         raise TrainingInputError("offset", "a slice needs integer offsets start and end (end exclusive)") from None
     if not 0 <= start < end:
         raise TrainingInputError("offset", f"offsets {start}:{end} are not a range: need 0 <= start < end")
+    if end > MAX_OFFSET:
+        raise TrainingInputError("offset", f"offset {end} is too large: at most {MAX_OFFSET}")
     return start, end
 
 
