@@ -34,7 +34,7 @@ class TestSet(models.Model):
     quality_threshold = models.FloatField(
         default=0.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Assignments whose share of controls answered right is below this are left out of frequencies.",
+        help_text="Assignments scoring below this on their controls are left out of frequencies.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -203,6 +203,9 @@ class Revision(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     valid = models.BooleanField(default=True)
     upward = models.PositiveIntegerField(default=0, help_text="Images taken from a higher bin than their own.")
+    short_classes = models.JSONField(
+        default=dict, help_text="The classes that got fewer images than wanted: {wnid: {wanted, sampled, reason}}."
+    )
     dataset = models.OneToOneField(
         Dataset, null=True, blank=True, on_delete=models.SET_NULL, related_name="testset_revision"
     )

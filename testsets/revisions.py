@@ -80,6 +80,7 @@ def sample_testset(
             seed=seed,
             parent=parent,
             upward=int(sample.upward.sum()),
+            short_classes=_short_classes(sample, wnids, candidates, blacklisted, parameters),
             created_by=user,
         )
         chosen = sample.chosen
@@ -103,7 +104,7 @@ def sample_testset(
     return {
         "revision": revision.number,
         "upward": revision.upward,
-        "short_classes": _short_classes(sample, wnids, candidates, blacklisted, parameters),
+        "short_classes": revision.short_classes,
         "images": [
             {"file_name": file_names[candidate], "wnid": wnids[code], "frequency": value, "bin": image_bin}
             for candidate, code, value, image_bin in zip(
