@@ -1,5 +1,5 @@
 """Accounts: logging in with a password, held to a number of attempts per username and client address; reviewer
-accounts made for people whose answers are imported."""
+and annotator accounts made for people whose answers are imported."""
 
 import functools
 import hashlib
@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
-from accounts.roles import REVIEWER
+from accounts.roles import ANNOTATOR, REVIEWER
 from config.exceptions import DomainError
 
 
@@ -103,9 +103,10 @@ def revoke_token(user):
     return bool(deleted)
 
 
-def reviewer_accounts(usernames):
-    """({username: user id}, how many were created): accounts missing are created with the reviewer role and no
-    usable password (their owner sets one, or an admin does, before they log in)."""
+def accounts_with_role(usernames, role):
+    """({username: user id}, how many were created): accounts missing are created with the role and no usable
+    password (their owner sets one, or an admin does, before they log in). Accounts already there keep their
+    roles."""
     user_model = get_user_model()
     found = dict(user_model.objects.filter(username__in=usernames).values_list("username", "pk"))
     new = [user_model(username=name) for name in sorted(set(usernames) - found.keys())]
@@ -116,5 +117,15 @@ def reviewer_accounts(usernames):
         created = user_model.objects.filter(username__in=[user.username for user in new]).values_list("username", "pk")
         found.update(created)
         # get_or_create: the data migration's groups are gone after a transactional test's flush.
-        Group.objects.get_or_create(name=REVIEWER)[0].user_set.add(*(pk for _, pk in created))
+        Group.objects.get_or_create(name=role)[0].user_set.add(*(pk for _, pk in created))
     return found, len(new)
+
+
+def reviewer_accounts(usernames):
+    """accounts_with_role for people whose verdicts are imported: new accounts are reviewers."""
+    return accounts_with_role(usernames, REVIEWER)
+
+
+def annotator_accounts(usernames):
+    """accounts_with_role for people whose selections are imported (testsets): new accounts are annotators."""
+    return accounts_with_role(usernames, ANNOTATOR)
