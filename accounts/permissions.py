@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from accounts.roles import can_review, is_admin
+from accounts.roles import can_annotate, can_review, is_admin
 
 
 class IsReviewer(BasePermission):
@@ -15,3 +15,10 @@ class IsAdmin(BasePermission):
 
     def has_permission(self, request, view):
         return is_admin(request.user)
+
+
+class IsAnnotator(BasePermission):
+    message = "Answering selection-frequency tasks needs the annotator or admin role."
+
+    def has_permission(self, request, view):
+        return can_annotate(request.user)

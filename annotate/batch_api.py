@@ -44,7 +44,7 @@ class ImportBatchUndo(APIView):
 
     @extend_schema(
         request=None,
-        responses={201: ImportBatchSerializer, 404: None},
+        responses={201: ImportBatchSerializer, 404: None, 409: None},
         summary="Undo an import in one step: a new batch that restores what it changed, unless changed since",
     )
     def post(self, request, pk):

@@ -36,6 +36,7 @@ def parse_args():
 
 def import_samples(count):
     from annotate.image_import import import_image_folder
+
     source = benchlib.require_shared("imagenet-samples")
     folder = Path(tempfile.mkdtemp(prefix="relabel-bench-predict-"))
     for path in sorted(source.iterdir())[:count]:

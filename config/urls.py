@@ -12,6 +12,7 @@ from evaluation import urls as evaluation_urls
 from interchange import urls as interchange_urls
 from labelguide import urls as labelguide_urls
 from taxonomy import urls as taxonomy_urls
+from testsets import urls as testsets_urls
 from training import urls as training_urls
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("api/", include(annotate_urls.api_urlpatterns)),
     path("api/", include(interchange_urls.api_urlpatterns)),
     path("api/", include(taxonomy_urls.api_urlpatterns)),
+    path("api/", include(testsets_urls.api_urlpatterns)),
     path("api/guide/", include(labelguide_urls.api_urlpatterns)),
     path("api/training/", include(training_urls.api_urlpatterns)),
     path("api/evaluation/", include(evaluation_urls.api_urlpatterns)),
@@ -42,6 +44,7 @@ urlpatterns = [
     path("guide/", include(labelguide_urls.page_urlpatterns)),
     path("training/", include(training_urls.page_urlpatterns)),
     path("evaluation/", include(evaluation_urls.page_urlpatterns)),
+    path("testsets/", include(testsets_urls.page_urlpatterns)),
     path("", include(consensus_urls.page_urlpatterns)),
     path("", include(annotate_urls.page_urlpatterns)),
     # Any other address ending in a slash, outside the API, is the app's 404 page, even while DEBUG is on (without

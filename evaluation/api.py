@@ -123,7 +123,9 @@ class PhaseDetail(APIView):
         participant = participant_or_403(phase, request.user)
         return Response(phase_data(phase, admin=False, mine=selectors.progress(participant)))
 
-    @extend_schema(request=PhaseEdit, responses=OpenApiTypes.OBJECT, summary="Edit a draft phase (admins)")
+    @extend_schema(
+        request=PhaseEdit, responses={200: OpenApiTypes.OBJECT, 409: None}, summary="Edit a draft phase (admins)"
+    )
     def patch(self, request, pk):
         if not is_admin(request.user):
             raise PermissionDenied("only admins edit evaluation phases")
@@ -139,7 +141,7 @@ class PhaseOpen(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 400: None},
+        responses={200: OpenApiTypes.OBJECT, 400: None, 409: None},
         summary="Open a draft phase to its participants",
     )
     def post(self, request, pk):
@@ -152,7 +154,7 @@ class PhaseClose(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 400: None},
+        responses={200: OpenApiTypes.OBJECT, 400: None, 409: None},
         summary="Close an open phase: answers become human predictions and go to the review queue",
     )
     def post(self, request, pk):
@@ -166,7 +168,7 @@ class PhaseClose(APIView):
 class PhaseNext(APIView):
     @extend_schema(
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 204: None, 400: None},
+        responses={200: OpenApiTypes.OBJECT, 204: None, 400: None, 409: None},
         summary="Put your next unanswered image on screen (its start time is recorded); 204 when done",
     )
     def post(self, request, pk):

@@ -137,7 +137,7 @@ class ScoreList(APIView):
 
     @extend_schema(
         parameters=[DATASET, *FILTERS, FORMAT, *COMPUTED_HEADERS],
-        responses={(200, "application/json"): SCORE_ROW, (200, "text/csv"): CSV_FILE},
+        responses={(200, "application/json"): SCORE_ROW, (200, "text/csv"): CSV_FILE, 404: None},
         summary="Scores: one flat row per predictor, dataset, split, metric, averaging and subset",
         description="Multi-label accuracy (strict and lenient), top-1 and top-5 (models), per image and per class; "
         "see evaluation/scoring.py for the definitions.",
@@ -153,7 +153,7 @@ class ScoreDrops(APIView):
 
     @extend_schema(
         parameters=[DATASET, *FILTERS, FORMAT, *COMPUTED_HEADERS],
-        responses={(200, "application/json"): DROP_ROW, (200, "text/csv"): CSV_FILE},
+        responses={(200, "application/json"): DROP_ROW, (200, "text/csv"): CSV_FILE, 404: None},
         summary="Drops of each figure from the first dataset named to each of the others",
         description="Needs at least two datasets; the first is the reference.",
     )
@@ -168,7 +168,7 @@ class Results(APIView):
 
     @extend_schema(
         parameters=[DATASET],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 404: None},
         summary="Everything the results page shows: score rows, drops from the first dataset, predictors, humans' "
         "time per image, and the images every model or every human gets wrong",
         description="`computed_at` says when the figures were computed (ISO 8601) and `age_seconds` how old they "

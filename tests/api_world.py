@@ -20,6 +20,9 @@ from labelguide import selectors as guide_selectors
 from labelguide import services as guide_services
 from tests.conftest import jpeg_bytes, make_user
 from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH
+from testsets import services as testset_services
+from testsets.frequency_tasks import create_frequency_tasks
+from testsets.models import TaskImage
 from training.models import TaskSource
 from training.services import create_training_task, record_answer
 
@@ -33,7 +36,8 @@ TOP1 = {"a.JPEG": GOLDFISH, "b.JPEG": GREAT_WHITE, "c.JPEG": JAPANESE_SPANIEL, "
 def build_world(root):
     """Users of each role (and a second trainee whose objects the others must not reach), a dataset of four images
     with a model's predictions, a golden item, a suggestion, a training task with answers, a draft and an open
-    evaluation phase, a guide page with an attachment and a prediction job that never runs."""
+    evaluation phase, a guide page with an attachment, a prediction job that never runs and a new test set with one
+    selection-frequency task."""
     users = {
         "admin": make_user("ada", roles.ADMIN),
         "reviewer": make_user("rita", roles.REVIEWER),
@@ -80,6 +84,16 @@ def build_world(root):
     job = jobs.start_prediction_job(
         architecture="resnet18", weights="none", dataset_name="val", enqueue=lambda job_id, shard_ids: None
     )
+    testset_services.create_testset(name="fresh", reference_name="val")
+    pool = root / "pool" / TENCH
+    pool.mkdir(parents=True)
+    for index, name in enumerate(("p.JPEG", "q.JPEG")):
+        (pool / name).write_bytes(jpeg_bytes((240, 30 + 90 * index, 10)))
+    testset_services.import_candidates(testset_name="fresh", directory=pool.parent)
+    create_frequency_tasks(
+        testset_name="fresh", per_task=4, positive_controls=1, negative_controls=1, annotators=2, min_reference=0
+    )
+    task_image = TaskImage.objects.first()
     tokens = {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}
     ids = {
         "dataset": "val",
@@ -100,6 +114,9 @@ def build_world(root):
         "job": job.pk,
         "import_batch": ImportBatch.objects.filter(kind="predictions").first().pk,
         "wnid": TENCH,
+        "testset": "fresh",
+        "frequency_task": task_image.task_id,
+        "task_token": task_image.token,
     }
     return SimpleNamespace(users=users, tokens=tokens, ids=ids)
 

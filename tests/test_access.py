@@ -27,6 +27,9 @@ from labelguide import selectors as guide_selectors
 from labelguide import services as guide_services
 from tests.conftest import jpeg_bytes, make_user
 from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH
+from testsets import services as testset_services
+from testsets.frequency_tasks import create_frequency_tasks
+from testsets.models import TaskImage
 from training.models import TaskSource
 from training.services import create_training_task, record_answer
 
@@ -126,6 +129,14 @@ def build_world(root):
     job = jobs.start_prediction_job(
         architecture="resnet18", weights="none", dataset_name="val", enqueue=lambda job_id, shard_ids: None
     )
+    testset_services.create_testset(name="fresh", reference_name="val")
+    testset_services.import_candidates(
+        testset_name="fresh", directory=image_folder(root / "pool", {TENCH: ["p.JPEG", "q.JPEG"]})
+    )
+    create_frequency_tasks(
+        testset_name="fresh", per_task=4, positive_controls=1, negative_controls=1, annotators=2, min_reference=0
+    )
+    task_image = TaskImage.objects.first()
     placeholders = {
         "dataset": dataset.name,
         "image": image.pk,
@@ -153,6 +164,9 @@ def build_world(root):
         "phase": phase.pk,
         "token": phase_image.token,
         "other_participant": other_trainee.username,
+        "testset": "fresh",
+        "frequency_task": task_image.task_id,
+        "task_token": task_image.token,
     }
     return SimpleNamespace(users=users, placeholders=placeholders, disputed=disputed)
 

@@ -16,8 +16,10 @@ from demo.services import build_demo
 from evaluation import services as phases
 from evaluation.models import Participant
 from labelguide.models import GuidePage
-from tests.conftest import BROWSER_DB, make_user
+from tests.conftest import BROWSER_DB, jpeg_bytes, make_user
 from tests.test_access import ROWS
+from testsets import services as testset_services
+from testsets.frequency_tasks import create_frequency_tasks
 from training.demo import DEMO_TRAINING_TASK
 from training.models import TrainingTask
 
@@ -93,7 +95,8 @@ LAYOUT_PROBLEMS = """() => {
 
 @pytest.fixture
 def world(tmp_path):
-    """The demo, a guide editor, a queued prediction job, a phase closed with answers and one open."""
+    """The demo, a guide editor, a queued prediction job, a phase closed with answers and one open, and a new test set
+    with selection-frequency tasks of 48 images."""
     build_demo()
     people = {name: User.objects.get(username=name) for name in ("admin", "reviewer", "trainee")}
     people["editor"] = make_user("editor", roles.GUIDE_EDITOR)
@@ -112,6 +115,14 @@ def world(tmp_path):
     opened = phases.open_phase(
         phases.create_phase(name="open phase", datasets={DEMO_DATASET: 4}, participants=["reviewer", "trainee"])
     )
+    testset_services.create_testset(name="fresh", reference_name=DEMO_DATASET)
+    wnid = Image.objects.filter(dataset__name=DEMO_DATASET).order_by("pk").first().original_wnid
+    pool = tmp_path / "pool" / wnid
+    pool.mkdir(parents=True)
+    for index in range(48):
+        (pool / f"c{index:02}.jpg").write_bytes(jpeg_bytes((5 * index, 250 - 5 * index, 120), size=(120, 80)))
+    testset_services.import_candidates(testset_name="fresh", directory=pool.parent)
+    create_frequency_tasks(testset_name="fresh", min_reference=0)
     return people, {
         "dataset": DEMO_DATASET,
         "job": job.pk,
@@ -121,6 +132,7 @@ def world(tmp_path):
         "phase": opened.pk,
         "other_trainee": people["trainee"].username,
         "image": Image.objects.order_by("pk").first().pk,
+        "testset": "fresh",
     }
 
 

@@ -60,6 +60,8 @@ OBJECTS = (
     ("/api/imports/{id}", "id", "import_batch"),
     ("/api/synsets/{wnid}", "wnid", "wnid"),
     ("/api/guide/wnids/{wnid}", "wnid", "wnid"),
+    ("/api/testsets/{name}", "name", "testset"),
+    ("/api/testsets/{name}/tasks/{id}", "id", "frequency_task"),
 )
 
 
@@ -205,6 +207,12 @@ def successful_requests(ids):
         Success("admin", "PUT /api/guide/pages/{slug}/", page, {"title": "Tench or goldfish?"}),
         Success("admin", "POST /api/guide/pages/{slug}/attachments/", page, {"file": jpeg_bytes()}),
         Success("admin", "POST /api/guide/preview/", body={"body": "*fins*"}),
+        Success(
+            "admin",
+            "POST /api/testsets/{name}/tasks/{id}/assignment/",
+            {"name": ids["testset"], "id": ids["frequency_task"]},
+            {"selected": [ids["task_token"]], "started_at": "2025-01-02T03:04:05Z"},
+        ),
     ]
 
 
