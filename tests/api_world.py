@@ -21,8 +21,9 @@ from labelguide import services as guide_services
 from tests.conftest import jpeg_bytes, make_user
 from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH
 from testsets import services as testset_services
-from testsets.frequency_tasks import create_frequency_tasks
-from testsets.models import TaskImage
+from testsets.frequency_tasks import create_frequency_tasks, submit_assignment
+from testsets.models import Candidate, TaskImage, TestSet
+from testsets.revisions import sample_testset
 from training.models import TaskSource
 from training.services import create_training_task, record_answer
 
@@ -94,6 +95,7 @@ def build_world(root):
         testset_name="fresh", per_task=4, positive_controls=1, negative_controls=1, annotators=2, min_reference=0
     )
     task_image = TaskImage.objects.first()
+    testset_revision = answered_and_sampled(task_image.task)
     tokens = {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}
     ids = {
         "dataset": "val",
@@ -117,6 +119,8 @@ def build_world(root):
         "testset": "fresh",
         "frequency_task": task_image.task_id,
         "task_token": task_image.token,
+        "candidate": Candidate.objects.filter(testset__name="fresh").first().pk,
+        "testset_revision": testset_revision,
     }
     return SimpleNamespace(users=users, tokens=tokens, ids=ids)
 
@@ -136,3 +140,13 @@ def report(config, line):
     if reporter is not None and capture is not None:
         with capture.global_and_fixture_disabled():
             reporter.write_line(line)
+
+
+def answered_and_sampled(task):
+    """The number of a revision of the task's test set, sampled once an annotator (of their own, so that the
+    world's users still have the task to answer) selected every image of the task, which is all it takes once an
+    answer is enough to count."""
+    annotator = make_user("anna", roles.ANNOTATOR)
+    submit_assignment(task=task, annotator=annotator, selected_tokens=list(task.images.values_list("token", flat=True)))
+    TestSet.objects.filter(pk=task.testset_id).update(min_annotations=1)
+    return sample_testset(testset_name=task.testset.name, strategy="top")["revision"]

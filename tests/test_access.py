@@ -25,11 +25,12 @@ from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
 from labelguide import selectors as guide_selectors
 from labelguide import services as guide_services
+from tests.api_world import answered_and_sampled
 from tests.conftest import jpeg_bytes, make_user
 from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH
 from testsets import services as testset_services
 from testsets.frequency_tasks import create_frequency_tasks
-from testsets.models import TaskImage
+from testsets.models import Candidate, TaskImage
 from training.models import TaskSource
 from training.services import create_training_task, record_answer
 
@@ -137,6 +138,7 @@ def build_world(root):
         testset_name="fresh", per_task=4, positive_controls=1, negative_controls=1, annotators=2, min_reference=0
     )
     task_image = TaskImage.objects.first()
+    testset_revision = answered_and_sampled(task_image.task)
     placeholders = {
         "dataset": dataset.name,
         "image": image.pk,
@@ -167,6 +169,8 @@ def build_world(root):
         "testset": "fresh",
         "frequency_task": task_image.task_id,
         "task_token": task_image.token,
+        "candidate": Candidate.objects.filter(testset__name="fresh").first().pk,
+        "testset_revision": testset_revision,
     }
     return SimpleNamespace(users=users, placeholders=placeholders, disputed=disputed)
 

@@ -62,6 +62,9 @@ OBJECTS = (
     ("/api/guide/wnids/{wnid}", "wnid", "wnid"),
     ("/api/testsets/{name}", "name", "testset"),
     ("/api/testsets/{name}/tasks/{id}", "id", "frequency_task"),
+    ("/api/testsets/{name}/candidates/{id}", "id", "candidate"),
+    ("/api/testsets/{name}/revisions/{number}", "number", "testset_revision"),
+    ("/api/testsets/{name}/revisions/{number}/compare/{other}", "other", "testset_revision"),
 )
 
 

@@ -1,21 +1,38 @@
-"""REST API of new test sets: thin views over testsets.grid (reads) and testsets.frequency_tasks (writes).
+"""REST API of new test sets: thin views over testsets.grid (reads) and testsets.frequency_tasks (writes), and the
+admins' views over the test sets' status, blacklist, revisions and annotators.
 
 Annotators see what answering a task needs: the class, the instructions, their progress and the images by opaque
 tokens. Never a file name, an image id or which images are controls."""
 
+from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAnnotator
+from accounts.permissions import IsAdmin, IsAnnotator
 from config.exceptions import NotFoundError
 from config.query import int_schema, query_ints
 from testsets import grid
-from testsets.frequency_tasks import submit_assignment
-from testsets.models import FrequencyTask
-from testsets.selectors import testset_named
-from testsets.serializers import AssignmentAnswer, AssignmentInput, NextTaskAnswer
+from testsets.frequency_tasks import annotator_quality, submit_assignment
+from testsets.models import Candidate, FrequencyTask, Revision
+from testsets.revisions import compare_revisions, revision_numbered, sample_testset
+from testsets.selectors import testset_named, testset_status, testsets_with_figures
+from testsets.serializers import (
+    AnnotatorQuality,
+    AssignmentAnswer,
+    AssignmentInput,
+    BlacklistAnswer,
+    BlacklistInput,
+    NextTaskAnswer,
+    RevisionComparison,
+    RevisionSummary,
+    SampleAnswer,
+    SampleInput,
+    TestSetStatus,
+    TestSetSummary,
+)
+from testsets.services import set_blacklisted
 
 
 class NextTask(APIView):
@@ -63,3 +80,93 @@ class TaskAssignment(APIView):
         )
         answer = {"task": task.pk, "progress": grid.progress(testset, request.user)}
         return Response(AssignmentAnswer(answer).data, status=status.HTTP_201_CREATED)
+
+
+class TestSets(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses=TestSetSummary(many=True), summary="Every test set with its figures, by name")
+    def get(self, request):
+        summaries = testsets_with_figures()
+        return Response(TestSetSummary(summaries, many=True).data)
+
+
+class TestSetDetail(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses=TestSetStatus, summary="A test set's figures, and its candidates per class")
+    def get(self, request, name):
+        return Response(TestSetStatus(testset_status(testset_named(name))).data)
+
+
+class CandidateBlacklist(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        request=BlacklistInput,
+        responses=BlacklistAnswer,
+        summary='Put a candidate on the blacklist with a reason ("other" wants a note), or take it off (reason "")',
+    )
+    def post(self, request, name, pk):
+        testset = testset_named(name)
+        if not Candidate.objects.filter(testset=testset, pk=pk).exists():
+            raise NotFoundError(f"test set {testset.name!r} has no candidate {pk}")
+        data = BlacklistInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        candidate = set_blacklisted(candidate_id=pk, user=request.user, **data.validated_data)
+        answer = {"candidate": candidate.pk, "reason": candidate.blacklist_reason, "note": candidate.blacklist_note}
+        return Response(BlacklistAnswer(answer).data)
+
+
+class TestSetRevisions(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses=RevisionSummary(many=True), summary="A test set's revisions, the first first")
+    def get(self, request, name):
+        revisions = (
+            Revision.objects.filter(testset=testset_named(name))
+            .select_related("parent")
+            .annotate(image_count=Count("images"))
+            .order_by("number")
+        )
+        return Response(RevisionSummary(revisions, many=True).data)
+
+    @extend_schema(
+        request=SampleInput,
+        responses={201: SampleAnswer},
+        summary="Sample a new revision: afresh, or from a revision keeping its images that still qualify",
+    )
+    def post(self, request, name):
+        testset = testset_named(name)
+        data = SampleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        parameters = dict(data.validated_data)
+        result = sample_testset(
+            testset_name=testset.name, from_revision=parameters.pop("from", None), user=request.user, **parameters
+        )
+        return Response(SampleAnswer(result).data, status=status.HTTP_201_CREATED)
+
+
+class RevisionCompare(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="testsets_revisions_compare",
+        responses=RevisionComparison,
+        summary="What changed from one revision to another: file names added, removed and kept per class",
+    )
+    def get(self, request, name, number, other):
+        testset = testset_named(name)
+        first, second = (revision_numbered(testset, each) for each in (number, other))
+        return Response(RevisionComparison(compare_revisions(first, second)).data)
+
+
+class TestSetAnnotators(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        responses=AnnotatorQuality(many=True),
+        summary="Per annotator and per day: assignments, accuracy on controls, those under the quality threshold",
+    )
+    def get(self, request, name):
+        return Response(AnnotatorQuality(annotator_quality(testset_named(name)), many=True).data)

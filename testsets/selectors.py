@@ -1,9 +1,10 @@
 """Reads of new test sets."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from config.exceptions import NotFoundError
-from testsets.models import Candidate, TestSet
+from testsets.models import Assignment, Candidate, FrequencyTask, Revision, TestSet
 
 
 class TestSetNotFound(NotFoundError):
@@ -43,3 +44,50 @@ def testset_status(testset):
         "revisions": testset.revisions.count(),
         "classes_detail": per_class,
     }
+
+
+FIGURES = ("classes", "candidates", "blacklisted", "tasks", "assignments", "revisions")
+
+
+def testsets_with_figures():
+    """Every test set by name with its settings and figures (classes, candidates, blacklisted, tasks, assignments,
+    revisions): one query, each figure a subquery."""
+    figures = {
+        "classes": _count_per_testset(Candidate.objects.all(), Count("wnid", distinct=True)),
+        "candidates": _count_per_testset(Candidate.objects.all()),
+        "blacklisted": _count_per_testset(Candidate.objects.filter(~Q(blacklist_reason=""))),
+        "tasks": _count_per_testset(FrequencyTask.objects.all()),
+        "assignments": _count_per_testset(Assignment.objects.all(), testset_path="task__testset"),
+        "revisions": _count_per_testset(Revision.objects.all()),
+    }
+    # Annotated under names of their own: most figures share their names with the test set's relations.
+    testsets = (
+        TestSet.objects.select_related("reference", "pool")
+        .annotate(**{f"{figure}_count": count for figure, count in figures.items()})
+        .order_by("name")
+    )
+    return [
+        {
+            "name": testset.name,
+            "reference": testset.reference.name,
+            "pool": testset.pool.name,
+            "per_class": testset.per_class,
+            "min_annotations": testset.min_annotations,
+            "quality_threshold": testset.quality_threshold,
+            **{figure: getattr(testset, f"{figure}_count") for figure in FIGURES},
+        }
+        for testset in testsets
+    ]
+
+
+def _count_per_testset(rows, count=None, testset_path="testset"):
+    """`count` (default: how many) of `rows` per test set, as an annotation of test sets: one subquery each, where
+    joining the candidates, tasks and revisions together would multiply their rows."""
+    counted = (
+        rows.filter(**{testset_path: OuterRef("pk")})
+        .order_by()
+        .values(testset_path)
+        .annotate(n=count or Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
