@@ -4,6 +4,8 @@ A stored file's extension was chosen from its decoded format when it was checked
 never from the uploaded name. JPEG, PNG, WebP and GIF are shown inline; any other type is a download.
 """
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.http import HttpResponse
 
 INLINE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
@@ -39,3 +41,16 @@ def file_response(data, *, content_type, download_name=None, max_age=86400):
     if download_name is not None or disposition == "attachment":
         response["Content-Disposition"] = f'{disposition}; filename="{safe_file_name(download_name)}"'
     return response
+
+
+def cached_rendition(image, folder, render):
+    """`render(bytes of the image's file)` (a resized JPEG), kept in storage under cache/`folder` after the first
+    time. By content, not by image: every image that carries the same file shares one rendition."""
+    cached = f"cache/{folder}/{image.sha256[:2]}/{image.sha256}.jpg"
+    if default_storage.exists(cached):
+        with default_storage.open(cached) as handle:
+            return handle.read()
+    with image.file.open("rb") as handle:
+        data = render(handle.read())
+    default_storage.save(cached, ContentFile(data))
+    return data

@@ -2,8 +2,6 @@
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
@@ -16,7 +14,7 @@ from annotate import access, browse, jobs, selectors
 from annotate.images import resized_jpeg
 from annotate.models import ClassifierModel, Dataset, Image, PredictionJob
 from annotate.selectors import dataset_named
-from annotate.served_files import content_type_of, file_response
+from annotate.served_files import cached_rendition, content_type_of, file_response
 from annotate.tasks import runs_in_process
 
 
@@ -182,14 +180,7 @@ def image_display(request, pk):
 def display_jpeg(image):
     """The display JPEG of an image with a file (its pk, file and sha256 loaded), cached in storage."""
     size = settings.DISPLAY_IMAGE_SIZE
-    cached = f"cache/{size}/{image.sha256[:2]}/{image.sha256}.jpg"
-    if default_storage.exists(cached):
-        with default_storage.open(cached) as handle:
-            return handle.read()
-    with image.file.open("rb") as handle:
-        data = resized_jpeg(handle.read(), size)
-    default_storage.save(cached, ContentFile(data))
-    return data
+    return cached_rendition(image, str(size), lambda data: resized_jpeg(data, size))
 
 
 def display_response(image):

@@ -3,8 +3,6 @@ task images, served under opaque tokens and all resized to one size so that the 
 
 import io
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import Http404
 from django.urls import reverse
@@ -13,6 +11,7 @@ from PIL import ImageOps
 
 import taxonomy
 from annotate import access
+from annotate.served_files import cached_rendition
 from testsets.models import Assignment, FrequencyTask, TaskImage
 
 # ImageNetV2 resized every image to the most common size of ImageNet's validation images. Letterboxed, not cropped:
@@ -159,14 +158,9 @@ def task_jpeg(image):
     after the first time. Whatever makes tasks may call it ahead, so that no annotator waits for a resize."""
     width, height = TASK_IMAGE_SIZE
     # By content, not by token: a control image shown in many tasks is resized once.
-    cached = f"cache/task-images/{width}x{height}/{image.sha256[:2]}/{image.sha256}.jpg"
-    if default_storage.exists(cached):
-        with default_storage.open(cached) as handle:
-            return handle.read()
-    with image.file.open("rb") as handle:
-        data = letterboxed_jpeg(handle.read(), TASK_IMAGE_SIZE)
-    default_storage.save(cached, ContentFile(data))
-    return data
+    return cached_rendition(
+        image, f"task-images/{width}x{height}", lambda data: letterboxed_jpeg(data, TASK_IMAGE_SIZE)
+    )
 
 
 def letterboxed_jpeg(data, size):

@@ -49,8 +49,6 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 overwrite=options["overwrite"],
             )
-        except OSError as exc:
-            raise CommandError(f"{file}: {exc.strerror}") from exc
         except UnicodeDecodeError:
             raise CommandError(f"{file}: not UTF-8 text") from None
         if options["json"]:

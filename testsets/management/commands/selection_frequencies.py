@@ -2,7 +2,7 @@
 
 import csv
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from config.exceptions import as_command_errors
 from testsets.frequency_tasks import frequency_rows
@@ -24,14 +24,11 @@ class Command(BaseCommand):
     @as_command_errors
     def handle(self, *args, testset, out, **options):
         testset = testset_named(testset)
-        try:
-            with open(out, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(HEADER)
-                written = 0
-                for row in frequency_rows(testset):
-                    writer.writerow(row)
-                    written += 1
-        except OSError as exc:
-            raise CommandError(f"{out}: cannot be written ({exc.strerror})") from None
+        with open(out, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADER)
+            written = 0
+            for row in frequency_rows(testset):
+                writer.writerow(row)
+                written += 1
         self.stdout.write(f"{written} frequencies of {testset.name} written to {out}")
