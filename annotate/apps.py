@@ -8,4 +8,4 @@ class AnnotateConfig(AppConfig):
     def ready(self):
         from annotate import jobs, tasks
 
-        jobs.send_shards_with(tasks.enqueue_prediction_shards)
+        tasks.send_shards_with(jobs.PREDICTIONS, tasks.run_prediction_shard)

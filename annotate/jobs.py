@@ -1,19 +1,13 @@
-"""Prediction jobs: split a dataset into shards, run each shard on a worker, finish the job.
+"""Prediction jobs: split a dataset into shards, run each shard on a worker, finish the job (a kind of
+annotate.sharded_jobs).
 
 A shard writes all its rows in one transaction and ignores rows that already exist,
 so a shard redone after a killed worker adds no duplicates and leaves no partial rows.
-Without a broker (no REDIS_URL) one background thread of the web process takes the shards instead.
 """
 
 import functools
-import logging
-import queue
-import socket
-import threading
-import time
 
-from django.db import connections, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import transaction
 from django.utils import timezone
 
 import taxonomy
@@ -32,8 +26,7 @@ from annotate.models import (
 )
 from annotate.review_items import sync_review_items
 from annotate.selectors import dataset_named
-
-logger = logging.getLogger(__name__)
+from annotate.sharded_jobs import JobKind, read_image_files
 
 DEFAULT_SHARD_SIZE = 256
 DEFAULT_BATCH_SIZE = 64
@@ -59,7 +52,7 @@ def start_prediction_job(
     enqueue=None,
 ):
     """Create a job over the dataset's images that this model has not predicted yet, and queue its shards (with
-    `enqueue(job_id, shard_ids)` where given, else as send_shards_with registered)."""
+    `enqueue(job_id, shard_ids)` where given, else as the kind sends them)."""
     from annotate.inference import ModelSpec  # torch loads only where models are used, not in every web process
 
     spec = ModelSpec(architecture, weights)
@@ -92,31 +85,8 @@ def start_prediction_job(
             images_total=len(todo),
             created_by=user,
         )
-        PredictionShard.objects.bulk_create(
-            PredictionShard(job=job, index=i, image_ids=todo[start : start + shard_size])
-            for i, start in enumerate(range(0, len(todo), shard_size))
-        )
-        shard_ids = list(job.shards.values_list("pk", flat=True))
-        transaction.on_commit(functools.partial(_queue_shards, enqueue or _send_shards, job.pk, shard_ids))
+        PREDICTIONS.queue_on_commit(job, PREDICTIONS.create_shards(job, todo), finish_job, enqueue)
     return job
-
-
-def send_shards_with(enqueue):
-    """Register `enqueue(job_id, shard_ids)`, which hands a new job's shards to whatever runs them: Celery workers
-    or the web process's own thread (annotate.tasks, from AnnotateConfig.ready())."""
-    global _send_shards
-    _send_shards = enqueue
-
-
-_send_shards = None
-
-
-def _queue_shards(enqueue, job_id, shard_ids):
-    # A job with nothing to predict is done at once: no shard will ever finish it.
-    if not shard_ids:
-        finish_job(job_id)
-    else:
-        enqueue(job_id, shard_ids)
 
 
 @functools.cache
@@ -128,19 +98,14 @@ def _classifier(architecture, weights, batch_size):
 
 def run_shard(shard_id):
     """Predict the shard's images not yet done; called by a worker, possibly again after a crash."""
-    shard = PredictionShard.objects.select_related("job", "job__model").get(pk=shard_id)
-    job = shard.job
-    if job.state in FINISHED_JOB_STATES or shard.state in FINISHED_JOB_STATES:
+    shard = PREDICTIONS.start_shard(shard_id)
+    if shard is None:
         return
-    now = timezone.now()
-    PredictionJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(state=JobState.RUNNING, started_at=now)
-    PredictionShard.objects.filter(pk=shard.pk).update(
-        state=JobState.RUNNING, attempts=F("attempts") + 1, started_at=now, worker=socket.gethostname()[:200]
-    )
+    job = PredictionJob.objects.select_related("model").get(pk=shard.job_id)
     try:
         classifier = _classifier(job.model.architecture, job.model.weights, job.batch_size)
     except InferenceError as exc:
-        fail_job(job.pk, str(exc))
+        PREDICTIONS.fail(job.pk, str(exc))
         return
     images = (
         Image.objects.filter(pk__in=shard.image_ids)
@@ -152,12 +117,12 @@ def run_shard(shard_id):
 
     def still_wanted():
         nonlocal cancelled
-        cancelled = PredictionJob.objects.filter(pk=job.pk, state=JobState.CANCELLED).exists()
+        cancelled = PREDICTIONS.is_cancelled(job.pk)
         return not cancelled
 
     wnids = taxonomy.class_wnids()
     predictions, failures = [], []
-    for image_id, top, probabilities, error in classifier.predict(_read_files(images), on_batch=still_wanted):
+    for image_id, top, probabilities, error in classifier.predict(read_image_files(images), on_batch=still_wanted):
         if error:
             failures.append(PredictionFailure(model=job.model, image_id=image_id, reason=error[:2000]))
             continue
@@ -177,60 +142,12 @@ def run_shard(shard_id):
         prediction_blocks.forget(job.model_id)
         Prediction.objects.bulk_create(predictions, ignore_conflicts=True, batch_size=2000)
         PredictionFailure.objects.bulk_create(failures, ignore_conflicts=True)
-        PredictionShard.objects.filter(pk=shard.pk).update(
-            state=JobState.DONE, images_done=len(predictions), images_failed=len(failures), finished_at=timezone.now()
-        )
-    if not PredictionShard.objects.filter(job=job).exclude(state=JobState.DONE).exists():
+        PREDICTIONS.mark_shard_done(shard, len(predictions), len(failures))
+    if PREDICTIONS.all_shards_done(job.pk):
         finish_job(job.pk)
 
 
-class BackgroundJobs:
-    """In-process mode (no broker): jobs queue up for one daemon thread of this process, which runs their shards
-    one after another as a single worker would, so that starting a job returns at once and its page follows it.
-    A daemon thread: stopping the server does not wait for a job, which then stays unfinished until cancelled."""
-
-    def __init__(self):
-        self._jobs = queue.Queue()
-        self._thread = None
-        self._lock = threading.Lock()
-
-    def submit(self, job_id, shard_ids):
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._work, name="prediction-jobs", daemon=True)
-                self._thread.start()
-        self._jobs.put((job_id, shard_ids))
-
-    def wait(self):
-        """Block until every job submitted so far is finished (tests; a shutdown that should let jobs end)."""
-        self._jobs.join()
-
-    def _work(self):
-        while True:
-            job_id, shard_ids = self._jobs.get()
-            try:
-                for shard_id in shard_ids:
-                    run_shard(shard_id)  # a cancelled job's remaining shards return at once
-            except Exception as exc:
-                logger.exception("prediction job %s failed in the background", job_id)
-                connections.close_all()  # the error may have been the connection's: fail the job on a new one
-                fail_job(job_id, f"{type(exc).__name__}: {exc}")
-            finally:
-                # Between jobs the thread holds no database connection.
-                connections.close_all()
-                self._jobs.task_done()
-
-
-background_jobs = BackgroundJobs()
-
-
-def _read_files(images):
-    for image in images.iterator(chunk_size=500):
-        try:
-            with image.file.open("rb") as handle:
-                yield image.pk, handle.read()
-        except OSError as exc:
-            yield image.pk, f"unreadable file: {exc}".encode()
+PREDICTIONS = JobKind("prediction", PredictionJob, PredictionShard, run_shard)
 
 
 def finish_job(job_id):
@@ -247,83 +164,31 @@ def finish_job(job_id):
 
 
 def fail_job(job_id, error):
-    with transaction.atomic():
-        PredictionJob.objects.filter(pk=job_id).exclude(state__in=FINISHED_JOB_STATES).update(
-            state=JobState.FAILED, error=error, finished_at=timezone.now()
-        )
-        PredictionShard.objects.filter(job_id=job_id).exclude(state=JobState.DONE).update(state=JobState.CANCELLED)
+    PREDICTIONS.fail(job_id, error)
 
 
 def cancel_job(job_id):
-    """Stop a job: queued shards are skipped, a running shard stops at its next batch and writes nothing."""
-    with transaction.atomic():
-        updated = (
-            PredictionJob.objects.filter(pk=job_id)
-            .exclude(state__in=FINISHED_JOB_STATES)
-            .update(state=JobState.CANCELLED, finished_at=timezone.now())
-        )
-        PredictionShard.objects.filter(job_id=job_id).exclude(state=JobState.DONE).update(state=JobState.CANCELLED)
-    return bool(updated)
-
-
-def unfinished_shard_ids():
-    """The shards still to do of the jobs still going: what a broker that lost its messages must be given again."""
-    return list(
-        PredictionShard.objects.filter(job__state__in=[JobState.QUEUED, JobState.RUNNING])
-        .exclude(state__in=FINISHED_JOB_STATES)
-        .order_by("job_id", "index")
-        .values_list("pk", flat=True)
-    )
+    return PREDICTIONS.cancel(job_id)
 
 
 def job_progress(job):
-    """Shards done / total, images done, images/s and the ETA of a job."""
-    shards = job.shards.aggregate(
-        total=Count("pk"),
-        done=Count("pk", filter=Q(state=JobState.DONE)),
-        images=Sum("images_done", filter=Q(state=JobState.DONE), default=0),
-        failed=Sum("images_failed", filter=Q(state=JobState.DONE), default=0),
-    )
-    processed = shards["images"] + shards["failed"]
-    end = job.finished_at or timezone.now()
-    elapsed = (end - job.started_at).total_seconds() if job.started_at else 0.0
-    rate = processed / elapsed if elapsed > 0 else None
-    remaining = job.images_total - processed
+    """Shards done / total, images done, images/s and the ETA of a job, with its model and dataset."""
     return {
-        "id": job.pk,
+        **PREDICTIONS.progress(job),
         "model": job.model.name,
         "architecture": job.model.architecture,
         "weights": job.model.weights,
         "random_weights": job.model.random_weights,
         "batch_size": job.batch_size,
-        "shard_size": job.shard_size,
         "dataset": job.dataset.name,
-        "state": job.state,
-        "error": job.error,
-        "shards_total": shards["total"],
-        "shards_done": shards["done"],
-        "images_total": job.images_total,
-        "images_done": shards["images"],
-        "images_failed": shards["failed"],
-        "images_per_second": round(rate, 2) if rate else None,
-        "eta_seconds": round(remaining / rate) if rate and job.state not in FINISHED_JOB_STATES else None,
         "new_review_items": job.new_review_items,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
     }
 
 
 def wait_for_job(job_id, on_progress=None, poll_seconds=1.0, timeout=None):
     """Block until the job is finished, reporting progress; returns the final progress."""
-    start = time.monotonic()
-    while True:
-        job = PredictionJob.objects.select_related("model", "dataset").get(pk=job_id)
-        progress = job_progress(job)
-        if on_progress:
-            on_progress(progress)
-        if job.state in FINISHED_JOB_STATES:
-            return progress
-        if timeout is not None and time.monotonic() - start > timeout:
-            raise TimeoutError(f"job {job_id} is still {job.state} after {timeout} s")
-        time.sleep(poll_seconds)
+
+    def describe(job_id):
+        return job_progress(PredictionJob.objects.select_related("model", "dataset").get(pk=job_id))
+
+    return PREDICTIONS.wait(job_id, describe, on_progress, poll_seconds, timeout)

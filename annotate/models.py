@@ -456,16 +456,13 @@ class JobState(models.TextChoices):
 FINISHED_JOB_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
-class PredictionJob(models.Model):
-    """Computing one classifier model's predictions on a dataset, split into shards for the workers."""
+class ShardedJob(models.Model):
+    """A job split into shards of image ids that workers take one at a time (annotate.sharded_jobs): predictions
+    here, features and near-duplicate searches in higher apps."""
 
-    model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="jobs")
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="prediction_jobs")
     state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.QUEUED)
-    batch_size = models.PositiveIntegerField(default=64)
     shard_size = models.PositiveIntegerField(default=256)
     images_total = models.PositiveIntegerField(default=0)
-    new_review_items = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -475,15 +472,12 @@ class PredictionJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["model", "dataset"], name="prediction_job_model_dataset")]
-
-    def __str__(self):
-        return f"{self.model.name} on {self.dataset.name} ({self.state})"
+        abstract = True
 
 
-class PredictionShard(models.Model):
-    job = models.ForeignKey(PredictionJob, on_delete=models.CASCADE, related_name="shards")
+class JobShard(models.Model):
+    """One shard of a sharded job: its image ids, state, attempts and counts; a kind adds the `job` key."""
+
     index = models.PositiveIntegerField()
     image_ids = models.JSONField()
     state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.QUEUED)
@@ -495,12 +489,35 @@ class PredictionShard(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["job", "index"]
-        constraints = [models.UniqueConstraint(fields=["job", "index"], name="prediction_shard_unique")]
-        indexes = [models.Index(fields=["job", "state"], name="prediction_shard_state")]
+        abstract = True
 
     def __str__(self):
         return f"shard {self.index} of job {self.job_id} ({self.state})"
+
+
+class PredictionJob(ShardedJob):
+    """Computing one classifier model's predictions on a dataset, split into shards for the workers."""
+
+    model = models.ForeignKey(ClassifierModel, on_delete=models.CASCADE, related_name="jobs")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="prediction_jobs")
+    batch_size = models.PositiveIntegerField(default=64)
+    new_review_items = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["model", "dataset"], name="prediction_job_model_dataset")]
+
+    def __str__(self):
+        return f"{self.model.name} on {self.dataset.name} ({self.state})"
+
+
+class PredictionShard(JobShard):
+    job = models.ForeignKey(PredictionJob, on_delete=models.CASCADE, related_name="shards")
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="prediction_shard_unique")]
+        indexes = [models.Index(fields=["job", "state"], name="prediction_shard_state")]
 
 
 class PredictionFailure(models.Model):

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from annotate import jobs
+from annotate import jobs, sharded_jobs
 
 logger = logging.getLogger(__name__)
 # Set in the broker's Redis by the first worker to connect; gone when Redis restarts without its data.
@@ -25,12 +25,18 @@ def runs_in_process():
     return run_prediction_shard.app.conf.task_always_eager
 
 
-def enqueue_prediction_shards(job_id, shard_ids):
-    if runs_in_process():
-        jobs.background_jobs.submit(job_id, shard_ids)
-    else:
-        for shard_id in shard_ids:
-            run_prediction_shard.apply_async((shard_id,), queue="gpu")
+def send_shards_with(kind, task, queue="gpu"):
+    """Let the kind's shards go to `task` on the workers of `queue`, or without a broker to the web process's
+    thread; called by each app that has a kind of sharded job, when it is ready."""
+
+    def send(job_id, shard_ids):
+        if runs_in_process():
+            sharded_jobs.background_jobs.submit(kind, job_id, shard_ids)
+        else:
+            for shard_id in shard_ids:
+                task.apply_async((shard_id,), queue=queue)
+
+    kind.send = send
 
 
 def requeue_if_broker_lost():
@@ -43,9 +49,10 @@ def requeue_if_broker_lost():
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     if not client.set(BROKER_MARKER, timezone.now().isoformat(), nx=True):
         return 0
-    shard_ids = jobs.unfinished_shard_ids()
-    for shard_id in shard_ids:
-        run_prediction_shard.apply_async((shard_id,), queue="gpu")
-    if shard_ids:
-        logger.warning("the broker had lost its data: %d unfinished shards queued again", len(shard_ids))
-    return len(shard_ids)
+    unfinished = sharded_jobs.unfinished_shards()
+    for kind, shard_ids in unfinished:
+        kind.send(None, shard_ids)
+    count = sum(len(shard_ids) for _, shard_ids in unfinished)
+    if count:
+        logger.warning("the broker had lost its data: %d unfinished shards queued again", count)
+    return count

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from PIL import Image as PILImage
 
 from accounts import roles
-from annotate import jobs
+from annotate import sharded_jobs
 from annotate.image_import import import_image_folder
 from annotate.models import Dataset
 from annotate.prediction_import import import_predictions
@@ -53,7 +53,7 @@ def empty_cache():
 def background_jobs_end_with_the_test():
     """A prediction job run in the background (in-process mode) ends before its test's database is emptied."""
     yield
-    jobs.background_jobs.wait()
+    sharded_jobs.background_jobs.wait()
 
 
 def make_user(username, *role_names, password="pw-for-tests"):

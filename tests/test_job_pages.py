@@ -8,7 +8,7 @@ import torch
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from annotate import jobs
+from annotate import jobs, sharded_jobs
 from annotate.image_import import import_image_folder
 from annotate.inference import classification_models
 from annotate.models import ClassifierModel, JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
@@ -176,7 +176,7 @@ def test_model_page_shows_figures_per_dataset(logged_in_page, reviewer, image_fo
     job = jobs.start_prediction_job(
         architecture="resnet18", weights="none", dataset_name=DATASET, shard_size=2, batch_size=4
     )
-    jobs.background_jobs.wait()
+    sharded_jobs.background_jobs.wait()
     job.refresh_from_db()
     assert job.state == JobState.DONE
     model = job.model
@@ -361,7 +361,7 @@ def test_job_started_without_a_broker_runs_in_the_background_with_progress_and_c
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("[data-testid=cancel-job]").click()
     expect(state).to_have_text("cancelled", timeout=30_000)
-    jobs.background_jobs.wait()
+    sharded_jobs.background_jobs.wait()
 
     # The remaining shards were skipped; the finished ones keep their predictions.
     job.refresh_from_db()

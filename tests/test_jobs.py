@@ -6,7 +6,7 @@ import torch
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
-from annotate import jobs
+from annotate import jobs, sharded_jobs
 from annotate.errors import ImportFailed
 from annotate.inference import Classifier, ModelSpec, hub_checkpoint
 from annotate.models import (
@@ -41,7 +41,7 @@ def run():
     def start(**options):
         defaults = {"architecture": "resnet18", "weights": "none", "dataset_name": "gen", "batch_size": 4}
         job = jobs.start_prediction_job(**{**defaults, "shard_size": 3, **options})
-        jobs.background_jobs.wait()
+        sharded_jobs.background_jobs.wait()
         return job
 
     return start
@@ -160,7 +160,7 @@ def test_job_api(client, admin_user, reviewer, ten_image_dataset):
     response = client.post("/api/prediction-jobs/", body, content_type="application/json")
     assert response.status_code == 201
     assert (response.json()["shards_total"], response.json()["images_total"]) == (2, 10)
-    jobs.background_jobs.wait()
+    sharded_jobs.background_jobs.wait()
     client.force_login(reviewer)
     job = client.get(f"/api/prediction-jobs/{response.json()['id']}/").json()
     assert (job["state"], job["shards_done"], job["images_done"]) == ("done", 2, 10)

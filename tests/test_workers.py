@@ -108,7 +108,7 @@ def redis_server(tmp_path):
 
 
 def publish_shards(broker_url, job_id, shard_ids):
-    """What enqueue_prediction_shards does, to a broker other than this test process's."""
+    """What the prediction kind's send does, to a broker other than this test process's."""
     with celery_app.connection_for_write(broker_url) as connection:
         for shard_id in shard_ids:
             run_prediction_shard.apply_async((shard_id,), queue="gpu", connection=connection)
