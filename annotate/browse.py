@@ -28,7 +28,7 @@ from annotate.models import (
     Suggestion,
     Verdict,
 )
-from config.query import query_text
+from config.query import query_choice, query_text
 
 STATUSES = {
     "reviewed": "Reviewed",
@@ -103,15 +103,6 @@ class ImageList:
         return " · ".join(parts)
 
 
-def _choice(params, name, choices, default):
-    value = params.get(name, "").strip()
-    if not value:
-        return default
-    if value not in choices:
-        raise ValidationError({name: f"must be one of {', '.join(choices)}; got {value[:40]!r}"})
-    return value
-
-
 def _flag(params, name):
     value = params.get(name, "").strip().lower()
     if value not in TRUE_WORDS | FALSE_WORDS:
@@ -127,18 +118,18 @@ def image_list(params):
     model = params.get("model", "").strip()
     if model and not ClassifierModel.objects.filter(name=model, kind=PredictorKind.MODEL).exists():
         raise ValidationError({"model": f"there is no classifier model named {model[:200]!r}"})
-    model_top1 = _choice(params, "model_top1", MODEL_TOP1, "any")
+    model_top1 = query_choice(params, "model_top1", MODEL_TOP1, "any")
     if model_top1 != "any" and not model:
         raise ValidationError({"model_top1": "name the model whose top-1 to compare (model=...)"})
     q = query_text(params, "q", max_length=MAX_SEARCH_LENGTH)
     return ImageList(
-        status=_choice(params, "status", STATUSES, ""),
+        status=query_choice(params, "status", STATUSES, ""),
         wnid=wnid,
         model=model,
         model_top1=model_top1,
         disagree=_flag(params, "disagree"),
         q=q,
-        sort=_choice(params, "sort", SORTS, "position"),
+        sort=query_choice(params, "sort", SORTS, "position"),
     )
 
 

@@ -1,13 +1,16 @@
-"""Batched image classification with torchvision models: no Django here.
+"""Batched inference with torchvision models: no Django here.
 
-Decoding runs in threads (Pillow releases the GIL), inference in fixed-size channels_last
-batches under `torch.inference_mode()`, compiled by torch.compile with frozen weights, and
-under bf16 autocast on CUDA and on CPUs with bf16 matrix units (AMX, AVX512-BF16).
+One engine (BatchedModel) runs a model over (key, file bytes) entries: decoding runs in threads
+(Pillow releases the GIL), inference in fixed-size channels_last batches under
+`torch.inference_mode()`, compiled by torch.compile with frozen weights, and under bf16 autocast
+on CUDA and on CPUs with bf16 matrix units (AMX, AVX512-BF16). Classifier turns its outputs into
+top-5 classes; nearduplicates.features.FeatureExtractor into penultimate-layer features.
 Set RELABEL_TORCH_COMPILE=0 or RELABEL_INFERENCE_BF16=0 to turn either off.
 """
 
 import io
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,17 @@ from PIL import Image as PILImage
 
 from annotate.errors import InferenceError
 
-__all__ = ["Classifier", "InferenceError", "ModelSpec", "classification_models", "hub_checkpoint"]
+__all__ = [
+    "BatchedModel",
+    "Classifier",
+    "InferenceError",
+    "ModelSpec",
+    "build_model",
+    "classification_models",
+    "decode_in_threads",
+    "hub_checkpoint",
+    "reference_weights",
+]
 
 RANDOM_WEIGHTS = "none"
 DEFAULT_WEIGHTS = "DEFAULT"
@@ -115,32 +128,76 @@ def _env_flag(name):
     return os.environ.get(name, "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
-class Classifier:
-    """A loaded model with its eval transforms, predicting top-5 classes for batches of image files."""
+def reference_weights(architecture, weights):
+    """The weights that shape the model and its eval transforms: the chosen ones, else the architecture's default
+    (whose file need not be here: random weights and checkpoints keep the arch's reference input size)."""
+    return weights or torchvision.models.get_model_weights(architecture).DEFAULT
+
+
+def build_model(architecture, weights):
+    """The architecture with untrained parameters, shaped for `weights` (or for its reference weights where None).
+
+    ViT weights fine-tuned at another resolution (SWAG: 384 or 518 pixels) need a model built for that image size;
+    every other torchvision classifier takes its input size from the input."""
+    options = {}
+    if architecture.startswith("vit_"):
+        options["image_size"] = reference_weights(architecture, weights).meta["min_size"][0]
+    return torchvision.models.get_model(architecture, weights=None, num_classes=NUM_CLASSES, **options)
+
+
+def decode_in_threads(entries, prepare, threads, ahead):
+    """Yield (key, prepare(file bytes), None) for (key, file bytes) entries, in order, or (key, None, error) for a
+    file `prepare` cannot read; at most `ahead` files are in flight, so memory stays bounded on any number."""
+
+    def attempt(entry):
+        key, data = entry
+        try:
+            return key, prepare(data), None
+        except Exception as exc:  # noqa: BLE001 - any undecodable file is recorded as failed, not fatal
+            return key, None, f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(threads) as pool:
+        pending = deque()
+        for entry in entries:
+            pending.append(pool.submit(attempt, entry))
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+class BatchedModel:
+    """A loaded model with its eval transforms, run over batches of image files.
+
+    Subclasses say what a batch's float32 outputs become (`_results(keys, outputs)`, an iterable of one result per
+    key) and what an undecodable file becomes (`_failed(key, error)`), and may reshape the model before it is moved
+    and compiled (`_adapt(model)`)."""
 
     def __init__(self, spec, device=None, batch_size=32, decode_threads=2, compile=None, bf16=None):
         weights = spec.validate()
         self.device = torch.device(device) if device else default_device()
         self.batch_size = batch_size
         self.decode_threads = decode_threads
-        model = torchvision.models.get_model(spec.architecture, weights=None, num_classes=NUM_CLASSES)
+        model = build_model(spec.architecture, weights)
         if not spec.random:
             try:
                 model.load_state_dict(_state_dict(spec, weights))
             except RuntimeError as exc:
                 raise InferenceError(f"{spec.weights} does not fit {spec.architecture}: {exc}") from exc
-        # The arch's reference weights define its eval transforms even when their file is absent.
-        self.transform = (weights or torchvision.models.get_model_weights(spec.architecture).DEFAULT).transforms()
+        self.transform = reference_weights(spec.architecture, weights).transforms()
         self.on_cuda = self.device.type == "cuda"
         self.bf16 = (_env_flag("RELABEL_INFERENCE_BF16") if bf16 is None else bf16) and bf16_available(self.device)
         self.compiled = _env_flag("RELABEL_TORCH_COMPILE") if compile is None else compile
         # channels_last pays on oneDNN CPUs as well as on CUDA.
-        model = model.eval().to(self.device, memory_format=torch.channels_last)
+        model = self._adapt(model).eval().to(self.device, memory_format=torch.channels_last)
         if self.compiled:
             # Frozen weights let inductor fold batch norms and prepack convolutions for inference.
             inductor_config.freezing = True
             model = torch.compile(model, dynamic=False)
         self.model = model
+
+    def _adapt(self, model):
+        return model
 
     def _prepare(self, data):
         with PILImage.open(io.BytesIO(data)) as image:
@@ -148,32 +205,21 @@ class Classifier:
             image.draft("RGB", (size, size))
             return self.transform(image.convert("RGB"))
 
-    def _decode(self, entry):
-        key, data = entry
-        try:
-            return key, self._prepare(data), None
-        except Exception as exc:  # noqa: BLE001 - any undecodable file is recorded as failed, not fatal
-            return key, None, f"{type(exc).__name__}: {exc}"
-
-    def predict(self, entries, on_batch=None):
-        """Yield (key, wnid indices, probabilities, error) for (key, file bytes) entries.
-
-        `on_batch` is called after each batch and may return False to stop early.
-        """
-        with ThreadPoolExecutor(self.decode_threads) as pool:
-            batch = []
-            for key, tensor, error in pool.map(self._decode, entries):
-                if error:
-                    yield key, None, None, error
-                    continue
-                batch.append((key, tensor))
-                if len(batch) == self.batch_size:
-                    yield from self._infer(batch)
-                    batch = []
-                    if on_batch and on_batch() is False:
-                        return
-            if batch:
+    def _run(self, entries, on_batch=None):
+        batch = []
+        # Two batches decoded ahead keep the model busy without holding a whole shard's tensors.
+        for key, tensor, error in decode_in_threads(entries, self._prepare, self.decode_threads, 2 * self.batch_size):
+            if error:
+                yield self._failed(key, error)
+                continue
+            batch.append((key, tensor))
+            if len(batch) == self.batch_size:
                 yield from self._infer(batch)
+                batch = []
+                if on_batch and on_batch() is False:
+                    return
+        if batch:
+            yield from self._infer(batch)
 
     def _infer(self, batch):
         keys = [key for key, _ in batch]
@@ -187,7 +233,26 @@ class Classifier:
                 inputs = inputs.pin_memory().to(self.device, non_blocking=True)
             inputs = inputs.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                logits = self.model(inputs)[: len(keys)]
-            probabilities, indices = torch.softmax(logits.float(), dim=1).topk(TOP_K, dim=1)
+                outputs = self.model(inputs)[: len(keys)]
+            # Finished here: inference mode must not stay on in the caller's code between two yields.
+            results = list(self._results(keys, outputs.float()))
+        yield from results
+
+
+class Classifier(BatchedModel):
+    """A classification model predicting the top-5 classes of image files."""
+
+    def predict(self, entries, on_batch=None):
+        """Yield (key, wnid indices, probabilities, error) for (key, file bytes) entries.
+
+        `on_batch` is called after each batch and may return False to stop early.
+        """
+        return self._run(entries, on_batch)
+
+    def _failed(self, key, error):
+        return key, None, None, error
+
+    def _results(self, keys, logits):
+        probabilities, indices = torch.softmax(logits, dim=1).topk(TOP_K, dim=1)
         for key, top, probs in zip(keys, indices.cpu().tolist(), probabilities.cpu().tolist(), strict=True):
             yield key, top, probs, None

@@ -36,3 +36,18 @@ class SafeWriter:
     def writerows(self, rows):
         for row in rows:
             self.writerow(row)
+
+
+class _Line:
+    """A file that hands back what is written to it: a writer's writerow then returns the line it wrote."""
+
+    def write(self, line):
+        return line
+
+
+def csv_lines(header, rows):
+    """The header and the rows as CSV lines, one at a time (for a streamed download or a file), text cells safe."""
+    writer = SafeWriter(_Line())
+    yield writer.writeheader(header)
+    for row in rows:
+        yield writer.writerow(row)

@@ -69,15 +69,33 @@ def built():
 
 
 def build(results, work):
-    """The reference, the test set and its candidates (untimed in the goals, reported), then the timed steps."""
+    """The test set with its tasks (build_tasks), then 10 simulated assignments per task imported (timed)."""
+    from testsets.frequency_tasks import import_selections
+
+    exported = build_tasks(results, work)
+    rng = np.random.default_rng(0)
+    answers = work / "answers.jsonl"
+    write_answers(
+        exported,
+        answers,
+        rng,
+        lambda: [f"crowd-{annotator:03}" for annotator in rng.choice(CROWD, size=ANNOTATORS, replace=False)],
+    )
+    with benchlib.timed(results, "import_selections_s"):
+        results["import_selections"] = import_selections(testset_name=TESTSET, path=answers)
+    print(f"import_selections: {results['import_selections_s']:.2f} s, {results['import_selections']}", flush=True)
+
+
+def build_tasks(results, work):
+    """The reference, the test set and its candidates (untimed in the goals, reported), then create_frequency_tasks
+    and export_frequency_tasks (timed). Returns the path of the export. bench/testset_grid_bench.py builds on it."""
     import taxonomy
     from annotate.image_import import register_manifest
-    from testsets.frequency_tasks import create_frequency_tasks, export_frequency_tasks, import_selections
+    from testsets.frequency_tasks import create_frequency_tasks, export_frequency_tasks
     from testsets.selectors import testset_named
     from testsets.services import create_testset, import_candidates
 
     classes = taxonomy.class_wnids()
-    rng = np.random.default_rng(0)
     reference = work / "val.csv"
     reference.write_text(
         "".join(f"ref-{wnid}-{i:02}.JPEG,{wnid}\n" for wnid in classes for i in range(REFERENCE_PER_CLASS))
@@ -101,23 +119,22 @@ def build(results, work):
         for task in export_frequency_tasks(testset):
             handle.write(json.dumps(task) + "\n")
     print(f"export_frequency_tasks: {results['export_s']:.2f} s", flush=True)
+    return exported
 
-    answers = work / "answers.jsonl"
+
+def write_answers(exported, answers, rng, annotators_of):
+    """Simulated assignments to the exported tasks, as import_selections reads them: per task, each annotator that
+    `annotators_of()` names selects each image with the image's own chance (uniform 0-1)."""
     with exported.open() as tasks, answers.open("w") as handle:
         for line in tasks:
             task = json.loads(line)
             tokens = [image["token"] for image in task["images"]]
             chance = rng.uniform(size=len(tokens))
-            for annotator in rng.choice(CROWD, size=ANNOTATORS, replace=False):
+            for annotator in annotators_of():
                 chosen = [
                     token for token, hit in zip(tokens, rng.uniform(size=len(tokens)) < chance, strict=True) if hit
                 ]
-                handle.write(
-                    json.dumps({"task": task["task"], "annotator": f"crowd-{annotator:03}", "selected": chosen}) + "\n"
-                )
-    with benchlib.timed(results, "import_selections_s"):
-        results["import_selections"] = import_selections(testset_name=TESTSET, path=answers)
-    print(f"import_selections: {results['import_selections_s']:.2f} s, {results['import_selections']}", flush=True)
+                handle.write(json.dumps({"task": task["task"], "annotator": annotator, "selected": chosen}) + "\n")
 
 
 def time_recount(results, repeat):

@@ -2,10 +2,13 @@
 limit, is answered 400 with a message that names the parameter, never passed on to a query where it would fail
 (500), take seconds, or mean nothing."""
 
+import re
+
 from rest_framework.exceptions import ValidationError
 
 # The largest id or count a query parameter may carry: PostgreSQL's integer, the type of every id in the project.
 MAX_ID = 2**31 - 1
+DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def _parse(name, raw, minimum, maximum):
@@ -36,6 +39,28 @@ def query_ints(request, name, *, minimum=0, maximum=MAX_ID, max_count=100):
     return [_parse(name, raw, minimum, maximum) for raw in raws]
 
 
+def query_float(request, name, *, minimum, maximum):
+    """The decimal query parameter `name` within [minimum, maximum]; None when absent or empty. Plain decimals only
+    ("0.25", ".5", "1"): no exponent, nan or infinity."""
+    raw = request.query_params.get(name, "")
+    text = raw.strip()
+    if not text:
+        return None
+    if not DECIMAL.fullmatch(text) or not minimum <= float(text) <= maximum:
+        raise ValidationError({name: f"must be a number from {minimum} to {maximum}; got {raw[:40]!r}"})
+    return float(text)
+
+
+def query_choice(params, name, choices, default):
+    """The query parameter `name` of `params` (a QueryDict), one of `choices`; `default` when absent or empty."""
+    value = params.get(name, "").strip()
+    if not value:
+        return default
+    if value not in choices:
+        raise ValidationError({name: f"must be one of {', '.join(choices)}; got {value[:40]!r}"})
+    return value
+
+
 def query_text(params, name, *, max_length):
     """The text query parameter `name` of `params` (a QueryDict), stripped; "" when absent."""
     text = params.get(name, "").strip()
@@ -47,6 +72,11 @@ def query_text(params, name, *, max_length):
 def text_schema(max_length):
     """The OpenAPI schema of such a parameter."""
     return {"type": "string", "maxLength": max_length}
+
+
+def number_schema(minimum, maximum):
+    """The OpenAPI schema of a query_float parameter."""
+    return {"type": "number", "minimum": minimum, "maximum": maximum}
 
 
 def int_schema(minimum=0, maximum=MAX_ID):

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "consensus",
     "interchange",
     "testsets",
+    "nearduplicates",
     "demo",
     "frontend",
 ]

@@ -16,10 +16,12 @@ from demo.services import build_demo
 from evaluation import services as phases
 from evaluation.models import Participant
 from labelguide.models import GuidePage
+from tests.api_world import answered_and_sampled
 from tests.conftest import BROWSER_DB, jpeg_bytes, make_user
 from tests.test_access import ROWS
 from testsets import services as testset_services
 from testsets.frequency_tasks import create_frequency_tasks
+from testsets.models import FrequencyTask
 from training.demo import DEMO_TRAINING_TASK
 from training.models import TrainingTask
 
@@ -96,7 +98,7 @@ LAYOUT_PROBLEMS = """() => {
 @pytest.fixture
 def world(tmp_path):
     """The demo, a guide editor, a queued prediction job, a phase closed with answers and one open, and a new test set
-    with selection-frequency tasks of 48 images."""
+    with selection-frequency tasks of 48 images, one of them answered, and a revision sampled."""
     build_demo()
     people = {name: User.objects.get(username=name) for name in ("admin", "reviewer", "trainee")}
     people["editor"] = make_user("editor", roles.GUIDE_EDITOR)
@@ -123,6 +125,7 @@ def world(tmp_path):
         (pool / f"c{index:02}.jpg").write_bytes(jpeg_bytes((5 * index, 250 - 5 * index, 120), size=(120, 80)))
     testset_services.import_candidates(testset_name="fresh", directory=pool.parent)
     create_frequency_tasks(testset_name="fresh", min_reference=0)
+    testset_revision = answered_and_sampled(FrequencyTask.objects.filter(testset__name="fresh").order_by("pk").first())
     return people, {
         "dataset": DEMO_DATASET,
         "job": job.pk,
@@ -133,6 +136,8 @@ def world(tmp_path):
         "other_trainee": people["trainee"].username,
         "image": Image.objects.order_by("pk").first().pk,
         "testset": "fresh",
+        "wnid": wnid,
+        "testset_revision": testset_revision,
     }
 
 

@@ -63,6 +63,7 @@ OBJECTS = (
     ("/api/testsets/{name}", "name", "testset"),
     ("/api/testsets/{name}/tasks/{id}", "id", "frequency_task"),
     ("/api/testsets/{name}/candidates/{id}", "id", "candidate"),
+    ("/api/testsets/{name}/classes/{wnid}", "wnid", "wnid"),
     ("/api/testsets/{name}/revisions/{number}", "number", "testset_revision"),
     ("/api/testsets/{name}/revisions/{number}/compare/{other}", "other", "testset_revision"),
 )
@@ -158,6 +159,9 @@ def successful_requests(ids):
     tfds = {"initial_annots": {"a.JPEG": {"correct": [TENCH]}}}
     task = {"name": "second", "dataset": "val", "source": "slice", "offset_start": 0, "offset_end": 2}
     page = {"slug": ids["page"]}
+    testset = {"name": ids["testset"]}
+    revision = {**testset, "number": ids["testset_revision"]}
+    selection = json.dumps({"task": ids["frequency_task"], "annotator": "crowd", "selected": [ids["task_token"]]})
     return [
         Success("admin", "POST /api/auth/token/", body={"username": "ada", "password": "pw-for-tests"}),
         Success("admin", "POST /api/datasets/{name}/manifest/", {"name": "more"}, {"file": b"z.JPEG,n01440764\n"}),
@@ -216,6 +220,11 @@ def successful_requests(ids):
             {"name": ids["testset"], "id": ids["frequency_task"]},
             {"selected": [ids["task_token"]], "started_at": "2025-01-02T03:04:05Z"},
         ),
+        Success("admin", "POST /api/testsets/", body={"name": "newer", "reference": "val", "per_class": 5}),
+        Success("admin", "POST /api/testsets/{name}/revisions/preview/", testset, {"strategy": "top"}),
+        Success("admin", "POST /api/testsets/{name}/revisions/{number}/dataset/", revision),
+        Success("admin", "POST /api/testsets/{name}/tasks/", testset, {"annotators": 3, "min_reference": 0}),
+        Success("admin", "POST /api/testsets/{name}/selections/", testset, {"file": selection.encode()}),
     ]
 
 

@@ -188,8 +188,10 @@ def test_sampling_listing_and_comparing_revisions(testset, admin, django_assert_
     ]
     assert listed[1]["seed"] == 4 and listed[1]["parameters"]["thresholds"] == {TENCH: 0.9}
     assert set(listed[0]) == {
-        "number", "strategy", "parameters", "seed", "parent", "upward", "short_classes", "created_at", "images"
+        "number", "strategy", "parameters", "seed", "parent", "upward", "short_classes", "created_at", "created_by",
+        "dataset", "images"
     }  # fmt: skip
+    assert (listed[0]["created_by"], listed[0]["dataset"]) == ("ada", None)
     compared = client.get("/api/testsets/v2/revisions/1/compare/2/").json()
     assert compared["from"] == 1 and compared["to"] == 2
     assert (compared["added"], compared["removed"], compared["kept"]) == (1, 1, 2)

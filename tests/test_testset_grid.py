@@ -2,12 +2,17 @@
 it shows, submitting an answer, the task images served alike by token, who may do what, the queries each request
 costs; and in Chromium, a task answered by keyboard alone."""
 
+import importlib
 import io
 import json
+import re
 import secrets
+from collections import Counter
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -20,7 +25,7 @@ from evaluation import services as evaluation_services
 from tests.conftest import BROWSER_DB, jpeg_bytes, make_user
 from tests.wnids import GOLDFISH, TENCH
 from testsets import grid, services
-from testsets.frequency_tasks import submit_assignment
+from testsets.frequency_tasks import import_selections, submit_assignment
 from testsets.models import Assignment, FrequencyTask, ImageRole, TaskImage
 
 POOL = {f"t{i:02}.jpg": (10 * i, 200 - 5 * i, 90) for i in range(24)}
@@ -109,15 +114,16 @@ def test_the_next_task_shows_its_class_instructions_and_images_by_token_in_order
     answer = next_task(client_for(annotator))
     task = answer["task"]
     synset = taxonomy.get(TENCH)
-    assert (task["id"], task["number"]) == (tasks[0].pk, 1)
+    shown = next(made for made in tasks if made.pk == task["id"])
+    assert task["number"] == shown.number
     assert task["synset"] == {
         "wnid": TENCH,
         "words": list(synset.words),
         "gloss": synset.gloss,
         "guide_url": f"/guide/wnid/{TENCH}/",
     }
-    assert [image["token"] for image in task["images"]] == tokens(tasks[0])
-    assert [image["url"] for image in task["images"]] == [f"/testsets/task-images/{t}.jpg" for t in tokens(tasks[0])]
+    assert [image["token"] for image in task["images"]] == tokens(shown)
+    assert [image["url"] for image in task["images"]] == [f"/testsets/task-images/{t}.jpg" for t in tokens(shown)]
     assert "regardless of occlusion" in answer["instructions"] and "drawings" in answer["instructions"]
     assert answer["progress"] == {"answered": 0, "available": 3, "text": "0 of 3 tasks"}
     # Nothing tells a control from a candidate, or names an image.
@@ -125,7 +131,7 @@ def test_the_next_task_shows_its_class_instructions_and_images_by_token_in_order
     assert not any(word in body for word in ("positive", "negative", "candidate", "tench0", "gold0", ".JPEG"))
 
 
-def test_the_next_task_is_the_least_answered_open_one_then_the_lowest_number(world, annotator):
+def test_the_next_task_is_an_open_one_with_the_fewest_answers(world, annotator):
     testset, (first, second, third) = world
     others = [make_user(name, roles.ANNOTATOR) for name in ("bob", "cat", "dan")]
     for person in others:  # the first task gets all the answers it wants
@@ -134,8 +140,24 @@ def test_the_next_task_is_the_least_answered_open_one_then_the_lowest_number(wor
     client = client_for(annotator)
     assert next_task(client)["task"]["id"] == third.pk
     submit_assignment(task=third, annotator=others[1], selected_tokens=[])
+    submit_assignment(task=third, annotator=others[2], selected_tokens=[])
     assert next_task(client)["task"]["id"] == second.pk
     assert next_task(client)["progress"] == {"answered": 0, "available": 2, "text": "0 of 2 tasks"}
+
+
+def test_annotators_working_at_once_are_handed_different_tasks(make_dataset, tmp_path):
+    """One order for everyone would hand the same task to all who ask before its answers come in: each annotator
+    goes through the tasks with the fewest answers in an order of their own, the same at each ask."""
+    testset, tasks = build_testset(make_dataset, tmp_path, tasks=6, per_task=6)
+    people = [make_user(f"annotator{number}", roles.ANNOTATOR) for number in range(8)]
+    handed = [grid.next_task(testset, person)[0].pk for person in people]
+    assert len(set(handed)) > 1
+    assert [grid.next_task(testset, person)[0].pk for person in people] == handed
+    # Still the fewest answers first, whatever the order of each.
+    crowd = make_user("crowd", roles.ANNOTATOR)
+    for task in tasks[:-1]:
+        submit_assignment(task=task, annotator=crowd, selected_tokens=[])
+    assert {grid.next_task(testset, person)[0].pk for person in people} == {tasks[-1].pk}
 
 
 def test_an_annotator_is_never_handed_a_task_twice(world, annotator):
@@ -147,17 +169,18 @@ def test_an_annotator_is_never_handed_a_task_twice(world, annotator):
         handed.append(task.pk)
         assert submit(client, task, [answer["task"]["images"][0]["token"]]).status_code == 201
         assert len(handed) <= len(tasks)
-    assert handed == [task.pk for task in tasks]
+    assert sorted(handed) == [task.pk for task in tasks]
     assert answer["progress"] == {"answered": 3, "available": 3, "text": "3 of 3 tasks"}
     assert "No task is left for you in v2" in answer["detail"]
     # Another annotator still gets every task.
-    assert next_task(client_for(make_user("bob", roles.ANNOTATOR)))["task"]["id"] == tasks[0].pk
+    other = client_for(make_user("bob", roles.ANNOTATOR))
+    assert next_task(other)["progress"] == {"answered": 0, "available": 3, "text": "0 of 3 tasks"}
 
 
 def test_skip_leaves_out_the_task_the_client_holds(world, annotator):
     testset, (first, second, third) = world
     client = client_for(annotator)
-    assert next_task(client, skip=[first.pk])["task"]["id"] == second.pk
+    assert next_task(client, skip=[first.pk])["task"]["id"] in {second.pk, third.pk}
     assert next_task(client, skip=[first.pk, second.pk])["task"]["id"] == third.pk
     held = next_task(client, skip=[first.pk, second.pk, third.pk])
     assert held["task"] is None and held["detail"].endswith("but the one you hold.")
@@ -186,6 +209,46 @@ def test_a_second_submit_of_a_task_is_refused_with_409(world, annotator):
     again = submit(client, task, [shown[1], shown[4]])
     assert again.status_code == 409 and "answered task 1 already" in again.json()["detail"]
     assert bits(Assignment.objects.get(task=task, annotator=annotator), len(shown)) == {2}
+
+
+def answered_and_counted(testset):
+    """({task id: its answered counter}, {task id: its assignments counted})."""
+    tasks = FrequencyTask.objects.filter(testset=testset)
+    counted = Counter(Assignment.objects.filter(task__testset=testset).values_list("task_id", flat=True))
+    return dict(tasks.values_list("pk", "answered")), {pk: counted[pk] for pk in tasks.values_list("pk", flat=True)}
+
+
+def test_each_task_counts_its_assignments_imported_and_submitted(world, annotator, tmp_path):
+    testset, (first, second, third) = world
+    crowd = [
+        {"task": first.pk, "annotator": "crowd1", "selected": tokens(first)[:1]},
+        {"task": first.pk, "annotator": "crowd2", "selected": []},
+        {"task": second.pk, "annotator": "crowd1", "selected": []},
+    ]
+    path = tmp_path / "answers.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in crowd))
+    import_selections(testset_name="v2", path=path)
+    assert answered_and_counted(testset)[0] == {first.pk: 2, second.pk: 1, third.pk: 0}
+    client = client_for(annotator)
+    assert submit(client, first, []).status_code == 201
+    assert submit(client, first, []).status_code == 409
+    assert submit(client, third, ["0" * 32]).status_code == 400
+    assert submit(client, third, tokens(third)[:2]).status_code == 201
+    answered, counted = answered_and_counted(testset)
+    assert answered == counted == {first.pk: 3, second.pk: 1, third.pk: 1}
+    # The first task has the three answers it wants: no one else is handed it.
+    assert next_task(client_for(make_user("bob", roles.ANNOTATOR)))["progress"]["available"] == 2
+
+
+def test_the_migration_counts_the_assignments_each_task_has(world, annotator):
+    testset, (first, second, third) = world
+    for task, person in [(first, annotator), (first, make_user("bob", roles.ANNOTATOR)), (second, annotator)]:
+        submit_assignment(task=task, annotator=person, selected_tokens=[])
+    FrequencyTask.objects.update(answered=0)
+    counting = importlib.import_module("testsets.migrations.0002_frequency_task_answered")
+    counting.count_answers(django_apps, None)
+    answered, counted = answered_and_counted(testset)
+    assert answered == counted == {first.pk: 2, second.pk: 1, third.pk: 0}
 
 
 def test_a_token_of_no_image_of_the_task_is_refused_with_400(world, annotator):
@@ -226,9 +289,10 @@ def test_only_annotators_and_admins_answer_tasks(world, who, status):
 
 
 def test_admins_answer_tasks_too(world, admin_user):
-    testset, (task, *_) = world
+    testset, tasks = world
     client = client_for(admin_user)
-    assert next_task(client)["task"]["id"] == task.pk
+    task = FrequencyTask.objects.get(pk=next_task(client)["task"]["id"])
+    assert task in tasks
     assert submit(client, task, []).status_code == 201
 
 
@@ -276,27 +340,31 @@ def test_tasks_with_an_image_of_an_open_phase_are_kept_from_its_participants(wor
     assert answer["task"]["id"] == pool_only.pk and answer["progress"]["available"] == 1
     control = TaskImage.objects.get(task=first, role=ImageRole.POSITIVE)
     assert client.get(f"/testsets/task-images/{control.token}.jpg").status_code == 404
-    assert next_task(client_for(make_user("bob", roles.ANNOTATOR)))["task"]["id"] == first.pk
+    assert next_task(client_for(make_user("bob", roles.ANNOTATOR)))["progress"]["available"] == 4
 
 
 def test_the_grid_page_shows_the_class_instructions_and_first_task(world, annotator):
-    testset, (task, *_) = world
+    testset, _ = world
+    task, _ = grid.next_task(testset, annotator)
     response = client_for(annotator).get("/testsets/v2/annotate/")
     assert response.status_code == 200
     page = response.content.decode()
     assert "regardless of occlusion" in page and 'id="first-task"' in page and tokens(task)[0] in page
     assert "0 of 3 tasks" in page
+    # The browser fetches the first task's images while it loads the scripts that show them.
+    preloaded = re.findall(r'<link rel="preload" as="image" href="([^"]+)">', page)
+    assert preloaded == [f"/testsets/task-images/{token}.jpg" for token in tokens(task)]
 
 
 def test_next_task_and_submit_cost_few_queries(world, annotator, django_assert_max_num_queries):
     testset, (task, *_) = world
     client = client_for(annotator)
-    # session, user, roles, test set, open phases of the user, the task with the open count, its images, answered
-    with django_assert_max_num_queries(8):
+    # session, user, roles, test set, open phases of the user, the task with the progress, its images
+    with django_assert_max_num_queries(7):
         next_task(client)
     selected = tokens(task)[:2]
-    # session, user, roles, test set, task, savepoint, its images (locking the test set), the assignment, the
-    # frequencies, release, answered, open phases of the user, open tasks
+    # session, user, roles, test set, task, savepoint, its images (locking the test set), the assignment, its task's
+    # answered, the frequencies, release, open phases of the user, the progress
     with django_assert_max_num_queries(13):
         assert submit(client, task, selected).status_code == 201
 
@@ -352,6 +420,8 @@ def columns(page):
 @BROWSER_DB
 def test_an_annotator_answers_a_task_by_keyboard_alone(logged_in_page, make_dataset, tmp_path):
     testset, (first, second) = build_testset(make_dataset, tmp_path, tasks=2, per_task=20)
+    # The pool fills the first task's 20 places, not the second's: the second has an answer, so the first comes first.
+    submit_assignment(task=second, annotator=make_user("bob", roles.ANNOTATOR), selected_tokens=[])
     annotator = make_user("anna", roles.ANNOTATOR)
     page = logged_in_page(annotator)
     page.goto("/testsets/v2/annotate/")
@@ -411,8 +481,26 @@ def test_an_annotator_answers_a_task_by_keyboard_alone(logged_in_page, make_data
     # Nothing selected: the first Enter asks, the second submits; then no task is left.
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.getElementById('toast').textContent.includes('Nothing is selected')")
-    assert not Assignment.objects.filter(task=second).exists()
+    assert not Assignment.objects.filter(task=second, annotator=annotator).exists()
     page.keyboard.press("Enter")
     page.get_by_test_id("empty-state").wait_for()
     assert bits(Assignment.objects.get(task=second, annotator=annotator), 20) == set()
     assert page.get_by_test_id("progress").inner_text().startswith("2 of 2 tasks")
+
+
+@pytest.mark.browser
+@BROWSER_DB
+def test_the_next_task_is_fetched_once_the_images_on_screen_have_loaded(logged_in_page, make_dataset, tmp_path):
+    """Fetched at once, the next task's images would share the connections and the server with those the annotator
+    is waiting for."""
+    testset, (first, second) = build_testset(make_dataset, tmp_path, tasks=2, per_task=10)
+    submit_assignment(task=second, annotator=make_user("bob", roles.ANNOTATOR), selected_tokens=[])
+    page = logged_in_page(make_user("anna", roles.ANNOTATOR))
+    events = []
+    page.on("request", lambda request: events.append(("asked", request.url)))
+    page.on("requestfinished", lambda request: events.append(("loaded", request.url)))
+    with page.expect_request(lambda request: "/tasks/next/?skip=" in request.url):
+        page.goto("/testsets/v2/annotate/")
+    asked = next(at for at, (kind, url) in enumerate(events) if kind == "asked" and "/tasks/next/?skip=" in url)
+    loaded = {urlsplit(url).path for kind, url in events[:asked] if kind == "loaded"}
+    assert {f"/testsets/task-images/{token}.jpg" for token in tokens(first)} <= loaded

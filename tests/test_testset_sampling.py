@@ -528,8 +528,8 @@ def testset_with_files(db, tmp_path):
 def test_a_revision_becomes_a_dataset_sharing_the_pools_files(testset_with_files):
     testset, _ = testset_with_files
     revision = Revision.objects.get()
-    dataset = revisions.revision_dataset(revision)
-    assert dataset.name == "v2-r1" and Revision.objects.get().dataset == dataset
+    dataset, created = revisions.revision_dataset(revision)
+    assert created and dataset.name == "v2-r1" and Revision.objects.get().dataset == dataset
     made = {image.file_name: image for image in Image.objects.filter(dataset=dataset)}
     pool = {image.file_name: image for image in Image.objects.filter(dataset=testset.pool)}
     assert set(made) == {"t1.jpg", "t2.jpg", "g1.jpg", "g2.jpg"}
@@ -545,7 +545,9 @@ def test_a_revision_becomes_a_dataset_sharing_the_pools_files(testset_with_files
     assert sorted(items.values_list("image__file_name", "wnid", "is_original", "verdict")) == sorted(
         (name, image.original_wnid, True, "unreviewed") for name, image in made.items()
     )
-    assert revisions.revision_dataset(revision) == dataset and Dataset.objects.filter(name="v2-r1").count() == 1
+    assert (
+        revisions.revision_dataset(revision) == (dataset, False) and Dataset.objects.filter(name="v2-r1").count() == 1
+    )
 
     revisions.sample_testset(testset_name="v2", strategy="top", per_class=1)
     Dataset.objects.create(name="v2-r2")

@@ -4,7 +4,6 @@ admins' views over the test sets' status, blacklist, revisions and annotators.
 Annotators see what answering a task needs: the class, the instructions, their progress and the images by opaque
 tokens. Never a file name, an image id or which images are controls."""
 
-from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -15,9 +14,9 @@ from config.exceptions import NotFoundError
 from config.query import int_schema, query_ints
 from testsets import grid
 from testsets.frequency_tasks import annotator_quality, submit_assignment
-from testsets.models import Candidate, FrequencyTask, Revision
+from testsets.models import Candidate, FrequencyTask
 from testsets.revisions import compare_revisions, revision_numbered, sample_testset
-from testsets.selectors import testset_named, testset_status, testsets_with_figures
+from testsets.selectors import revisions_listed, testset_named, testset_status, testsets_with_figures
 from testsets.serializers import (
     AnnotatorQuality,
     AssignmentAnswer,
@@ -29,10 +28,12 @@ from testsets.serializers import (
     RevisionSummary,
     SampleAnswer,
     SampleInput,
+    SamplePreview,
+    TestSetInput,
     TestSetStatus,
     TestSetSummary,
 )
-from testsets.services import set_blacklisted
+from testsets.services import create_testset, set_blacklisted
 
 
 class NextTask(APIView):
@@ -90,6 +91,19 @@ class TestSets(APIView):
         summaries = testsets_with_figures()
         return Response(TestSetSummary(summaries, many=True).data)
 
+    @extend_schema(
+        request=TestSetInput,
+        responses={201: TestSetStatus},
+        summary="Start a new test set against a reference dataset, with an empty pool for its candidates",
+    )
+    def post(self, request):
+        data = TestSetInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        options = dict(data.validated_data)
+        reference = options.pop("reference")
+        testset = create_testset(reference_name=reference.name, user=request.user, **options)
+        return Response(TestSetStatus(testset_status(testset)).data, status=status.HTTP_201_CREATED)
+
 
 class TestSetDetail(APIView):
     permission_classes = [IsAdmin]
@@ -123,13 +137,7 @@ class TestSetRevisions(APIView):
 
     @extend_schema(responses=RevisionSummary(many=True), summary="A test set's revisions, the first first")
     def get(self, request, name):
-        revisions = (
-            Revision.objects.filter(testset=testset_named(name))
-            .select_related("parent")
-            .annotate(image_count=Count("images"))
-            .order_by("number")
-        )
-        return Response(RevisionSummary(revisions, many=True).data)
+        return Response(RevisionSummary(revisions_listed(testset_named(name)), many=True).data)
 
     @extend_schema(
         request=SampleInput,
@@ -137,14 +145,37 @@ class TestSetRevisions(APIView):
         summary="Sample a new revision: afresh, or from a revision keeping its images that still qualify",
     )
     def post(self, request, name):
-        testset = testset_named(name)
-        data = SampleInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        parameters = dict(data.validated_data)
-        result = sample_testset(
-            testset_name=testset.name, from_revision=parameters.pop("from", None), user=request.user, **parameters
-        )
+        result = sampled(request, name, dry_run=False)
         return Response(SampleAnswer(result).data, status=status.HTTP_201_CREATED)
+
+
+class RevisionPreview(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        operation_id="testsets_revisions_preview",
+        request=SampleInput,
+        responses=SamplePreview,
+        summary="Preview a sample: what POST .../revisions/ would answer for the same input (a seed draws the same), "
+        "without a revision number and with nothing saved",
+    )
+    def post(self, request, name):
+        return Response(SamplePreview(sampled(request, name, dry_run=True)).data)
+
+
+def sampled(request, name, *, dry_run):
+    """sample_testset over a SampleInput body, saved or (`dry_run`) not."""
+    testset = testset_named(name)
+    data = SampleInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    parameters = dict(data.validated_data)
+    return sample_testset(
+        testset_name=testset.name,
+        from_revision=parameters.pop("from", None),
+        user=request.user,
+        dry_run=dry_run,
+        **parameters,
+    )
 
 
 class RevisionCompare(APIView):

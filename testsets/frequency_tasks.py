@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Max, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 import taxonomy
@@ -343,9 +343,7 @@ def export_frequency_tasks(testset):
     """The test set's open tasks (those still wanting assignments) by number, as {"task": id, "wnid": ..., "images":
     [{"token": ..., "file_name": ...}, ...]} in position order, read EXPORT_CHUNK_TASKS tasks at a time."""
     tasks = list(
-        FrequencyTask.objects.filter(testset=testset)
-        .annotate(answered=Count("assignments"))
-        .filter(answered__lt=F("assignments_wanted"))
+        FrequencyTask.objects.filter(testset=testset, answered__lt=F("assignments_wanted"))
         .order_by("number")
         .values_list("pk", "wnid")
     )
@@ -366,12 +364,13 @@ def submit_assignment(
     *, task, annotator, selected_tokens, started_at=None, submitted_at=None, source=AssignmentSource.WEB
 ):
     """Store an annotator's answer to a task (the tokens of the images they selected), scored on the task's
-    controls, and, if it counts under the test set's quality threshold, add it to the frequencies of the task's
-    images. Refused for a token that is not the task's, and when the annotator has answered the task already."""
+    controls and counted in the task's `answered`, and, if it counts under the test set's quality threshold, add it
+    to the frequencies of the task's images. Refused for a token that is not the task's, and when the annotator has
+    answered the task already."""
     submitted_at = submitted_at or timezone.now()
-    frequency, task_image, testset, assignment = (
+    frequency, task_table, task_image, testset, assignment = (
         connection.ops.quote_name(model._meta.db_table)
-        for model in (SelectionFrequency, TaskImage, TestSet, Assignment)
+        for model in (SelectionFrequency, FrequencyTask, TaskImage, TestSet, Assignment)
     )
     lock = " FOR KEY SHARE OF s" if connection.features.has_select_for_update_of else ""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -395,11 +394,17 @@ def submit_assignment(
         )
         controls, right = (int(count[0]) for count in frequencies.score_controls(roles, selected[None]))
         mask = frequencies.pack_selection(selected)
+        # The task's answered counter moves in the statement that writes the assignment, only where it is written.
         cursor.execute(
-            f"""INSERT INTO {assignment}
-                (task_id, annotator_id, selected, controls, controls_right, source, started_at, submitted_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (task_id, annotator_id) DO NOTHING RETURNING id""",
+            f"""WITH answer AS (
+                INSERT INTO {assignment}
+                    (task_id, annotator_id, selected, controls, controls_right, source, started_at, submitted_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (task_id, annotator_id) DO NOTHING RETURNING id, task_id
+            ), counted AS (
+                UPDATE {task_table} SET answered = answered + 1 WHERE id IN (SELECT task_id FROM answer)
+            )
+            SELECT id FROM answer""",
             [
                 task.pk,
                 annotator.pk,
@@ -446,15 +451,15 @@ class _Selection(NamedTuple):
     submitted_at: object
 
 
-def import_selections(*, testset_name, path, source=None):
-    """Store a crowd's answers from a JSON Lines file, one assignment a line: {"task": id, "annotator": name,
-    "selected": [token, ...]} with optional "started_at" and "submitted_at" (ISO 8601; without an offset, UTC;
-    no submitted_at: now). The whole file is checked first and refused with every line at fault; annotators without
-    an account get one with the annotator role; then the assignments are written and the test set's frequencies
-    recounted. Messages name the file as `source` where given, else by its path. Returns a summary."""
+def import_selections(*, testset_name, path=None, text=None, source=None):
+    """Store a crowd's answers from a JSON Lines file (at `path`, or its `text`), one assignment a line: {"task": id,
+    "annotator": name, "selected": [token, ...]} with optional "started_at" and "submitted_at" (ISO 8601; without an
+    offset, UTC; no submitted_at: now). The whole file is checked first and refused with every line at fault;
+    annotators without an account get one with the annotator role; then the assignments are written and the test
+    set's frequencies recounted. Messages name the file as `source` where given, else by its path. Returns a summary."""
     testset = testset_named(testset_name)
     source = source or str(path)
-    selections, problems = _read_selections(path, source)
+    selections, problems = _read_selections(path, text, source)
     with transaction.atomic():
         _lock(testset)
         tasks = set(
@@ -474,7 +479,7 @@ def import_selections(*, testset_name, path, source=None):
         if problems:
             shown = problems[:SHOWN_PROBLEMS]
             more = len(problems) - len(shown)
-            raise DomainError("\n".join(shown + ([f"... and {more} more"] if more else [])))
+            raise DomainError("\n".join(shown + ([f"... and {more} more"] if more else [])), field="file")
         accounts, created = annotator_accounts(sorted({s.annotator for s in selections}))
         controls, right, selected = _scored(selections, images, roles)
         now = timezone.now()
@@ -496,6 +501,7 @@ def import_selections(*, testset_name, path, source=None):
                     for row, s in enumerate(selections)
                 ),
             )
+        _count_answers(FrequencyTask.objects.filter(pk__in=tasks))
         recount = recount_frequencies(testset)
     counted = frequencies.included(controls, right, testset.quality_threshold)
     return {
@@ -506,6 +512,14 @@ def import_selections(*, testset_name, path, source=None):
         "excluded": int((~counted).sum()),
         "frequencies": recount["frequencies"],
     }
+
+
+def _count_answers(tasks):
+    """Set the tasks' `answered` to their number of assignments."""
+    per_task = (
+        Assignment.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(n=Count("pk")).values("n")
+    )
+    tasks.update(answered=Coalesce(Subquery(per_task), 0))
 
 
 def _scored(selections, images, roles):
@@ -527,10 +541,11 @@ def _scored(selections, images, roles):
     return controls, right, selected
 
 
-def _read_selections(path, source):
-    """(the _Selections of the lines that are well formed, what is wrong with the others)."""
+def _read_selections(path, text, source):
+    """(the _Selections of the lines that are well formed, what is wrong with the others), read from `text`, else
+    from the file at `path`."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8") if text is None else text
     except OSError as exc:
         raise DomainError(f"{source}: cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError:
@@ -546,7 +561,7 @@ def _read_selections(path, source):
         except ImportFailed as exc:
             problems.append(str(exc))
     if not selections and not problems:
-        raise DomainError(f"{source}: no assignments in the file")
+        raise DomainError(f"{source}: no assignments in the file", field="file")
     return selections, problems
 
 
@@ -731,7 +746,8 @@ def frequency_rows(testset):
 def annotator_quality(testset):
     """Per annotator (by name): assignments, controls and how many were answered right, accuracy on controls, and
     how many assignments fall under the quality threshold (left out of frequencies); the same per day of
-    submission ("days", oldest first)."""
+    submission ("days", oldest first); and why those were left out: "excluded_scores", their scores on controls
+    [{"controls", "controls_right", "assignments"}, ...], the worst first."""
     groups = list(
         Assignment.objects.filter(task__testset=testset)
         .annotate(day=TruncDate("submitted_at"))
@@ -746,7 +762,9 @@ def annotator_quality(testset):
     )
     people = {}
     for (name, day, controls, right, assignments), kept in zip(groups, counted.tolist(), strict=True):
-        person = people.setdefault(name, {"annotator": name, **_tally(), "days": {}})
+        person = people.setdefault(name, {"annotator": name, **_tally(), "days": {}, "excluded_scores": Counter()})
+        if not kept:
+            person["excluded_scores"][controls, right] += assignments
         for tally in (person, person["days"].setdefault(day, {"day": day.isoformat(), **_tally()})):
             tally["assignments"] += assignments
             tally["controls"] += controls * assignments
@@ -754,6 +772,13 @@ def annotator_quality(testset):
             tally["excluded"] += 0 if kept else assignments
     for person in people.values():
         person["days"] = list(person["days"].values())
+        person["excluded_scores"] = [
+            {"controls": controls, "controls_right": right, "assignments": assignments}
+            # An assignment without controls always counts: every excluded one has controls.
+            for (controls, right), assignments in sorted(
+                person["excluded_scores"].items(), key=lambda score: (score[0][1] / score[0][0], score[0])
+            )
+        ]
         for tally in (person, *person["days"]):
             tally["accuracy"] = tally["controls_right"] / tally["controls"] if tally["controls"] else None
     return list(people.values())

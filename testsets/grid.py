@@ -32,16 +32,16 @@ INSTRUCTIONS = (
 
 
 def _open_tasks(testset, annotator):
-    """(SQL, params) of the rows (id, number, wnid, taken: its number of assignments) of the test set's tasks the
-    annotator may answer now: not answered by them, wanting more assignments, and holding no image closed to them
-    (annotate.access: an open evaluation phase's images, whose class a positive control would tell).
+    """(SQL, params) of the rows (id, number, wnid, answered) of the test set's tasks the annotator may answer now:
+    not answered by them, wanting more assignments, and holding no image closed to them (annotate.access: an open
+    evaluation phase's images, whose class a positive control would tell).
 
-    The assignments are counted per task before the join, along the (task, annotator) index: the one pass over the
-    test set's assignments that the order by fewest assignments needs."""
+    A task's assignments are counted in its `answered` as they are written: the open tasks are read along the
+    frequency_task_open index, whatever the number of assignments the test set holds."""
     task, task_image, assignment = (
         connection.ops.quote_name(model._meta.db_table) for model in (FrequencyTask, TaskImage, Assignment)
     )
-    params = [testset.pk, testset.pk, annotator.pk]
+    params = [testset.pk, annotator.pk]
     closed = access.closed_image_ids(annotator)
     unseen = ""
     if not closed.query.is_empty():
@@ -50,39 +50,43 @@ def _open_tasks(testset, annotator):
             f"AND NOT EXISTS (SELECT 1 FROM {task_image} i WHERE i.task_id = t.id AND i.image_id IN ({closed_sql}))"
         )
         params += closed_params
-    sql = f"""SELECT t.id, t.number, t.wnid, COALESCE(c.taken, 0) AS taken
-        FROM {task} t LEFT JOIN (
-            SELECT a.task_id, COUNT(*) AS taken FROM {assignment} a
-            WHERE a.task_id IN (SELECT id FROM {task} WHERE testset_id = %s)
-            GROUP BY a.task_id
-        ) c ON c.task_id = t.id
-        WHERE t.testset_id = %s AND COALESCE(c.taken, 0) < t.assignments_wanted
+    sql = f"""SELECT t.id, t.number, t.wnid, t.answered FROM {task} t
+        WHERE t.testset_id = %s AND t.answered < t.assignments_wanted
         AND NOT EXISTS (SELECT 1 FROM {assignment} m WHERE m.task_id = t.id AND m.annotator_id = %s)
         {unseen}"""
     return sql, params
 
 
+def _answered_sql():
+    """(SQL, its parameters but the test set's and the annotator's) of the number of the test set's tasks the
+    annotator answered, along the assignment_annotator index."""
+    task, assignment = (connection.ops.quote_name(model._meta.db_table) for model in (FrequencyTask, Assignment))
+    return f"""SELECT COUNT(*) FROM {assignment} a JOIN {task} t ON t.id = a.task_id
+        WHERE a.annotator_id = %s AND t.testset_id = %s"""
+
+
 def next_task(testset, annotator, skip=()):
-    """(the task the annotator answers next, how many tasks are open to them): the open task with the fewest
-    assignments, the lowest number first, but for those in `skip` (the ones the client holds already); None when no
-    other is left. One query: the count is a window over the same rows."""
-    sql, params = _open_tasks(testset, annotator)
+    """(the task the annotator answers next, their progress_data): an open task with the fewest assignments, but
+    for those in `skip` (the ones the client holds already); None when no other is left. One query: the open tasks
+    are counted by a window over the rows the task is chosen from.
+
+    Among the tasks with the fewest assignments, each annotator goes in an order of their own (the task ids hashed
+    with the annotator's id as seed): annotators working at once get different tasks, where one order for all would
+    hand each task to everyone working then, and it would get as many answers as there are annotators, not the
+    number it wants."""
+    open_sql, open_params = _open_tasks(testset, annotator)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT id, number, wnid, COUNT(*) OVER () FROM ({sql}) AS open_tasks
-            ORDER BY id = ANY(%s), taken, number LIMIT 1""",
-            [*params, list(skip)],
+            f"""SELECT chosen.id, chosen.number, chosen.wnid, COALESCE(chosen.open_count, 0), mine.answered
+            FROM ({_answered_sql()}) AS mine (answered) LEFT JOIN LATERAL (
+                SELECT id, number, wnid, COUNT(*) OVER () AS open_count FROM ({open_sql}) AS open_tasks
+                ORDER BY id = ANY(%s), answered, hashint8extended(id, %s) LIMIT 1
+            ) AS chosen ON TRUE""",
+            [annotator.pk, testset.pk, *open_params, list(skip), annotator.pk],
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None, 0
-    pk, number, wnid, open_count = row
-    task = None if pk in skip else FrequencyTask(pk=pk, testset=testset, number=number, wnid=wnid)
-    return task, open_count
-
-
-def answered_count(testset, annotator):
-    return Assignment.objects.filter(task__testset=testset, annotator=annotator).count()
+        pk, number, wnid, open_count, answered = cursor.fetchone()
+    task = None if pk is None or pk in skip else FrequencyTask(pk=pk, testset=testset, number=number, wnid=wnid)
+    return task, progress_data(answered, open_count)
 
 
 def progress_data(answered, open_count):
@@ -92,12 +96,15 @@ def progress_data(answered, open_count):
 
 
 def progress(testset, annotator):
-    """The annotator's progress_data as it stands now (after a submit, say)."""
-    sql, params = _open_tasks(testset, annotator)
+    """The annotator's progress_data as it stands now (after a submit, say), in one query."""
+    open_sql, open_params = _open_tasks(testset, annotator)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS open_tasks", params)
-        open_count = cursor.fetchone()[0]
-    return progress_data(answered_count(testset, annotator), open_count)
+        cursor.execute(
+            f"SELECT ({_answered_sql()}), (SELECT COUNT(*) FROM ({open_sql}) AS open_tasks)",
+            [annotator.pk, testset.pk, *open_params],
+        )
+        answered, open_count = cursor.fetchone()
+    return progress_data(answered, open_count)
 
 
 def task_data(task):
@@ -123,16 +130,13 @@ def task_data(task):
 def next_task_answer(testset, annotator, skip=()):
     """What the next-task API answers and the grid page starts from: the task (None when none is left), the
     instructions and the annotator's progress."""
-    task, open_count = next_task(testset, annotator, skip)
-    answer = {
-        "task": task_data(task) if task else None,
-        "instructions": INSTRUCTIONS,
-        "progress": progress_data(answered_count(testset, annotator), open_count),
-    }
+    task, progress_now = next_task(testset, annotator, skip)
+    answer = {"task": task_data(task) if task else None, "instructions": INSTRUCTIONS, "progress": progress_now}
     if task is None:
+        held = skip and progress_now["available"] > progress_now["answered"]
         answer["detail"] = (
             f"No task is left for you in {testset.name}: you answered every task that still wants answers"
-            + (" but the one you hold." if skip and open_count else ".")
+            + (" but the one you hold." if held else ".")
         )
     return answer
 

@@ -105,10 +105,21 @@ class FrequencyTask(models.Model):
     number = models.PositiveIntegerField()
     wnid = models.CharField(max_length=WNID_LENGTH)
     assignments_wanted = models.PositiveSmallIntegerField(default=10)
+    # Its assignments, counted as they are written (frequency_tasks.submit_assignment, import_selections): the grid
+    # finds an annotator's next task among the open ones without counting the test set's assignments each time.
+    answered = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["testset", "number"], name="frequency_task_number")]
+        # The tasks still wanting answers: what the grid reads for each next task and each progress.
+        indexes = [
+            models.Index(
+                fields=["testset", "answered"],
+                condition=models.Q(answered__lt=models.F("assignments_wanted")),
+                name="frequency_task_open",
+            )
+        ]
 
     def __str__(self):
         return f"{self.testset_id} #{self.number}: {self.wnid}"

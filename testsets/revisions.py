@@ -1,10 +1,13 @@
 """Revisions of a new test set: sampling one (testsets.sampling over arrays read in bulk), making one a dataset that
 the review loop, evaluation phases and scoring take, comparing two, exporting one."""
 
+import io
 import json
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from django.core.files.storage import default_storage
@@ -18,6 +21,7 @@ from annotate.models import Dataset, Image
 from config.exceptions import ConflictError, DomainError, NotFoundError
 from taxonomy.wnids import WNID_LENGTH
 from testsets import sampling
+from testsets.holds import held_back
 from testsets.models import (
     BIN_EDGES,
     Candidate,
@@ -27,7 +31,7 @@ from testsets.models import (
     SelectionFrequency,
     TestSet,
 )
-from testsets.selectors import testset_named
+from testsets.selectors import reference_classes, testset_named
 from testsets.services import MAX_PER_CLASS
 
 EXPORT_FORMATS = ("imagenetv2", "json")
@@ -47,6 +51,7 @@ def sample_testset(
     thresholds=None,
     from_revision=None,
     user=None,
+    dry_run=False,
 ):
     """Sample a new revision of the test set with a strategy (matched-frequency, threshold or top) and save it with
     its (candidate, class) list. `per_class` defaults to the test set's; `threshold` (default 0.7) and
@@ -55,14 +60,16 @@ def sample_testset(
     without, it starts afresh. The same data, seed and starting revision give the same sample.
 
     Returns {"revision", "upward", "short_classes": {wnid: {"wanted", "sampled", "reason"}}, "images": [{"file_name",
-    "wnid", "frequency", "bin"}, ...]}. A sample that would hold no image is refused, and nothing is written."""
+    "wnid", "frequency", "bin"}, ...]}. A sample that would hold no image is refused, and nothing is written. With
+    `dry_run` (a preview) nothing is written either: the answer is the one saving would give, without "revision"."""
     parameters = _checked_parameters(strategy, per_class, seed, threshold, thresholds)
     testset = testset_named(testset_name)
     parameters["per_class"] = parameters["per_class"] or testset.per_class
     parameters["min_annotations"] = testset.min_annotations
     with transaction.atomic():
-        # One sampling of a test set at a time: each takes the next revision number.
-        TestSet.objects.select_for_update().filter(pk=testset.pk).first()
+        if not dry_run:
+            # One sampling of a test set at a time: each takes the next revision number.
+            TestSet.objects.select_for_update().filter(pk=testset.pk).first()
         parent = None if from_revision is None else revision_numbered(testset, from_revision)
         wnids, candidates, blacklisted = _read_candidates(testset, parent)
         sample = _sampled(strategy, candidates, _read_reference(testset, wnids), wnids, parameters, seed)
@@ -71,51 +78,79 @@ def sample_testset(
                 f"test set {testset.name!r}: no class could be sampled ({_short_summary(sample, wnids)})",
                 field="strategy",
             )
-        number = (testset.revisions.aggregate(last=Max("number"))["last"] or 0) + 1
+        chosen = _Chosen.of(sample, candidates)
+        answer = {
+            "upward": int(sample.upward.sum()),
+            "short_classes": _short_classes(sample, wnids, candidates, blacklisted, parameters),
+            "images": _image_rows(chosen, wnids),
+        }
+        if dry_run:
+            return answer
         revision = Revision.objects.create(
             testset=testset,
-            number=number,
+            number=(testset.revisions.aggregate(last=Max("number"))["last"] or 0) + 1,
             strategy=strategy,
             parameters=parameters,
             seed=seed,
             parent=parent,
-            upward=int(sample.upward.sum()),
-            short_classes=_short_classes(sample, wnids, candidates, blacklisted, parameters),
+            upward=answer["upward"],
+            short_classes=answer["short_classes"],
             created_by=user,
         )
+        _save_images(revision, chosen, wnids)
+    return {"revision": revision.number, **answer}
+
+
+class _Chosen(NamedTuple):
+    """The sampled candidates as columns, in the order the strategy chose them."""
+
+    ids: np.ndarray
+    classes: np.ndarray
+    frequency: np.ndarray
+    annotations: np.ndarray
+    bins: np.ndarray
+    upward: np.ndarray
+
+    @classmethod
+    def of(cls, sample, candidates):
         chosen = sample.chosen
         frequency = candidates.frequency[chosen]
-        image_bins = sampling.bins(frequency, BIN_EDGES)
-        insert_columns(
-            RevisionImage,
-            {
-                "revision": revision.pk,
-                "candidate": candidates.ids[chosen],
-                "wnid": Coded(candidates.classes[chosen], wnids),
-                "frequency": frequency,
-                "annotations": candidates.annotations[chosen],
-                "bin": image_bins,
-                "upward": sample.upward,
-            },
+        return cls(
+            ids=candidates.ids[chosen],
+            classes=candidates.classes[chosen],
+            frequency=frequency,
+            annotations=candidates.annotations[chosen],
+            bins=sampling.bins(frequency, BIN_EDGES),
+            upward=sample.upward,
         )
+
+
+def _image_rows(chosen, wnids):
+    """[{"file_name", "wnid", "frequency", "bin"}, ...] of the chosen candidates, in their order."""
     file_names = dict(
-        RevisionImage.objects.filter(revision=revision).values_list("candidate_id", "candidate__image__file_name")
+        Candidate.objects.filter(pk__in=chosen.ids.tolist()).values_list("pk", "image__file_name").order_by()
     )
-    return {
-        "revision": revision.number,
-        "upward": revision.upward,
-        "short_classes": revision.short_classes,
-        "images": [
-            {"file_name": file_names[candidate], "wnid": wnids[code], "frequency": value, "bin": image_bin}
-            for candidate, code, value, image_bin in zip(
-                candidates.ids[chosen].tolist(),
-                candidates.classes[chosen].tolist(),
-                frequency.tolist(),
-                image_bins.tolist(),
-                strict=True,
-            )
-        ],
-    }
+    return [
+        {"file_name": file_names[candidate], "wnid": wnids[code], "frequency": value, "bin": image_bin}
+        for candidate, code, value, image_bin in zip(
+            chosen.ids.tolist(), chosen.classes.tolist(), chosen.frequency.tolist(), chosen.bins.tolist(), strict=True
+        )
+    ]
+
+
+def _save_images(revision, chosen, wnids):
+    insert_columns(
+        RevisionImage,
+        {
+            "revision": revision.pk,
+            "candidate": chosen.ids,
+            "wnid": Coded(chosen.classes, wnids),
+            "frequency": chosen.frequency,
+            "annotations": chosen.annotations,
+            "bin": chosen.bins,
+            "upward": chosen.upward,
+        },
+    )
 
 
 def _checked_parameters(strategy, per_class, seed, threshold, thresholds):
@@ -162,7 +197,11 @@ def _checked_threshold(value, field, of=""):
 
 def revision_numbered(testset, number):
     """The test set's revision of this number."""
-    revision = Revision.objects.filter(testset=testset, number=number).select_related("testset", "dataset").first()
+    revision = (
+        Revision.objects.filter(testset=testset, number=number)
+        .select_related("testset", "dataset", "parent", "created_by")
+        .first()
+    )
     if revision is None:
         raise NotFoundError(f"test set {testset.name!r} has no revision {number!r}")
     return revision
@@ -188,15 +227,7 @@ def _read_candidates(testset, parent):
     )
     by_id = np.argsort(columns[0], kind="stable")  # in id order: sorted here, cheaper than in the query
     ids, wnid_bytes, annotations, selected, blacklisted = (column[by_id] for column in columns)
-    reference_classes = (
-        Image.objects.filter(dataset_id=testset.reference_id)
-        .order_by()
-        .values_list("original_wnid", flat=True)
-        .distinct()
-    )
-    wnids = sorted(
-        {wnid.decode() for wnid in np.unique(wnid_bytes)} | {w for w in reference_classes if taxonomy.is_class(w)}
-    )
+    wnids = sorted({wnid.decode() for wnid in np.unique(wnid_bytes)} | reference_classes(testset))
     previous = RevisionImage.objects.filter(revision=parent).values_list("candidate_id", flat=True) if parent else []
     candidates = sampling.Candidates(
         class_count=len(wnids),
@@ -204,7 +235,9 @@ def _read_candidates(testset, parent):
         ids=ids,
         frequency=sampling.frequencies(selected, annotations),
         annotations=annotations,
-        eligible=sampling.eligible(annotations, blacklisted, testset.min_annotations),
+        eligible=sampling.eligible(
+            annotations, blacklisted, testset.min_annotations, np.isin(ids, np.fromiter(held_back(testset), np.int64))
+        ),
         previous=np.isin(ids, np.fromiter(previous, dtype=np.int64)),
     )
     return wnids, candidates, blacklisted
@@ -292,11 +325,12 @@ def revision_dataset(revision):
     """The revision as a dataset named "<test set>-r<number>", made on the first call: one image per sampled
     candidate, of the same file name and file as the pool's image (the same stored file: files are stored under
     their checksum and never deleted with an image, so two images may share one) and labelled with the class it
-    was sampled for, each with its original-label review item, as an import makes them."""
+    was sampled for, each with its original-label review item, as an import makes them. Returns (the dataset,
+    whether this call made it)."""
     with transaction.atomic():
         revision = Revision.objects.select_for_update(of=("self",)).select_related("testset").get(pk=revision.pk)
         if revision.dataset_id is not None:
-            return revision.dataset
+            return revision.dataset, False
         name = f"{revision.testset.name}-r{revision.number}"
         if Dataset.objects.filter(name=name).exists():
             raise ConflictError(f"dataset {name!r}, the one revision {revision.number} would become, exists already")
@@ -314,7 +348,7 @@ def revision_dataset(revision):
         _share_pool_files(dataset, revision.testset.pool_id)
         revision.dataset = dataset
         revision.save(update_fields=["dataset"])
-    return dataset
+    return dataset, True
 
 
 def _share_pool_files(dataset, pool_id):
@@ -357,15 +391,35 @@ def _revision_contents(revision):
     return contents
 
 
-def export_testset(*, testset_name, revision, fmt, out):
-    """Write a revision to `out`: "imagenetv2", a new folder with a folder per class named by its class index
-    holding its images' files (as ImageNetV2 is published); "json", a file with the list of its images
-    [{"file_name", "wnid", "frequency", "bin"}, ...]. Either appears whole or not at all. Returns a summary."""
+class RevisionExport(NamedTuple):
+    """A revision's images as an export writes them, sorted by class and file name: dicts of file_name, wnid,
+    frequency, bin and file (the stored file's name)."""
+
+    testset: str
+    revision: int
+    fmt: str
+    images: list
+
+    @property
+    def download_name(self):
+        return f"{self.testset}-r{self.revision}.{'json' if self.fmt == 'json' else 'zip'}"
+
+    def rows(self):
+        """The json format's list: [{"file_name", "wnid", "frequency", "bin"}, ...]."""
+        return [{key: image[key] for key in ("file_name", "wnid", "frequency", "bin")} for image in self.images]
+
+    def class_folder_files(self):
+        """(path in the imagenetv2 layout, "<class index>/<file name>"; stored file name) of each image."""
+        return [(f"{taxonomy.class_index(image['wnid'])}/{image['file_name']}", image["file"]) for image in self.images]
+
+
+def revision_export(*, testset_name, revision, fmt):
+    """A RevisionExport of the test set's revision (by number) in a format of EXPORT_FORMATS, checked: the
+    imagenetv2 format needs every image's file."""
     if fmt not in EXPORT_FORMATS:
         raise DomainError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}", field="format")
     testset = testset_named(testset_name)
     found = revision_numbered(testset, revision)
-    out = Path(out)
     images = list(
         RevisionImage.objects.filter(revision=found)
         .order_by("wnid", "candidate__image__file_name")
@@ -373,45 +427,103 @@ def export_testset(*, testset_name, revision, fmt, out):
             "wnid", "frequency", "bin", file_name=F("candidate__image__file_name"), file=F("candidate__image__file")
         )
     )
-    if fmt == "json":
-        _write_json(out, [{key: image[key] for key in ("file_name", "wnid", "frequency", "bin")} for image in images])
-    else:
-        _write_class_folders(out, images)
-    return {"testset": testset.name, "revision": found.number, "format": fmt, "images": len(images), "out": str(out)}
-
-
-def _write_json(out, rows):
-    if out.is_dir():
-        raise DomainError(f"{out} is a folder; the json format writes a file", field="out")
-    if not out.parent.is_dir():
-        raise DomainError(f"{out.parent} is not a folder", field="out")
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, prefix=f".{out.name}.", delete=False) as handle:
-        json.dump(rows, handle, indent=1)
-    Path(handle.name).replace(out)
-
-
-def _write_class_folders(out, images):
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DomainError(f"{out} exists and is not an empty folder", field="out")
-    if not out.parent.is_dir():
-        raise DomainError(f"{out.parent} is not a folder", field="out")
-    missing = [image["file_name"] for image in images if not image["file"]]
+    missing = [image["file_name"] for image in images if not image["file"]] if fmt == "imagenetv2" else []
     if missing:
         raise DomainError(
             f"{len(missing)} images of the revision have no file here (registered from a manifest): "
             f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}",
             field="revision",
         )
+    return RevisionExport(testset=testset.name, revision=found.number, fmt=fmt, images=images)
+
+
+def write_json(export, handle):
+    """The json format of a RevisionExport, written to a text handle."""
+    json.dump(export.rows(), handle, indent=1)
+
+
+def copy_stored_file(stored, handle):
+    """Copy a stored file (by its storage name) into a binary handle."""
+    with default_storage.open(stored, "rb") as source:
+        shutil.copyfileobj(source, handle)
+
+
+def export_testset(*, testset_name, revision, fmt, out):
+    """Write a revision to `out`: "imagenetv2", a new folder with a folder per class named by its class index
+    holding its images' files (as ImageNetV2 is published); "json", a file with the list of its images
+    [{"file_name", "wnid", "frequency", "bin"}, ...]. Either appears whole or not at all. Returns a summary."""
+    export = revision_export(testset_name=testset_name, revision=revision, fmt=fmt)
+    out = Path(out)
+    if fmt == "json":
+        _write_json_file(out, export)
+    else:
+        _write_class_folders(out, export)
+    return {
+        "testset": export.testset,
+        "revision": export.revision,
+        "format": fmt,
+        "images": len(export.images),
+        "out": str(out),
+    }
+
+
+def _write_json_file(out, export):
+    if out.is_dir():
+        raise DomainError(f"{out} is a folder; the json format writes a file", field="out")
+    if not out.parent.is_dir():
+        raise DomainError(f"{out.parent} is not a folder", field="out")
+    with tempfile.NamedTemporaryFile("w", dir=out.parent, prefix=f".{out.name}.", delete=False) as handle:
+        write_json(export, handle)
+    Path(handle.name).replace(out)
+
+
+def _write_class_folders(out, export):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DomainError(f"{out} exists and is not an empty folder", field="out")
+    if not out.parent.is_dir():
+        raise DomainError(f"{out.parent} is not a folder", field="out")
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
-        for image in images:
-            folder = staging / str(taxonomy.class_index(image["wnid"]))
-            folder.mkdir(exist_ok=True)
-            with default_storage.open(image["file"], "rb") as source, open(folder / image["file_name"], "wb") as copy:
-                shutil.copyfileobj(source, copy)
+        for path, stored in export.class_folder_files():
+            (staging / path).parent.mkdir(exist_ok=True)
+            with open(staging / path, "wb") as copy:
+                copy_stored_file(stored, copy)
         if out.exists():
             out.rmdir()
         staging.replace(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+class _Pipe(io.RawIOBase):
+    """A sink that cannot seek and keeps what is written until it is taken: zipfile writes an archive into it, and
+    the archive goes out a file at a time."""
+
+    def __init__(self):
+        super().__init__()
+        self.pending = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.pending += data
+        return len(data)
+
+    def take(self):
+        data = bytes(self.pending)
+        self.pending.clear()
+        return data
+
+
+def zip_chunks(export):
+    """The imagenetv2 layout of a RevisionExport as a zip archive (files stored as they are: JPEGs do not shrink),
+    in pieces of about a file each, for a streamed download."""
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED) as archive:
+        for path, stored in export.class_folder_files():
+            with archive.open(path, "w") as entry:
+                copy_stored_file(stored, entry)
+            yield pipe.take()
+    yield pipe.take()

@@ -1,10 +1,12 @@
 """Reads of new test sets."""
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
+import taxonomy
+from annotate.models import Image
 from config.exceptions import NotFoundError
-from testsets.models import Assignment, Candidate, FrequencyTask, Revision, TestSet
+from testsets.models import Assignment, Candidate, FrequencyTask, Revision, RevisionImage, TestSet
 
 
 class TestSetNotFound(NotFoundError):
@@ -91,3 +93,48 @@ def _count_per_testset(rows, count=None, testset_path="testset"):
         .values("n")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def revisions_listed(testset):
+    """The test set's revisions, the first first, each with its parent, who sampled it, its dataset and its number of
+    images (`image_count`): one query."""
+    return (
+        Revision.objects.filter(testset=testset)
+        .select_related("parent", "created_by", "dataset")
+        .annotate(image_count=Count("images"))
+        .order_by("number")
+    )
+
+
+def revision_classes(revision):
+    """The revision's images per class: [(wnid, [{"image", "file_name", "frequency", "annotations", "bin",
+    "upward"}, ...]), ...], classes by wnid, images by frequency (highest first), then file name."""
+    rows = (
+        RevisionImage.objects.filter(revision=revision)
+        .order_by("wnid", "-frequency", "candidate__image__file_name")
+        .values(
+            "wnid",
+            "frequency",
+            "annotations",
+            "bin",
+            "upward",
+            image=F("candidate__image_id"),
+            file_name=F("candidate__image__file_name"),
+        )
+    )
+    classes = {}
+    for row in rows:
+        classes.setdefault(row.pop("wnid"), []).append(row)
+    return list(classes.items())
+
+
+def reference_classes(testset):
+    """The ImageNet classes of the test set's reference images."""
+    wnids = Image.objects.filter(dataset_id=testset.reference_id).order_by().values_list("original_wnid", flat=True)
+    return {wnid for wnid in wnids.distinct() if taxonomy.is_class(wnid)}
+
+
+def testset_classes(testset):
+    """The classes a sample of the test set has (its candidates' and its reference's), sorted."""
+    candidates = Candidate.objects.filter(testset=testset).order_by().values_list("wnid", flat=True).distinct()
+    return sorted(set(candidates) | reference_classes(testset))

@@ -2,7 +2,9 @@
 
 from rest_framework import serializers
 
+from annotate.models import Dataset
 from testsets.models import TaskImage
+from testsets.revisions import MAX_SEED
 
 # The most images a task's answer may name: positions are small integers, and a grid shows tens of them.
 MAX_SELECTED = 1000
@@ -129,11 +131,14 @@ class SampledImage(serializers.Serializer):
     bin = serializers.IntegerField()
 
 
-class SampleAnswer(serializers.Serializer):
-    revision = serializers.IntegerField(help_text="the new revision's number")
+class SamplePreview(serializers.Serializer):
     upward = serializers.IntegerField(help_text="images taken from a higher bin than their own")
     short_classes = serializers.DictField(child=ShortClass(), help_text="classes that got fewer images than wanted")
     images = SampledImage(many=True)
+
+
+class SampleAnswer(SamplePreview):
+    revision = serializers.IntegerField(help_text="the new revision's number")
 
 
 class RevisionSummary(serializers.Serializer):
@@ -145,6 +150,10 @@ class RevisionSummary(serializers.Serializer):
     upward = serializers.IntegerField()
     short_classes = serializers.DictField(child=ShortClass())
     created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, help_text="who sampled it")
+    dataset = serializers.CharField(
+        source="dataset.name", allow_null=True, help_text="the dataset it was made, once made (POST .../dataset/)"
+    )
     images = serializers.IntegerField(source="image_count")
 
 
@@ -174,7 +183,123 @@ class AnnotatorDay(serializers.Serializer):
     accuracy = serializers.FloatField(allow_null=True, help_text="on controls; null without controls")
 
 
+class ControlScore(serializers.Serializer):
+    controls = serializers.IntegerField()
+    controls_right = serializers.IntegerField()
+    assignments = serializers.IntegerField(help_text="assignments that scored this")
+
+
 class AnnotatorQuality(AnnotatorDay):
     day = None
     annotator = serializers.CharField()
     days = AnnotatorDay(many=True, help_text="oldest first")
+    excluded_scores = ControlScore(many=True, help_text="why assignments were excluded: their scores, the worst first")
+
+
+# The admins' writes that the commands have too: a test set created, its tasks created, a crowd's selections imported,
+# a revision made a dataset.
+
+
+class TestSetInput(serializers.Serializer):
+    name = serializers.CharField(help_text="letters, digits, '-' or '_'")
+    reference = serializers.SlugRelatedField(
+        slug_field="name", queryset=Dataset.objects.all(), help_text="the original test set's dataset, by name"
+    )
+    per_class = serializers.IntegerField(required=False, help_text="images per class in a sample (default 10)")
+
+
+class FrequencyTasksInput(serializers.Serializer):
+    per_task = serializers.IntegerField(required=False, help_text="images per task (default 48)")
+    positive_controls = serializers.IntegerField(
+        required=False, help_text="reference images of the task's class (default 3)"
+    )
+    negative_controls = serializers.IntegerField(
+        required=False, help_text="reference images of its most similar class (default 3)"
+    )
+    annotators = serializers.IntegerField(required=False, help_text="assignments wanted per task (default 10)")
+    min_reference = serializers.IntegerField(
+        required=False, help_text="reference images per class that must reach `annotators` annotations (default 20)"
+    )
+    seed = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_SEED, help_text="seed of the shuffles (default 0)"
+    )
+
+
+class TaskCounts(serializers.Serializer):
+    candidates = serializers.IntegerField(help_text="tasks measuring candidates")
+    reference = serializers.IntegerField(help_text="tasks measuring reference images")
+
+
+class FrequencyTasksAnswer(serializers.Serializer):
+    testset = serializers.CharField()
+    tasks = TaskCounts(help_text="tasks created")
+    images = serializers.IntegerField(help_text="task images created, controls included")
+    candidates = serializers.IntegerField(help_text="candidates put in tasks")
+    classes = serializers.IntegerField()
+    short_of_reference = serializers.DictField(
+        child=serializers.IntegerField(), help_text="classes with fewer reference images than min_reference: how many"
+    )
+
+
+class SelectionsAnswer(serializers.Serializer):
+    testset = serializers.CharField()
+    assignments = serializers.IntegerField(help_text="assignments imported")
+    annotators = serializers.IntegerField()
+    accounts_created = serializers.IntegerField(help_text="annotators who got an account")
+    excluded = serializers.IntegerField(help_text="assignments under the quality threshold")
+    frequencies = serializers.IntegerField(help_text="(image, class) frequencies after the recount")
+
+
+class RevisionDatasetAnswer(serializers.Serializer):
+    revision = serializers.IntegerField()
+    dataset = serializers.CharField(help_text="the dataset's name: review, evaluation phases and scoring take it")
+
+
+# ---- The admins' class overview and candidate browser (testsets/browse.py) ----------------------------------------
+
+
+class ClassFigures(serializers.Serializer):
+    wnid = serializers.CharField()
+    label = serializers.CharField(allow_blank=True, help_text="the class's first name in the taxonomy")
+    candidates = serializers.IntegerField()
+    blacklisted = serializers.IntegerField()
+    annotated = serializers.IntegerField(help_text="candidates with at least one annotation")
+    eligible = serializers.IntegerField(help_text="candidates not blacklisted with at least min_annotations")
+    unannotated = serializers.IntegerField(help_text="candidates not blacklisted with fewer than min_annotations")
+    candidate_bins = serializers.ListField(
+        child=serializers.IntegerField(), help_text="the eligible candidates per frequency bin (5 counts)"
+    )
+    reference = serializers.IntegerField(help_text="reference images with at least min_annotations")
+    reference_bins = serializers.ListField(
+        child=serializers.IntegerField(), help_text="those reference images per frequency bin (5 counts)"
+    )
+    short = serializers.BooleanField(help_text="fewer eligible candidates than per_class")
+
+
+class TestSetClasses(serializers.Serializer):
+    bin_edges = serializers.ListField(child=serializers.FloatField(), help_text="a frequency on an edge: the bin above")
+    per_class = serializers.IntegerField()
+    min_annotations = serializers.IntegerField()
+    classes = ClassFigures(many=True, help_text="by wnid: the classes of the candidates and of the reference")
+
+
+class BrowsedImage(serializers.Serializer):
+    id = serializers.IntegerField()
+    file_name = serializers.CharField()
+    display_url = serializers.CharField(allow_null=True, help_text="the display JPEG; none before the file arrives")
+    annotations = serializers.IntegerField()
+    selected = serializers.IntegerField()
+    frequency = serializers.FloatField(allow_null=True, help_text="selected / annotations; null while unannotated")
+    bin = serializers.IntegerField(allow_null=True, help_text="0-4; null while unannotated")
+
+
+class BrowsedCandidate(BrowsedImage):
+    id = serializers.IntegerField(help_text="the candidate's id (for its blacklist)")
+    image = serializers.IntegerField(help_text="its image's id")
+    uri = serializers.CharField(allow_blank=True)
+    source_id = serializers.CharField(allow_blank=True)
+    search_key = serializers.CharField(allow_blank=True)
+    date_taken = serializers.DateTimeField(allow_null=True)
+    date_uploaded = serializers.DateTimeField(allow_null=True)
+    blacklist_reason = serializers.CharField(allow_blank=True, help_text='"" while not blacklisted')
+    blacklist_note = serializers.CharField(allow_blank=True)

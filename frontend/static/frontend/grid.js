@@ -5,7 +5,7 @@
 // annotator until they answer it, never after.
 
 import { ApiError, getJSON, request, withRetry } from "./api.js";
-import { isTyping, preloadImage, toast } from "./ui.js";
+import { decodedOrLate, isTyping, preloadImage, toast } from "./ui.js";
 
 const MOVES = {
   ArrowLeft: -1,
@@ -143,6 +143,14 @@ function prefetchAfter(task) {
     .catch(() => undefined);
 }
 
+/** Prefetches the task after `task` once its own images are on screen (or late): fetched at once, the next task's
+ * images would share the connections and the server with those the annotator is waiting for. */
+function prefetchOnceShown(task) {
+  Promise.all(state.cells.map((item) => decodedOrLate(item.querySelector("img")))).then(() => {
+    if (state.task === task) prefetchAfter(task);
+  });
+}
+
 async function goNext(progress) {
   setMode("loading");
   try {
@@ -152,7 +160,7 @@ async function goNext(progress) {
     // Nothing prefetched, nothing but the task just answered, or fetched too long ago: ask afresh.
     if (!next || !next.answer.task) next = { answer: (await getJSON(app.dataset.nextUrl)).data, images: null };
     show(progress ? { ...next.answer, progress } : next.answer, next.images);
-    if (next.answer.task) prefetchAfter(next.answer.task);
+    if (next.answer.task) prefetchOnceShown(next.answer.task);
   } catch (error) {
     setMode("done");
     els.emptyTitle.textContent = "Could not load the next task";
@@ -253,4 +261,4 @@ document.addEventListener("keydown", (event) => {
 
 const first = JSON.parse($("first-task").textContent);
 show(first);
-if (first.task) prefetchAfter(first.task);
+if (first.task) prefetchOnceShown(first.task);

@@ -1,11 +1,9 @@
 """manage.py export_frequency_tasks --testset NAME --out FILE"""
 
-import json
-
 from django.core.management.base import BaseCommand
 
 from config.exceptions import as_command_errors
-from testsets.frequency_tasks import export_frequency_tasks
+from testsets.downloads import task_lines
 from testsets.selectors import testset_named
 
 
@@ -24,7 +22,7 @@ class Command(BaseCommand):
         testset = testset_named(testset)
         written = 0
         with open(out, "w", encoding="utf-8") as handle:
-            for task in export_frequency_tasks(testset):
-                handle.write(json.dumps(task, separators=(",", ":")) + "\n")
+            for line in task_lines(testset):
+                handle.write(line)
                 written += 1
         self.stdout.write(f"{written} open tasks of {testset.name} written to {out}")

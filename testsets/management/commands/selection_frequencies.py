@@ -1,14 +1,10 @@
 """manage.py selection_frequencies --testset NAME --out FILE"""
 
-import csv
-
 from django.core.management.base import BaseCommand
 
 from config.exceptions import as_command_errors
-from testsets.frequency_tasks import frequency_rows
+from testsets.downloads import frequency_lines
 from testsets.selectors import testset_named
-
-HEADER = ("file_name", "wnid", "role", "annotations", "selected", "frequency")
 
 
 class Command(BaseCommand):
@@ -24,11 +20,11 @@ class Command(BaseCommand):
     @as_command_errors
     def handle(self, *args, testset, out, **options):
         testset = testset_named(testset)
+        lines = frequency_lines(testset)
         with open(out, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(HEADER)
+            handle.write(next(lines))
             written = 0
-            for row in frequency_rows(testset):
-                writer.writerow(row)
+            for line in lines:
+                handle.write(line)
                 written += 1
         self.stdout.write(f"{written} frequencies of {testset.name} written to {out}")

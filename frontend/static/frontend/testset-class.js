@@ -1,0 +1,391 @@
+// The candidate browser of a test set's class (testsets/class.html): the class's candidates as thumbnails with their
+// selection frequencies, filtered and sorted (the filters live in the address), a page at a time; an admin puts the
+// focused candidate on the blacklist by keyboard. Keys: arrows or h/j/k/l move, 1-7 blacklist with a reason ("other"
+// asks for a note), 0 or u take it off, z undoes the last change, ? shows the keys. Each change is saved at once,
+// in order, and kept until the server has it.
+
+import { SaveQueue, getJSON } from "./api.js";
+import { isTyping, toast } from "./ui.js";
+
+const PAGE_SIZE = 60;
+const FILTERS = ["min_frequency", "max_frequency", "bin", "blacklisted", "near_duplicate", "min_annotations", "sort"];
+const MOVES = { ArrowLeft: -1, h: -1, ArrowRight: 1, l: 1, ArrowUp: "up", k: "up", ArrowDown: "down", j: "down" };
+const OTHER = "other";
+
+const $ = (id) => document.getElementById(id);
+const app = $("class-browser");
+const form = $("candidate-filters");
+const els = {
+  grid: $("candidate-grid"),
+  count: $("candidate-count"),
+  clear: $("clear-filters"),
+  error: $("browser-error"),
+  empty: $("browser-empty"),
+  emptyClear: $("empty-clear"),
+  previous: $("page-previous"),
+  next: $("page-next"),
+  saveState: $("save-state"),
+  keysSheet: $("keys-sheet"),
+  keysButton: $("keys-button"),
+  keysClose: $("keys-close"),
+  noteSheet: $("note-sheet"),
+  noteForm: $("note-form"),
+  noteCancel: $("note-cancel"),
+};
+// [[value, label], ...] in the order of the keys 1-7.
+const REASONS = JSON.parse($("blacklist-reasons").textContent);
+const REASON_LABELS = Object.fromEntries(REASONS);
+const BIN_RANGES = JSON.parse($("bin-ranges").textContent);
+
+const state = {
+  candidates: [],
+  tiles: [],
+  focus: 0,
+  offset: 0,
+  undo: [], // {id, reason, note}: what each change replaced, the latest last
+  noteFor: null, // the candidate whose "other" note is being typed
+  loading: 0, // the number of the latest load: an older answer arriving late is dropped
+};
+
+const saves = new SaveQueue({ storageKey: `relabel:blacklist:${app.dataset.candidatesUrl}` });
+
+// ---- The address and the filters ------------------------------------------------------------------------------------
+
+/** The filters of the address into the form; those the form cannot hold are named in the error line. */
+function readAddress() {
+  const params = new URLSearchParams(window.location.search);
+  const ignored = [];
+  for (const name of FILTERS) {
+    const field = form.elements.namedItem(name);
+    const wanted = params.get(name) || "";
+    field.value = wanted || (field.tagName === "SELECT" ? field.options[0].value : "");
+    if (wanted && field.value !== wanted) ignored.push(`${name}=${wanted}`);
+  }
+  state.offset = Math.max(0, Number.parseInt(params.get("offset") || "0", 10) || 0);
+  if (ignored.length) {
+    els.error.textContent = `Left out of the address, not a value these filters take: ${ignored.join(", ")}`;
+    els.error.hidden = false;
+  }
+}
+
+function filterParams() {
+  const params = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = form.elements.namedItem(name).value.trim();
+    if (value && !(name === "sort" && value === form.elements.namedItem(name).options[0].value)) {
+      params.set(name, value);
+    }
+  }
+  return params;
+}
+
+function writeAddress() {
+  const params = filterParams();
+  if (state.offset) params.set("offset", String(state.offset));
+  const query = params.toString();
+  window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+}
+
+// ---- Loading and drawing a page -------------------------------------------------------------------------------------
+
+async function load() {
+  const number = ++state.loading;
+  app.dataset.state = "loading";
+  const params = filterParams();
+  params.set("limit", String(PAGE_SIZE));
+  params.set("offset", String(state.offset));
+  try {
+    const { data } = await getJSON(`${app.dataset.candidatesUrl}?${params}`);
+    if (number !== state.loading) return;
+    if (number > 1) els.error.hidden = true;
+    show(data);
+  } catch (error) {
+    if (number !== state.loading) return;
+    els.error.textContent = `The candidates could not be loaded: ${error.message}`;
+    els.error.hidden = false;
+    show({ count: 0, results: [] });
+  }
+}
+
+function show(data) {
+  state.candidates = data.results;
+  state.tiles = data.results.map(tile);
+  els.grid.replaceChildren(...state.tiles);
+  const filtered = filterParams().toString() !== "";
+  els.clear.hidden = !filtered;
+  els.empty.hidden = data.results.length > 0;
+  const first = data.count ? state.offset + 1 : 0;
+  const last = state.offset + data.results.length;
+  const range = data.count > data.results.length ? ` · ${first}–${last}` : "";
+  const plural = data.count === 1 ? "" : "s";
+  els.count.textContent = data.count ? `${data.count} candidate${plural}${range}` : "No candidates";
+  els.previous.hidden = state.offset === 0;
+  els.next.hidden = last >= data.count;
+  app.dataset.state = "ready";
+  if (state.tiles.length) moveFocus(Math.min(state.focus, state.tiles.length - 1), false);
+}
+
+function text(tag, className, content) {
+  const element = document.createElement(tag);
+  element.className = className;
+  element.textContent = content;
+  return element;
+}
+
+function frequencyText(candidate) {
+  return candidate.frequency === null ? "no frequency" : candidate.frequency.toFixed(2);
+}
+
+function tile(candidate, index) {
+  const item = document.createElement("li");
+  item.className = "ts-tile";
+  item.tabIndex = -1;
+  item.dataset.index = String(index);
+  item.dataset.candidate = String(candidate.id);
+  item.dataset.testid = "candidate";
+  const frame = document.createElement("div");
+  frame.className = "ts-thumb";
+  if (candidate.display_url) {
+    const img = document.createElement("img");
+    img.src = candidate.display_url;
+    img.alt = candidate.file_name;
+    img.loading = "lazy";
+    img.decoding = "async";
+    frame.append(img);
+  } else {
+    frame.append(text("span", "muted small", "No file yet"));
+  }
+  const head = document.createElement("div");
+  head.className = "ts-tile__head";
+  head.append(
+    text("span", "ts-freq", frequencyText(candidate)),
+    text("span", "muted", `${candidate.selected}/${candidate.annotations} selected`),
+  );
+  if (candidate.bin !== null) {
+    head.append(text("span", "ts-tile__bin", `bin ${candidate.bin}`));
+    head.lastChild.title = BIN_RANGES[candidate.bin];
+  }
+  const meta = document.createElement("div");
+  meta.className = "ts-tile__meta muted small";
+  const taken = candidate.date_taken ? `taken ${candidate.date_taken.slice(0, 10)}` : "date taken unknown";
+  meta.append(text("span", "", taken));
+  if (candidate.source_id) meta.append(text("span", "ts-tile__source", candidate.source_id));
+  const name = text("div", "ts-tile__name small", candidate.file_name);
+  name.title = candidate.file_name;
+  const reason = text("div", "ts-tile__reason small", "");
+  item.append(frame, head, meta, name, reason);
+  paint(item, candidate);
+  return item;
+}
+
+/** The tile's blacklist state: its badge, its class and what a screen reader says of it. */
+function paint(item, candidate) {
+  const reason = item.querySelector(".ts-tile__reason");
+  const listed = candidate.blacklist_reason === "";
+  item.classList.toggle("is-blacklisted", !listed);
+  item.dataset.reason = candidate.blacklist_reason;
+  const label = REASON_LABELS[candidate.blacklist_reason] || candidate.blacklist_reason;
+  const note = candidate.blacklist_note ? ` (${candidate.blacklist_note})` : "";
+  reason.textContent = listed ? "" : `Blacklisted: ${label}${note}`;
+  reason.hidden = listed;
+  item.setAttribute(
+    "aria-label",
+    `${candidate.file_name}: frequency ${frequencyText(candidate)}, ` +
+      `${candidate.selected} of ${candidate.annotations} selected${listed ? "" : `, blacklisted: ${label}`}`,
+  );
+}
+
+// ---- Focus ----------------------------------------------------------------------------------------------------------
+
+function moveFocus(index, focus = true) {
+  if (!state.tiles.length) return;
+  const target = Math.max(0, Math.min(state.tiles.length - 1, index));
+  state.tiles[state.focus]?.setAttribute("tabindex", "-1");
+  state.focus = target;
+  const element = state.tiles[target];
+  element.tabIndex = 0;
+  if (focus) element.focus();
+}
+
+function columns() {
+  const top = state.tiles[0].offsetTop;
+  const next = state.tiles.findIndex((element) => element.offsetTop !== top);
+  return next === -1 ? state.tiles.length : next;
+}
+
+function move(step) {
+  if (!state.tiles.length) return;
+  const delta = step === "up" ? -columns() : step === "down" ? columns() : step;
+  const target = state.focus + delta;
+  if (target >= 0 && target < state.tiles.length) moveFocus(target);
+}
+
+// ---- The blacklist --------------------------------------------------------------------------------------------------
+
+/** Put the candidate at `index` in the given blacklist state, saved at once; `remember`: z can undo it. */
+function setBlacklist(index, reason, note = "", remember = true) {
+  const candidate = state.candidates[index];
+  if (!candidate) return;
+  if (candidate.blacklist_reason === reason && (reason === "" || candidate.blacklist_note === note)) return;
+  if (remember) {
+    state.undo.push({ id: candidate.id, reason: candidate.blacklist_reason, note: candidate.blacklist_note });
+  }
+  candidate.blacklist_reason = reason;
+  candidate.blacklist_note = reason ? note : "";
+  paint(state.tiles[index], candidate);
+  saves.enqueue({
+    key: `blacklist:${candidate.id}`,
+    method: "POST",
+    url: app.dataset.blacklistUrl.replace(/\/0\/blacklist\/$/, `/${candidate.id}/blacklist/`),
+    body: { reason, note: candidate.blacklist_note },
+    meta: { id: candidate.id },
+  });
+  toast(reason ? `Blacklisted: ${REASON_LABELS[reason]}` : "Taken off the blacklist");
+}
+
+function undo() {
+  const last = state.undo.pop();
+  if (!last) {
+    toast("Nothing to undo");
+    return;
+  }
+  const index = state.candidates.findIndex((candidate) => candidate.id === last.id);
+  if (index === -1) {
+    toast("The candidate of the last change is not on this page");
+    state.undo.push(last);
+    return;
+  }
+  moveFocus(index);
+  setBlacklist(index, last.reason, last.note, false);
+}
+
+function blacklistByKey(digit) {
+  const [reason] = REASONS[digit - 1];
+  if (reason === OTHER) askNote(state.focus);
+  else setBlacklist(state.focus, reason);
+}
+
+function askNote(index) {
+  if (!state.candidates[index]) return;
+  state.noteFor = index;
+  const input = els.noteForm.elements.namedItem("note");
+  input.value = state.candidates[index].blacklist_reason === OTHER ? state.candidates[index].blacklist_note : "";
+  els.noteSheet.hidden = false;
+  input.focus();
+}
+
+function closeNote() {
+  els.noteSheet.hidden = true;
+  state.noteFor = null;
+  moveFocus(state.focus);
+}
+
+els.noteForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const note = els.noteForm.elements.namedItem("note").value.trim();
+  if (!note) return;
+  const index = state.noteFor;
+  closeNote();
+  setBlacklist(index, OTHER, note);
+});
+els.noteCancel.addEventListener("click", closeNote);
+
+saves.addEventListener("change", ({ detail }) => {
+  app.dataset.pending = String(detail.pending);
+  const saving = detail.pending > 0;
+  els.saveState.dataset.state = detail.status === "retrying" ? "error" : saving ? "saving" : "saved";
+  els.saveState.textContent =
+    detail.status === "retrying" ? "Not saved yet: retrying" : saving ? "Saving…" : "All changes saved";
+});
+saves.addEventListener("failed", ({ detail }) => {
+  toast(`Not saved: ${detail.error.message}`);
+  load();
+});
+
+// ---- The keys sheet -------------------------------------------------------------------------------------------------
+
+function toggleKeys(open = els.keysSheet.hidden) {
+  els.keysSheet.hidden = !open;
+  els.keysButton.setAttribute("aria-expanded", String(open));
+  if (open) els.keysClose.focus();
+  else moveFocus(state.focus);
+}
+
+els.keysButton.addEventListener("click", () => toggleKeys());
+els.keysClose.addEventListener("click", () => toggleKeys(false));
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === "Escape") {
+    if (!els.noteSheet.hidden) closeNote();
+    else if (!els.keysSheet.hidden) toggleKeys(false);
+    return;
+  }
+  if (!els.noteSheet.hidden || isTyping(event.target)) return;
+  if (event.key === "?") {
+    event.preventDefault();
+    toggleKeys();
+    return;
+  }
+  if (!els.keysSheet.hidden) return;
+  const onTile = state.tiles.includes(document.activeElement);
+  if (event.key in MOVES) {
+    event.preventDefault();
+    // The first arrow with no candidate focused starts on the one the focus last had.
+    if (onTile) move(MOVES[event.key]);
+    else moveFocus(state.focus);
+  } else if (/^[0-7u]$/.test(event.key) && !onTile) {
+    if (state.tiles.length) toast("Pick a candidate first: click it, or press an arrow key");
+  } else if (/^[1-7]$/.test(event.key)) {
+    event.preventDefault();
+    blacklistByKey(Number(event.key));
+  } else if (event.key === "0" || event.key === "u") {
+    event.preventDefault();
+    setBlacklist(state.focus, "");
+  } else if (event.key === "z") {
+    event.preventDefault();
+    undo();
+  }
+});
+
+els.grid.addEventListener("click", (event) => {
+  const item = event.target instanceof Element && event.target.closest(".ts-tile");
+  if (item) moveFocus(Number(item.dataset.index));
+});
+
+// ---- Filters and pages ----------------------------------------------------------------------------------------------
+
+function refilter() {
+  state.offset = 0;
+  state.focus = 0;
+  writeAddress();
+  load();
+}
+
+function clearFilters() {
+  form.reset();
+  refilter();
+}
+
+function turn(step) {
+  state.offset = Math.max(0, state.offset + step * PAGE_SIZE);
+  state.focus = 0;
+  writeAddress();
+  load();
+  window.scrollTo(0, 0);
+}
+
+if (form) {
+  form.addEventListener("change", refilter);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    refilter();
+  });
+  els.clear.addEventListener("click", clearFilters);
+  els.emptyClear.addEventListener("click", clearFilters);
+  els.previous.addEventListener("click", () => turn(-1));
+  els.next.addEventListener("click", () => turn(1));
+  readAddress();
+  load();
+}
+saves.start();

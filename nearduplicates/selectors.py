@@ -1,0 +1,167 @@
+"""Reads of near-duplicate search: job progress, and where the search leaves each candidate."""
+
+from typing import NamedTuple
+
+import numpy as np
+from django.db.models import Count, F, Q
+
+from annotate.models import FINISHED_JOB_STATES
+from nearduplicates import graph
+from nearduplicates.jobs import FEATURES, SEARCHES
+from nearduplicates.models import (
+    DuplicateReview,
+    Neighbour,
+    Override,
+    PairVerdict,
+    ResolutionOverride,
+    SearchJob,
+    Threshold,
+)
+from testsets.browse import with_frequency
+from testsets.models import Candidate, SelectionFrequency
+
+
+def search_progress(job):
+    """A search's progress and that of the feature jobs it waits for."""
+    job = SearchJob.objects.select_related("testset").get(pk=job.pk)
+    feature_jobs = [
+        {**FEATURES.progress(feature_job), "dataset": feature_job.feature_set.dataset.name}
+        for feature_job in job.feature_jobs.select_related("feature_set__dataset").order_by("pk")
+    ]
+    return {
+        **SEARCHES.progress(job),
+        "testset": job.testset.name,
+        "metric": job.metric,
+        "k": job.k,
+        "architecture": job.architecture,
+        "weights": job.weights,
+        "against": list(job.against.order_by("name").values_list("name", flat=True)),
+        "neighbours_written": job.neighbours_written,
+        "feature_jobs": feature_jobs,
+        "finished": job.state in FINISHED_JOB_STATES,
+    }
+
+
+def wait_for_search(job_id, on_progress=None, poll_seconds=1.0, timeout=None):
+    """Block until the search is finished, reporting its progress; returns the last."""
+    return SEARCHES.wait(job_id, lambda pk: search_progress(SearchJob(pk=pk)), on_progress, poll_seconds, timeout)
+
+
+class Standing(NamedTuple):
+    """Where the near-duplicate search leaves each candidate of a test set: `unreviewed` {candidate id: metrics
+    under whose threshold a neighbour waits for a verdict}, `resolution` (graph.Resolution over every candidate)."""
+
+    unreviewed: dict
+    resolution: graph.Resolution
+
+    def held_back(self):
+        """{candidate id: why it may not be sampled}: a neighbour under a threshold not reviewed yet, or the
+        resolution of duplicates rejects it."""
+        reasons = {
+            candidate: f"unreviewed neighbour under the {' and '.join(sorted(metrics))} threshold"
+            for candidate, metrics in self.unreviewed.items()
+        }
+        resolution = self.resolution
+        for candidate, reason, related in zip(
+            resolution.ids[~resolution.survives].tolist(),
+            resolution.reasons[~resolution.survives].tolist(),
+            resolution.related[~resolution.survives].tolist(),
+            strict=True,
+        ):
+            reasons.setdefault(candidate, REJECTED.get(reason, reason).format(related=related))
+        return reasons
+
+
+REJECTED = {
+    graph.TOUCHES_REFERENCE: "a duplicate of reference image {related} (directly or through other duplicates)",
+    graph.DUPLICATE: "a duplicate of candidate {related}, which is kept",
+    graph.OVERRIDE_REJECTED: "rejected by hand",
+}
+
+
+def standing(testset):
+    """The near-duplicate standing of the test set's candidates (see Standing). A neighbour counts as under a
+    metric's threshold at a distance of at most the threshold; neighbours sharing the candidate's source id need no
+    verdict, since the source id joins them anyway; a verdict on a pair counts whichever of the two was the
+    candidate it was given on. The resolution covers the candidates with a duplicate, a shared source id or an
+    override, every other candidate being alone in its component: a few queries, however many candidates."""
+    candidates = Candidate.objects.filter(testset=testset)
+    shared_sources = (
+        candidates.exclude(source_id="").values("source_id").annotate(n=Count("pk")).filter(n__gt=1).values("source_id")
+    )
+    sourced = dict(candidates.filter(source_id__in=shared_sources).values_list("image_id", "source_id"))
+    reviewed, duplicates = set(), []
+    for candidate, candidate_image, image, verdict in DuplicateReview.objects.filter(
+        candidate__testset=testset
+    ).values_list("candidate_id", "candidate__image_id", "image_id", "verdict"):
+        reviewed.add(frozenset((candidate_image, image)))
+        if verdict == PairVerdict.DUPLICATE:
+            duplicates.append((candidate, image))
+    unreviewed = {}
+    for metric, limit in Threshold.objects.filter(testset=testset).values_list("metric", "value"):
+        for candidate, candidate_image, image in Neighbour.objects.filter(
+            testset=testset, metric=metric, distance__lte=limit
+        ).values_list("candidate_id", "candidate__image_id", "image_id"):
+            source = sourced.get(candidate_image)
+            if frozenset((candidate_image, image)) in reviewed or (source and sourced.get(image) == source):
+                continue
+            unreviewed.setdefault(candidate, set()).add(metric)
+    overrides = dict(
+        ResolutionOverride.objects.filter(candidate__testset=testset).values_list("candidate_id", "decision")
+    )
+    return Standing(unreviewed, _resolution(testset, duplicates, set(sourced), overrides))
+
+
+def _resolution(testset, duplicates, sourced_images, overrides):
+    """graph.resolve over the candidates that have a duplicate, a shared source id or an override, with the
+    classes' numbers of eligible high-frequency candidates counted over all."""
+    involved = Candidate.objects.filter(testset=testset).filter(
+        Q(pk__in={candidate for candidate, _ in duplicates} | set(overrides))
+        | Q(image_id__in={image for _, image in duplicates} | sourced_images)
+    )
+    if not (duplicates or overrides or sourced_images):
+        involved = involved.none()
+    rows = list(
+        with_frequency(involved, testset, "image_id", "wnid")
+        .order_by("pk")
+        .values_list("pk", "image_id", "wnid", "source_id", "blacklist_reason", "annotations", "frequency")
+    )
+    candidate_of_image = {image: pk for pk, image, *_ in rows}
+    annotations = np.array([row[5] for row in rows], np.int64)
+    return graph.resolve(
+        graph.Candidates(
+            ids=np.array([row[0] for row in rows], np.int64),
+            classes=np.array([row[2] for row in rows], dtype=object),
+            frequencies=np.array([np.nan if row[6] is None else row[6] for row in rows], np.float64),
+            annotations=annotations,
+            source_ids=np.array([row[3] for row in rows], dtype=object),
+        ),
+        duplicate_pairs=[(c, candidate_of_image[i]) for c, i in duplicates if i in candidate_of_image],
+        reference_pairs=[(c, i) for c, i in duplicates if i not in candidate_of_image],
+        counts=_high_frequency_counts(testset) if rows else {},
+        keep=[c for c, decision in overrides.items() if decision == Override.KEEP],
+        reject=[c for c, decision in overrides.items() if decision == Override.REJECT],
+    )
+
+
+def _high_frequency_counts(testset):
+    """{wnid: its eligible candidates (enough annotations, not blacklisted) of frequency >= graph.HIGH_FREQUENCY}."""
+    return dict(
+        SelectionFrequency.objects.filter(
+            testset=testset,
+            image__candidate__testset=testset,
+            image__candidate__wnid=F("wnid"),
+            image__candidate__blacklist_reason="",
+            annotations__gte=max(testset.min_annotations, 1),
+            selected__gte=graph.HIGH_FREQUENCY * F("annotations"),
+        )
+        .order_by()
+        .values("wnid")
+        .annotate(n=Count("pk"))
+        .values_list("wnid", "n")
+    )
+
+
+def held_back_candidates(testset):
+    """{candidate id: why near-duplicate search holds it back from sampling}."""
+    return standing(testset).held_back()
