@@ -86,9 +86,7 @@ class JobKind:
             self.job_model.objects.filter(pk=job_id).exclude(state__in=FINISHED_JOB_STATES).update(
                 state=JobState.FAILED, error=error, finished_at=timezone.now()
             )
-            self.shard_model.objects.filter(job_id=job_id).exclude(state=JobState.DONE).update(
-                state=JobState.CANCELLED
-            )
+            self.shard_model.objects.filter(job_id=job_id).exclude(state=JobState.DONE).update(state=JobState.CANCELLED)
 
     def cancel(self, job_id):
         """Stop a job: queued shards are skipped, a running shard stops at its next batch and writes nothing."""
@@ -98,9 +96,7 @@ class JobKind:
                 .exclude(state__in=FINISHED_JOB_STATES)
                 .update(state=JobState.CANCELLED, finished_at=timezone.now())
             )
-            self.shard_model.objects.filter(job_id=job_id).exclude(state=JobState.DONE).update(
-                state=JobState.CANCELLED
-            )
+            self.shard_model.objects.filter(job_id=job_id).exclude(state=JobState.DONE).update(state=JobState.CANCELLED)
         return bool(updated)
 
     def unfinished_shard_ids(self):
