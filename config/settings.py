@@ -115,7 +115,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'relabel.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        # Django's development server starts a thread per request and never closes a thread's persistent
+        # connection: under DEBUG each request gets a fresh connection instead, or a page of 48 images would hold
+        # 48 of PostgreSQL's 100.
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0" if DEBUG else "60")),
         conn_health_checks=True,
     )
 }
@@ -245,6 +248,8 @@ SPECTACULAR_SETTINGS = {
         "DecidedVerdictEnum": "annotate.models.DecidedVerdict",
         "ConsensusRuleEnum": "annotate.models.Rule",
         "ProblemReasonEnum": "annotate.models.ProblemReason",
+        "NearDuplicateMetricEnum": "nearduplicates.models.Metric",
+        "ScoreMetricEnum": "evaluation.scoring.METRICS",
     },
 }
 

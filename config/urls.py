@@ -11,6 +11,7 @@ from consensus import urls as consensus_urls
 from evaluation import urls as evaluation_urls
 from interchange import urls as interchange_urls
 from labelguide import urls as labelguide_urls
+from nearduplicates import urls as nearduplicates_urls
 from taxonomy import urls as taxonomy_urls
 from testsets import urls as testsets_urls
 from training import urls as training_urls
@@ -30,6 +31,7 @@ urlpatterns = [
     path("api/", include(interchange_urls.api_urlpatterns)),
     path("api/", include(taxonomy_urls.api_urlpatterns)),
     path("api/", include(testsets_urls.api_urlpatterns)),
+    path("api/testsets/<slug:name>/near-duplicates/", include(nearduplicates_urls.api_urlpatterns)),
     path("api/guide/", include(labelguide_urls.api_urlpatterns)),
     path("api/training/", include(training_urls.api_urlpatterns)),
     path("api/evaluation/", include(evaluation_urls.api_urlpatterns)),

@@ -24,7 +24,19 @@ def time(value, where):
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         raise ImportFailed(f"{where}: {value!r} is not an ISO-8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), where)
+
+
+def in_range(moment, where):
+    """The aware datetime `moment`, if Python can hold it in UTC, as the database hands it back: a time such as
+    0001-01-01T00:00+01:00 (year 0 in UTC) would be stored, then break every page that reads it."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ImportFailed(
+            f"{where}: {moment.isoformat()!r} is out of range (it must fall in the years 1-9999 in UTC)"
+        ) from None
+    return moment
 
 
 def username(value, where):

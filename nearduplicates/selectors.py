@@ -165,3 +165,100 @@ def _high_frequency_counts(testset):
 def held_back_candidates(testset):
     """{candidate id: why near-duplicate search holds it back from sampling}."""
     return standing(testset).held_back()
+
+
+def thresholds_of(testset):
+    """Per metric with neighbours: its threshold (value, proposal, who set it when), how many neighbours lie under
+    it and how many candidates wait for a verdict under it."""
+    waiting = {}
+    for metrics in standing(testset).unreviewed.values():
+        for metric in metrics:
+            waiting[metric] = waiting.get(metric, 0) + 1
+    rows = []
+    for threshold in Threshold.objects.filter(testset=testset).select_related("set_by").order_by("metric"):
+        rows.append(
+            {
+                "metric": threshold.metric,
+                "value": threshold.value,
+                "proposed": threshold.proposed,
+                "set_by": threshold.set_by.username if threshold.set_by else None,
+                "set_at": threshold.set_at,
+                "under": Neighbour.objects.filter(
+                    testset=testset, metric=threshold.metric, distance__lte=threshold.value
+                ).count(),
+                "waiting": waiting.get(threshold.metric, 0),
+            }
+        )
+    return rows
+
+
+def review_queue(testset):
+    """The candidates that wait for a verdict on a neighbour under a threshold, those with the nearest such
+    neighbour first: [(candidate id, nearest distance relative to its metric's threshold)]."""
+    unreviewed = standing(testset).unreviewed
+    limits = dict(Threshold.objects.filter(testset=testset).values_list("metric", "value"))
+    nearest = {}
+    for candidate, metric, distance in Neighbour.objects.filter(
+        candidate__in=list(unreviewed), rank=1, metric__in=list(limits)
+    ).values_list("candidate_id", "metric", "distance"):
+        share = distance / limits[metric] if limits[metric] > 0 else 0.0
+        nearest[candidate] = min(nearest.get(candidate, share), share)
+    return sorted(unreviewed, key=lambda candidate: (nearest.get(candidate, 1.0), candidate))
+
+
+def candidate_neighbours(testset, candidate):
+    """A candidate's neighbours per metric, nearest first, each with its image, the dataset it is in, whether it
+    lies under the metric's threshold and the verdict on the pair (whichever of the two it was given on)."""
+    limits = dict(Threshold.objects.filter(testset=testset).values_list("metric", "value"))
+    verdicts = {
+        image: (verdict, by, at)
+        for image, verdict, by, at in DuplicateReview.objects.filter(candidate=candidate).values_list(
+            "image_id", "verdict", "reviewed_by__username", "reviewed_at"
+        )
+    }
+    for other_image, verdict, by, at in DuplicateReview.objects.filter(
+        image_id=candidate.image_id, candidate__testset=testset
+    ).values_list("candidate__image_id", "verdict", "reviewed_by__username", "reviewed_at"):
+        verdicts.setdefault(other_image, (verdict, by, at))
+    neighbours = {}
+    for neighbour in (
+        Neighbour.objects.filter(candidate=candidate).select_related("image__dataset").order_by("metric", "rank")
+    ):
+        verdict, by, at = verdicts.get(neighbour.image_id, ("", None, None))
+        limit = limits.get(neighbour.metric)
+        neighbours.setdefault(neighbour.metric, []).append(
+            {
+                "image": neighbour.image,
+                "rank": neighbour.rank,
+                "distance": neighbour.distance,
+                "under_threshold": limit is not None and neighbour.distance <= limit,
+                "verdict": verdict,
+                "reviewed_by": by,
+                "reviewed_at": at,
+            }
+        )
+    return neighbours
+
+
+def duplicate_groups(testset):
+    """The components of the resolution with more than one candidate or a reference image: per component its
+    candidates, whether each survives and why."""
+    resolution = standing(testset).resolution
+    groups = {}
+    for candidate, survives, reason, related, component in zip(
+        resolution.ids.tolist(),
+        resolution.survives.tolist(),
+        resolution.reasons.tolist(),
+        resolution.related.tolist(),
+        resolution.components.tolist(),
+        strict=True,
+    ):
+        groups.setdefault(component, []).append(
+            {
+                "candidate": candidate,
+                "survives": survives,
+                "reason": reason,
+                "related": None if related < 0 else related,
+            }
+        )
+    return [members for _, members in sorted(groups.items()) if len(members) > 1 or members[0]["related"] is not None]

@@ -18,6 +18,7 @@ from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
 from labelguide import selectors as guide_selectors
 from labelguide import services as guide_services
+from nearduplicates.models import SearchJob
 from tests.conftest import jpeg_bytes, make_user
 from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, JAPANESE_SPANIEL, TENCH
 from testsets import services as testset_services
@@ -121,6 +122,8 @@ def build_world(root):
         "task_token": task_image.token,
         "candidate": Candidate.objects.filter(testset__name="fresh").first().pk,
         "testset_revision": testset_revision,
+        "near_duplicate_search": SearchJob.objects.create(testset=TestSet.objects.get(name="fresh"), metric="pixel").pk,
+        "metric": "pixel",
     }
     return SimpleNamespace(users=users, tokens=tokens, ids=ids)
 

@@ -66,6 +66,9 @@ OBJECTS = (
     ("/api/testsets/{name}/classes/{wnid}", "wnid", "wnid"),
     ("/api/testsets/{name}/revisions/{number}", "number", "testset_revision"),
     ("/api/testsets/{name}/revisions/{number}/compare/{other}", "other", "testset_revision"),
+    ("/api/testsets/{name}/near-duplicates/searches/{id}", "id", "near_duplicate_search"),
+    ("/api/testsets/{name}/near-duplicates/candidates/{id}", "id", "candidate"),
+    ("/api/testsets/{name}/near-duplicates/thresholds/{metric}", "metric", "metric"),
 )
 
 

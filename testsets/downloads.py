@@ -1,9 +1,9 @@
 """The crowd's files that the commands write and the API serves, a line at a time: a test set's open tasks as JSON
 Lines (export_frequency_tasks) and its selection frequencies as CSV (selection_frequencies)."""
 
-import csv
 import json
 
+from annotate.spreadsheets import csv_lines
 from testsets.frequency_tasks import export_frequency_tasks, frequency_rows
 
 FREQUENCY_COLUMNS = ("file_name", "wnid", "role", "annotations", "selected", "frequency")
@@ -16,17 +16,8 @@ def task_lines(testset):
         yield json.dumps(task, separators=(",", ":")) + "\n"
 
 
-class _Line:
-    """A file that hands back what is written to it: csv.writer's writerow then returns the line it wrote."""
-
-    def write(self, line):
-        return line
-
-
 def frequency_lines(testset):
     """The test set's selection frequencies as CSV lines, the header first: file_name,wnid,role,annotations,
-    selected,frequency, one row per image and class it was shown with (role: candidate or reference)."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(FREQUENCY_COLUMNS)
-    for row in frequency_rows(testset):
-        yield writer.writerow(row)
+    selected,frequency, one row per image and class it was shown with (role: candidate or reference); a file name a
+    spreadsheet would run as a formula is kept as text."""
+    return csv_lines(FREQUENCY_COLUMNS, frequency_rows(testset))

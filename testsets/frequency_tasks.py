@@ -11,16 +11,21 @@ import functools
 import math
 import secrets
 from collections import Counter, defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 import taxonomy
+from accounts import roles
 from accounts.services import annotator_accounts
 from annotate.bulk import (
     Coded,
@@ -38,7 +43,7 @@ from annotate.models import Image, Prediction
 from config.exceptions import ConflictError, DomainError, NotFoundError
 from interchange import checks
 from taxonomy.wnids import WNID_LENGTH
-from testsets import frequencies
+from testsets import frequencies, grid
 from testsets.models import (
     Assignment,
     AssignmentSource,
@@ -67,6 +72,8 @@ ROWS_PER_READ = 10_000
 SHOWN_PROBLEMS = 20
 SELECTION_KEYS = ("task", "annotator", "selected")
 SELECTION_OPTIONAL_KEYS = ("started_at", "submitted_at")
+# How far ahead of the server's clock a browser's may run for the grid's started_at.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class TaskShape(NamedTuple):
@@ -365,9 +372,13 @@ def submit_assignment(
 ):
     """Store an annotator's answer to a task (the tokens of the images they selected), scored on the task's
     controls and counted in the task's `answered`, and, if it counts under the test set's quality threshold, add it
-    to the frequencies of the task's images. Refused for a token that is not the task's, and when the annotator has
-    answered the task already."""
+    to the frequencies of the task's images. Refused for a token that is not the task's, a `started_at` after the
+    submit (beyond CLOCK_SKEW; within it, taken as the submit time), when the annotator has answered the task
+    already, and once the task has all the assignments it wants, even from an annotator it was served to while it
+    was open (whoever submits first fills it). A task holding an image closed to the annotator (grid.holds_closed_image)
+    reads as a missing one."""
     submitted_at = submitted_at or timezone.now()
+    started_at = _started_before(started_at, submitted_at)
     frequency, task_table, task_image, testset, assignment = (
         connection.ops.quote_name(model._meta.db_table)
         for model in (SelectionFrequency, FrequencyTask, TaskImage, TestSet, Assignment)
@@ -375,13 +386,15 @@ def submit_assignment(
     lock = " FOR KEY SHARE OF s" if connection.features.has_select_for_update_of else ""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT i.position, i.token, i.role, i.image_id, s.quality_threshold FROM {task_image} i, {testset} s
-            WHERE i.task_id = %s AND s.id = %s{lock}""",
+            f"""SELECT i.position, i.token, i.role, i.image_id, s.quality_threshold, s.name
+            FROM {task_image} i, {testset} s WHERE i.task_id = %s AND s.id = %s{lock}""",
             [task.pk, task.testset_id],
         )
         rows = cursor.fetchall()
         if not rows:
             raise NotFoundError(f"task {task.number} has no images")
+        if grid.holds_closed_image(task, annotator):
+            raise NotFoundError(f"test set {rows[0][5]!r} has no task {task.pk}")
         positions = {token: position for position, token, *_ in rows}
         strangers = [token for token in selected_tokens if token not in positions]
         if strangers:
@@ -394,7 +407,9 @@ def submit_assignment(
         )
         controls, right = (int(count[0]) for count in frequencies.score_controls(roles, selected[None]))
         mask = frequencies.pack_selection(selected)
-        # The task's answered counter moves in the statement that writes the assignment, only where it is written.
+        # The task's answered counter moves in the statement that writes the assignment, only where it is written
+        # and only while the task wants more: concurrent submits wait on the task's row, and each finds the count
+        # the one before it left (PostgreSQL checks an UPDATE's WHERE again on the row it waited for).
         cursor.execute(
             f"""WITH answer AS (
                 INSERT INTO {assignment}
@@ -402,9 +417,11 @@ def submit_assignment(
                 VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (task_id, annotator_id) DO NOTHING RETURNING id, task_id
             ), counted AS (
-                UPDATE {task_table} SET answered = answered + 1 WHERE id IN (SELECT task_id FROM answer)
+                UPDATE {task_table} SET answered = answered + 1
+                WHERE id IN (SELECT task_id FROM answer) AND answered < assignments_wanted
+                RETURNING id
             )
-            SELECT id FROM answer""",
+            SELECT answer.id, (SELECT id FROM counted) FROM answer""",
             [
                 task.pk,
                 annotator.pk,
@@ -419,9 +436,15 @@ def submit_assignment(
         created = cursor.fetchone()
         if created is None:
             raise ConflictError(f"{annotator.username} has answered task {task.number} already")
+        if created[1] is None:
+            # Leaving the transaction with the error takes the assignment just inserted back.
+            raise ConflictError(
+                f"task {task.number} has all the answers it wants: it takes no more, even from those it was "
+                "shown to; your answer was not stored"
+            )
         if frequencies.included(controls, right, rows[0][4]):
             # In image order, so that submits of tasks sharing images lock their rows in one order.
-            moved = sorted((image, int(selected[position])) for position, _, _, image, _ in rows)
+            moved = sorted((image, int(selected[position])) for position, _, _, image, *_ in rows)
             cursor.execute(
                 f"""INSERT INTO {frequency} AS f (testset_id, image_id, wnid, annotations, selected)
                 VALUES {", ".join(["(%s, %s, %s, 1, %s)"] * len(moved))}
@@ -440,6 +463,19 @@ def submit_assignment(
         started_at=started_at,
         submitted_at=submitted_at,
     )
+
+
+def _started_before(started_at, submitted_at):
+    """started_at, checked against the submit time: a browser's clock may run a little ahead of ours (up to
+    CLOCK_SKEW, taken as the submit time), never more."""
+    if started_at is None or started_at <= submitted_at:
+        return started_at
+    if started_at - submitted_at > CLOCK_SKEW:
+        raise DomainError(
+            f"started_at {started_at.isoformat()} is after the submit time {submitted_at.isoformat()}",
+            field="started_at",
+        )
+    return submitted_at
 
 
 class _Selection(NamedTuple):
@@ -476,6 +512,7 @@ def import_selections(*, testset_name, path=None, text=None, source=None):
             roles[task, position] = ROLE_CODES[role]
         answered = set(Assignment.objects.filter(task_id__in=tasks).values_list("task_id", "annotator__username"))
         problems += _selection_problems(testset, selections, tasks, images, answered)
+        problems += _not_annotators(selections)
         if problems:
             shown = problems[:SHOWN_PROBLEMS]
             more = len(problems) - len(shown)
@@ -581,7 +618,19 @@ def _selection(value, where):
     )
     if started_at and submitted_at and started_at > submitted_at:
         raise ImportFailed(f"{where}: started_at is after submitted_at")
-    return _Selection(where, task, checks.username(value["annotator"], where), selected, started_at, submitted_at)
+    return _Selection(where, task, _annotator_name(value["annotator"], where), selected, started_at, submitted_at)
+
+
+def _annotator_name(value, where):
+    """A name an account may have (the one rule of Django's own forms and createsuperuser)."""
+    name = checks.username(value, where)
+    try:
+        UnicodeUsernameValidator()(name)
+    except ValidationError:
+        raise ImportFailed(
+            f"{where}: {name!r} is not a username an account may have (letters, digits and @ . + - _ only)"
+        ) from None
+    return name
 
 
 def _selection_problems(testset, selections, tasks, images, answered):
@@ -605,6 +654,24 @@ def _selection_problems(testset, selections, tasks, images, answered):
         else:
             first_line[s.task, s.annotator] = s.where
     return problems
+
+
+def _not_annotators(selections):
+    """What is wrong with lines whose annotator's name is that of an account without the annotator role (an admin,
+    a reviewer): a crowd's answers are never filed under such an account."""
+    names = {s.annotator for s in selections}
+    others = set(
+        get_user_model()
+        .objects.filter(username__in=names)
+        .exclude(groups__name=roles.ANNOTATOR)
+        .values_list("username", flat=True)
+    )
+    return [
+        f"{s.where}: {s.annotator} is an account without the annotator role; give it the role, or name the crowd's "
+        "annotator otherwise"
+        for s in selections
+        if s.annotator in others
+    ]
 
 
 def recount_frequencies(testset):

@@ -57,6 +57,13 @@ def _open_tasks(testset, annotator):
     return sql, params
 
 
+def holds_closed_image(task, annotator):
+    """Whether the task holds an image closed to the annotator: the check of _open_tasks, for a task asked for by
+    id (its answer reads as that of a missing task)."""
+    closed = access.closed_image_ids(annotator)
+    return not closed.query.is_empty() and TaskImage.objects.filter(task=task, image_id__in=closed).exists()
+
+
 def _answered_sql():
     """(SQL, its parameters but the test set's and the annotator's) of the number of the test set's tasks the
     annotator answered, along the assignment_annotator index."""

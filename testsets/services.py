@@ -10,6 +10,7 @@ from annotate.image_import import import_image_folder, manifest_row, register_im
 from annotate.models import Dataset, Image
 from annotate.selectors import dataset_named
 from config.exceptions import DomainError, NotFoundError
+from interchange import checks
 from testsets.models import NAME_MAX_LENGTH, BlacklistChange, BlacklistReason, Candidate, TestSet
 from testsets.selectors import testset_named
 
@@ -94,7 +95,7 @@ def _date(value, column, where):
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise DomainError(f"{where}: {column} {value!r} is not an ISO 8601 date such as 2012-07-14") from None
-    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+    return checks.in_range(parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC), f"{where}: {column}")
 
 
 def _add_candidates(testset, metadata):
