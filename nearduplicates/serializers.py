@@ -30,6 +30,12 @@ class SearchInput(serializers.Serializer):
         max_value=10_000_000,
         help_text="reference vectors per shard",
     )
+    feature_shard_size = serializers.IntegerField(
+        default=services.DEFAULT_FEATURE_SHARD_SIZE,
+        min_value=1,
+        max_value=100_000,
+        help_text="images per feature shard",
+    )
 
     def validate_weights(self, weights):
         # The web never names files on the server: checkpoints go through the command.

@@ -46,6 +46,7 @@ def find_near_duplicates(
     weights="",
     batch_size=DEFAULT_BATCH_SIZE,
     shard_size=DEFAULT_SEARCH_SHARD_SIZE,
+    feature_shard_size=DEFAULT_FEATURE_SHARD_SIZE,
     user=None,
 ):
     """Start a search for each candidate's k nearest neighbours under `metric` among the images of the datasets
@@ -57,6 +58,8 @@ def find_near_duplicates(
         raise DomainError(f"k must be 1-{MAX_K}, not {k}", field="k")
     if not 1 <= shard_size <= 10_000_000:
         raise DomainError(f"shard size must be 1-10000000, not {shard_size}", field="shard_size")
+    if not 1 <= feature_shard_size <= 100_000:
+        raise DomainError(f"feature shard size must be 1-100000, not {feature_shard_size}", field="feature_shard_size")
     if not 1 <= batch_size <= 4096:
         raise DomainError(f"batch size must be 1-4096, not {batch_size}", field="batch_size")
     datasets = _against(testset, against)
@@ -79,7 +82,9 @@ def find_near_duplicates(
         job.against.set(datasets)
         if metric != Metric.SSIM:
             job.feature_jobs.set(
-                _feature_jobs([testset.pool, *datasets], metric, architecture, weights, batch_size, user)
+                _feature_jobs(
+                    [testset.pool, *datasets], metric, architecture, weights, batch_size, feature_shard_size, user
+                )
             )
         transaction.on_commit(lambda: plan_search_when_ready(job.pk))
     return job
@@ -114,7 +119,7 @@ def _against(testset, names):
     return datasets
 
 
-def _feature_jobs(datasets, metric, architecture, weights, batch_size, user):
+def _feature_jobs(datasets, metric, architecture, weights, batch_size, shard_size, user):
     """The feature jobs that give every image of these datasets a vector: running ones that cover images already,
     and a new job per dataset for the rest. Images whose vectors failed once are not tried again."""
     needed = []
@@ -141,7 +146,7 @@ def _feature_jobs(datasets, metric, architecture, weights, batch_size, user):
             job = FeatureJob.objects.create(
                 feature_set=feature_set,
                 batch_size=batch_size,
-                shard_size=DEFAULT_FEATURE_SHARD_SIZE,
+                shard_size=shard_size,
                 images_total=len(todo),
                 created_by=user,
             )

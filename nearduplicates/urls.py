@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nearduplicates import api
+from nearduplicates import api, views
 
 api_urlpatterns = [
     path("searches/", api.Searches.as_view(), name="api-near-duplicate-searches"),
@@ -14,4 +14,9 @@ api_urlpatterns = [
     path("candidates/<int:pk>/override/", api.CandidateOverride.as_view(), name="api-near-duplicate-override"),
     path("groups/", api.DuplicateGroups.as_view(), name="api-near-duplicate-groups"),
     path("export/", api.NeighbourExport.as_view(), name="api-near-duplicate-export"),
+]
+
+page_urlpatterns = [
+    path("", views.near_duplicates_page, name="testset-near-duplicates"),
+    path("review/", views.review_page, name="testset-near-duplicate-review"),
 ]

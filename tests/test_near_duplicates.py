@@ -58,6 +58,10 @@ def edited(data):
 
 @pytest.fixture
 def world(db, tmp_path):
+    return planted_copies(tmp_path)
+
+
+def planted_copies(tmp_path):
     """Test set v2 against val (six tench, six goldfish pictures); its pool holds, under tench, edited copies of
     tench0, tench1 and gold2 and five fresh pictures."""
     originals = {}

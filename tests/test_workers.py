@@ -1,5 +1,5 @@
-"""Prediction jobs on a real Celery worker process against a real Redis, with a SIGKILL and a Redis restart
-mid-job."""
+"""Prediction jobs and near-duplicate searches on a real Celery worker process against a real Redis, with a
+SIGKILL and a Redis restart mid-job."""
 
 import functools
 import os
@@ -20,6 +20,9 @@ from annotate import jobs
 from annotate.models import JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
 from annotate.tasks import BROKER_MARKER, run_prediction_shard
 from config import celery_app
+from nearduplicates.models import FeatureBlock, FeatureShard, Neighbour, SearchJob
+from nearduplicates.services import find_near_duplicates
+from tests.test_near_duplicates import planted_copies
 from tests.wnids import TENCH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,3 +213,38 @@ def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(
     assert_finished_exactly_once(job, forty_eight_image_dataset.name)
     # The job finished because the worker, back on the emptied broker, queued the unfinished shards again.
     assert "the broker had lost its data: " in (tmp_path / "only.log").read_text()
+
+
+def feature_shard_running(search):
+    shards = FeatureShard.objects.filter(job__in=search.feature_jobs.all())
+    return shards.filter(state=JobState.DONE).exists() and shards.filter(state=JobState.RUNNING).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_near_duplicate_search_leaves_no_duplicate_neighbour(worker, tmp_path):
+    planted_copies(tmp_path)
+    first = worker("first")
+    search = find_near_duplicates(
+        testset_name="v2",
+        against=["val"],
+        metric="cnn",
+        architecture="resnet18",
+        weights="none",
+        batch_size=2,
+        feature_shard_size=2,
+        shard_size=5,
+    )
+    wait_until(lambda: feature_shard_running(search), 120, "a feature shard done and the next one running")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+
+    worker("second")
+    wait_until(lambda: SearchJob.objects.get(pk=search.pk).state == JobState.DONE, 240, "the search to finish")
+
+    assert FeatureShard.objects.filter(job__in=search.feature_jobs.all(), attempts__gte=2).exists()
+    # One block per feature shard, each image's vector in one block only: 12 references and 8 candidates.
+    assert FeatureBlock.objects.count() == FeatureShard.objects.count()
+    assert sum(FeatureBlock.objects.values_list("count", flat=True)) == 20
+    neighbours = Neighbour.objects.filter(search=search)
+    assert neighbours.count() == 8 * 19
+    assert not neighbours.values("candidate", "image").annotate(n=Count("pk")).filter(n__gt=1).exists()

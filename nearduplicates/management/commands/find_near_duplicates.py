@@ -35,6 +35,12 @@ class Command(BaseCommand):
             help="reference vectors per search shard (one shard per worker at a time)",
         )
         parser.add_argument(
+            "--feature-shard-size",
+            type=int,
+            default=services.DEFAULT_FEATURE_SHARD_SIZE,
+            help="images per shard of the feature jobs",
+        )
+        parser.add_argument(
             "--wait", action="store_true", help="show progress until the search is done (always without a broker)"
         )
 
@@ -49,6 +55,7 @@ class Command(BaseCommand):
             weights=options["weights"],
             batch_size=options["batch_size"],
             shard_size=options["shard_size"],
+            feature_shard_size=options["feature_shard_size"],
         )
         waiting = job.feature_jobs.count()
         self.stdout.write(
