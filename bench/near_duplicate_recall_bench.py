@@ -176,7 +176,7 @@ class Planted:
 
 
 def pixel_metrics(data, sizes, speed, metrics):
-    from nearduplicates.features import PIXEL_SIZE, _thumbnail, pixel_vectors
+    from nearduplicates.features import PIXEL_SIZE, pixel_vectors, thumbnail
 
     for size in sizes:
         originals = measured(
@@ -189,7 +189,7 @@ def pixel_metrics(data, sizes, speed, metrics):
         metrics[f"pixel {size}x{size}x3 (mean off, length 1)"] = separation(*l2_recall(originals, copies, data.planted))
 
     def raw_pixels(files):
-        return np.stack([_thumbnail(d, (PIXEL_SIZE, PIXEL_SIZE), "RGB").ravel() / 255 for d in files])
+        return np.stack([thumbnail(d, (PIXEL_SIZE, PIXEL_SIZE), "RGB").ravel() / 255 for d in files])
 
     metrics[f"pixel {PIXEL_SIZE}x{PIXEL_SIZE}x3 raw (baseline)"] = separation(
         *l2_recall(raw_pixels(data.files), raw_pixels(data.copies), data.planted)

@@ -39,6 +39,7 @@ __all__ = [
     "hamming_distances",
     "perceptual_hash",
     "perceptual_hashes",
+    "thumbnail",
     "pixel_vector",
     "pixel_vectors",
     "unit_length",
@@ -59,7 +60,7 @@ def unit_length(vectors):
     return vectors / np.where(norms > 0, norms, 1)
 
 
-def _thumbnail(data, size, mode):
+def thumbnail(data, size, mode):
     """The image in `mode` squashed to `size` (width, height), aspect ratio ignored so that a crop of a few percent
     moves every pixel only a little, as float32."""
     with PILImage.open(io.BytesIO(data)) as image:
@@ -71,7 +72,7 @@ def _thumbnail(data, size, mode):
 def pixel_vector(data, size=PIXEL_SIZE):
     """A size×size×3 vector under which an edited copy stays near its original in L2: without its mean and scaled
     to length 1, so that brightness and contrast changes vanish. An image of one flat colour gives zeros."""
-    pixels = _thumbnail(data, (size, size), "RGB").ravel()
+    pixels = thumbnail(data, (size, size), "RGB").ravel()
     return unit_length(pixels - pixels.mean())
 
 
@@ -84,7 +85,7 @@ def perceptual_hash(data):
     """The 64-bit pHash of the image as uint64: whether each of the 8×8 lowest frequencies of the DCT of its 32×32
     grey thumbnail is above their median. Brightness changes scale all of them alike, and JPEG re-encoding, resizing
     and small crops alter mostly the high frequencies left out."""
-    frequencies = dctn(_thumbnail(data, (HASH_THUMBNAIL, HASH_THUMBNAIL), "L"), norm="ortho")[:HASH_SIDE, :HASH_SIDE]
+    frequencies = dctn(thumbnail(data, (HASH_THUMBNAIL, HASH_THUMBNAIL), "L"), norm="ortho")[:HASH_SIDE, :HASH_SIDE]
     # The mean brightness (the DC term) would pull the median; it is left out of it.
     bits = frequencies > np.median(frequencies.ravel()[1:])
     return np.packbits(bits).view(">u8")[0].astype(np.uint64)

@@ -129,22 +129,35 @@ def _dssim_part(job, shard):
     query_ids = np.array([candidate.image_id for candidate in candidates], np.int64)
     distances = np.full((len(candidates), k), np.inf, np.float32)
     ids = np.full((len(candidates), k), NO_NEIGHBOUR, np.int64)
+    decoded = {}
+
+    def prepared(image):
+        """The image decoded for SSIM once per shard; None when its file cannot be read as an image."""
+        if image.pk not in decoded:
+            try:
+                with image.file.open("rb") as handle:
+                    decoded[image.pk] = ssim.SsimImage.decode(handle.read())
+            except (OSError, ValueError):
+                decoded[image.pk] = None
+        return decoded[image.pk]
+
     pairs = 0
     for row, candidate in enumerate(candidates):
         classes = {candidate.wnid, similar.get(candidate.wnid)}
-        images = [neighbour_files[i] for i, wnid in found.get(candidate.pk, {}).items() if wnid in classes]
-        if not images:
+        own = prepared(candidate.image)
+        others = [
+            (image_id, prepared(neighbour_files[image_id]))
+            for image_id, wnid in found.get(candidate.pk, {}).items()
+            if wnid in classes
+        ]
+        others = [(image_id, image) for image_id, image in others if image is not None]
+        if own is None or not others:
             continue
-        ranked = ssim.rerank(_read(candidate.image), [(image.pk, _read(image)) for image in images])[:k]
-        pairs += len(images)
+        ranked = ssim.rerank(own, others)[:k]
+        pairs += len(others)
         ids[row, : len(ranked)] = [image_id for image_id, _ in ranked]
         distances[row, : len(ranked)] = [distance for _, distance in ranked]
     return Part({"query_ids": query_ids, "distances": distances, "ids": ids}, pairs)
-
-
-def _read(image):
-    with image.file.open("rb") as handle:
-        return handle.read()
 
 
 def write_neighbours(job, parts):
