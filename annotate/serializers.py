@@ -142,17 +142,11 @@ class PredictionJobInput(serializers.Serializer):
         return weights
 
 
-class JobProgress(serializers.Serializer):
-    """A job's progress (jobs.job_progress), for the schema."""
+class ShardedJobProgress(serializers.Serializer):
+    """A sharded job's progress (sharded_jobs.JobKind.progress), for the schema."""
 
     id = serializers.IntegerField()
-    model = serializers.CharField()
-    architecture = serializers.CharField()
-    weights = serializers.CharField()
-    random_weights = serializers.BooleanField()
-    batch_size = serializers.IntegerField()
     shard_size = serializers.IntegerField()
-    dataset = serializers.CharField()
     state = serializers.CharField()
     error = serializers.CharField(allow_blank=True)
     shards_total = serializers.IntegerField()
@@ -162,10 +156,21 @@ class JobProgress(serializers.Serializer):
     images_failed = serializers.IntegerField()
     images_per_second = serializers.FloatField(allow_null=True)
     eta_seconds = serializers.IntegerField(allow_null=True)
-    new_review_items = serializers.IntegerField(allow_null=True, help_text="null until the job finishes")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class JobProgress(ShardedJobProgress):
+    """A prediction job's progress (jobs.job_progress), for the schema."""
+
+    model = serializers.CharField()
+    architecture = serializers.CharField()
+    weights = serializers.CharField()
+    random_weights = serializers.BooleanField()
+    batch_size = serializers.IntegerField()
+    dataset = serializers.CharField()
+    new_review_items = serializers.IntegerField(allow_null=True, help_text="null until the job finishes")
 
 
 class ImportBatchSerializer(serializers.Serializer):

@@ -51,3 +51,15 @@ def csv_lines(header, rows):
     yield writer.writeheader(header)
     for row in rows:
         yield writer.writerow(row)
+
+
+def write_csv(path, lines):
+    """Write CSV lines (the header first, as csv_lines gives them) to the file at `path`; returns the rows written
+    after the header."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        handle.write(next(lines))
+        written = 0
+        for line in lines:
+            handle.write(line)
+            written += 1
+    return written

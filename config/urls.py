@@ -46,6 +46,7 @@ urlpatterns = [
     path("guide/", include(labelguide_urls.page_urlpatterns)),
     path("training/", include(training_urls.page_urlpatterns)),
     path("evaluation/", include(evaluation_urls.page_urlpatterns)),
+    path("testsets/<slug:name>/near-duplicates/", include(nearduplicates_urls.page_urlpatterns)),
     path("testsets/", include(testsets_urls.page_urlpatterns)),
     path("", include(consensus_urls.page_urlpatterns)),
     path("", include(annotate_urls.page_urlpatterns)),

@@ -242,8 +242,9 @@ def candidate_neighbours(testset, candidate):
 
 def duplicate_groups(testset):
     """The components of the resolution with more than one candidate or a reference image: per component its
-    candidates, whether each survives and why."""
+    candidates (with their file names), whether each survives and why."""
     resolution = standing(testset).resolution
+    names = dict(Candidate.objects.filter(pk__in=resolution.ids.tolist()).values_list("pk", "image__file_name"))
     groups = {}
     for candidate, survives, reason, related, component in zip(
         resolution.ids.tolist(),
@@ -256,6 +257,7 @@ def duplicate_groups(testset):
         groups.setdefault(component, []).append(
             {
                 "candidate": candidate,
+                "file_name": names[candidate],
                 "survives": survives,
                 "reason": reason,
                 "related": None if related < 0 else related,

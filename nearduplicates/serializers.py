@@ -3,6 +3,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from annotate.serializers import ShardedJobProgress
 from nearduplicates import services
 from nearduplicates.models import Metric, Override, PairVerdict
 
@@ -44,22 +45,11 @@ class SearchInput(serializers.Serializer):
         return weights
 
 
-class FeatureJobProgress(serializers.Serializer):
-    id = serializers.IntegerField()
+class FeatureJobProgress(ShardedJobProgress):
     dataset = serializers.CharField()
-    state = serializers.CharField()
-    error = serializers.CharField(allow_blank=True)
-    shards_total = serializers.IntegerField()
-    shards_done = serializers.IntegerField()
-    images_total = serializers.IntegerField()
-    images_done = serializers.IntegerField()
-    images_failed = serializers.IntegerField()
-    images_per_second = serializers.FloatField(allow_null=True)
-    eta_seconds = serializers.IntegerField(allow_null=True)
 
 
-class SearchProgress(FeatureJobProgress):
-    dataset = None
+class SearchProgress(ShardedJobProgress):
     testset = serializers.CharField()
     metric = serializers.CharField()
     k = serializers.IntegerField()
@@ -69,9 +59,6 @@ class SearchProgress(FeatureJobProgress):
     neighbours_written = serializers.IntegerField(allow_null=True)
     feature_jobs = FeatureJobProgress(many=True)
     finished = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class ThresholdInput(serializers.Serializer):
@@ -137,6 +124,7 @@ class OverrideInput(serializers.Serializer):
 
 class GroupMember(serializers.Serializer):
     candidate = serializers.IntegerField()
+    file_name = serializers.CharField()
     survives = serializers.BooleanField()
     reason = serializers.CharField()
     related = serializers.IntegerField(allow_null=True, help_text="the reference image or kept candidate it names")

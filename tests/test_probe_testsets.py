@@ -6,6 +6,7 @@ import io
 import json
 import threading
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from accounts import roles
 from annotate.models import Dataset, Image
@@ -27,6 +29,7 @@ from testsets.models import (
     Candidate,
     FrequencyTask,
     Revision,
+    RevisionImage,
     SelectionFrequency,
     TaskImage,
     TestSet,
@@ -37,6 +40,8 @@ REFERENCE = {
     TENCH: {f"tench{i}.JPEG": (250, 20 * i, 20) for i in range(4)},
     GOLDFISH: {f"gold{i}.JPEG": (20, 250, 20 * i) for i in range(4)},
 }
+# A class of ImageNet that the test set does not hold.
+BRAMBLING = "n01530575"
 # Candidate file names a spreadsheet would run as formulas, and ones the CSV must quote.
 FORMULA_NAMES = ["=1+1.jpg", "+SUM(A1).jpg", "-2+3.jpg", "@cmd.jpg", " =x.jpg", "＝y.jpg"]
 PLAIN_NAMES = ['t"q".jpg', "a,b.jpg"]
@@ -404,3 +409,161 @@ def test_commands_refuse_bad_arguments_with_one_line_and_write_nothing(make_data
     after = written(testset), TestSet.objects.count(), Revision.objects.count(), FrequencyTask.objects.count()
     assert after == before
     assert not (tmp_path / "e.json").exists()
+
+
+# ---- Fixed with the findings, beyond what the probe tried -----------------------------------------------------------
+
+
+def post_assignment(client, task, **body):
+    return client.post(
+        f"/api/testsets/v2/tasks/{task.pk}/assignment/", {"selected": [], **body}, content_type="application/json"
+    )
+
+
+def test_a_grid_submit_started_after_it_is_refused_by_name(make_dataset, tmp_path):
+    """import_selections refuses started_at after submitted_at; the grid's submit did not. A browser's clock a
+    little ahead of the server's is taken as the submit time."""
+    testset = build(make_dataset, tmp_path)
+    task = FrequencyTask.objects.filter(testset=testset).first()
+    client = client_for(make_user("ann", roles.ANNOTATOR))
+    before = written(testset)
+    refused = post_assignment(client, task, started_at=(timezone.now() + timedelta(hours=1)).isoformat())
+    assert refused.status_code == 400 and "is after the submit time" in refused.json()["started_at"]
+    assert written(testset) == before
+    ahead = post_assignment(client, task, started_at=(timezone.now() + timedelta(minutes=1)).isoformat())
+    assert ahead.status_code == 201
+    stored = Assignment.objects.get(task=task, annotator__username="ann")
+    assert stored.started_at == stored.submitted_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_of_many_annotators_fill_a_task_exactly(make_dataset, tmp_path):
+    """A task wanting 3 answers, with 1: of five annotators submitting at once, two are stored, three refused."""
+    testset = build(make_dataset, tmp_path)
+    task = FrequencyTask.objects.filter(testset=testset).first()
+    people = [make_user(f"ann{number}", roles.ANNOTATOR) for number in range(5)]
+    statuses, barrier = [], threading.Barrier(len(people))
+
+    def submit(annotator):
+        client = client_for(annotator)
+        barrier.wait()
+        response = post_assignment(client, task)
+        statuses.append((response.status_code, response.json().get("detail", "")))
+        connection.close()
+
+    threads = [threading.Thread(target=submit, args=(annotator,)) for annotator in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in statuses) == [201, 201, 409, 409, 409]
+    assert all("has all the answers it wants" in detail for status, detail in statuses if status == 409)
+    task.refresh_from_db()
+    assert task.answered == task.assignments.count() == task.assignments_wanted == 3
+    recount = recount_frequencies(testset)
+    assert (recount["added"], recount["changed"], recount["removed"]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("a b", "'a b' is not a username an account may have"),
+        ("x/y", "'x/y' is not a username an account may have"),
+        ("rev", "rev is an account without the annotator role"),
+        ("ada", "ada is an account without the annotator role"),
+    ],
+)
+def test_imported_answers_go_under_annotators_names_only(make_dataset, tmp_path, admin, name, message):
+    """import_selections made accounts Django's own forms refuse, and filed answers under an admin's or a
+    reviewer's account."""
+    testset = build(make_dataset, tmp_path)
+    make_user("rev", roles.REVIEWER)
+    task = FrequencyTask.objects.filter(testset=testset).first()
+    before = written(testset)
+    response = client_for(admin).post(
+        "/api/testsets/v2/selections/",
+        selection_line(task, "crowd1") + "\n" + selection_line(task, name),
+        content_type="application/jsonl",
+    )
+    assert response.status_code == 400 and f":2: {message}" in response.json()["file"]
+    assert written(testset) == before
+    # An annotator's account takes the answers.
+    imported = client_for(admin).post(
+        "/api/testsets/v2/selections/", selection_line(task, "v2-a") + "\n", content_type="application/jsonl"
+    )
+    assert imported.status_code == 400 and "v2-a has answered task" in imported.json()["file"]
+    other = FrequencyTask.objects.filter(testset=testset).last()
+    make_user("crowd7", roles.ANNOTATOR)
+    assert (
+        client_for(admin)
+        .post("/api/testsets/v2/selections/", selection_line(other, "crowd7"), content_type="application/jsonl")
+        .status_code
+        == 201
+    )
+
+
+def test_the_grid_says_why_no_task_is_left(make_dataset, tmp_path):
+    """The answer without a task never claims the annotator answered tasks they were not shown."""
+    testset = build(make_dataset, tmp_path)
+    services.create_testset(name="fresh", reference_name="val")
+    newcomer = client_for(make_user("newcomer", roles.ANNOTATOR))
+    fresh = newcomer.get("/api/testsets/fresh/tasks/next/").json()
+    assert fresh["task"] is None and fresh["detail"].startswith("fresh has no tasks yet")
+    # The only annotator has answered every task: the others still want answers.
+    done = client_for(User.objects.get(username="v2-a")).get("/api/testsets/v2/tasks/next/").json()
+    assert done["detail"] == "No task is left for you in v2: you answered every task still open to you."
+    FrequencyTask.objects.filter(testset=testset).update(assignments_wanted=1)
+    full = newcomer.get("/api/testsets/v2/tasks/next/").json()
+    assert full["detail"] == "Every task of v2 has all the answers it wants: there is nothing left to answer."
+    assert "you answered" not in fresh["detail"] + full["detail"]
+
+
+def test_a_revision_with_images_blacklisted_since_becomes_no_dataset(make_dataset, tmp_path, admin):
+    testset = build(make_dataset, tmp_path)
+    sample_testset(testset_name="v2", strategy="top")
+    image = RevisionImage.objects.order_by("pk").first()
+    services.set_blacklisted(candidate_id=image.candidate_id, user=admin, reason="drawing")
+    client = client_for(admin)
+    datasets = Dataset.objects.count()
+    refused = client.post("/api/testsets/v2/revisions/1/dataset/")
+    assert refused.status_code == 409
+    assert refused.json()["detail"].startswith("1 image of revision 1 was blacklisted after it was sampled")
+    assert Dataset.objects.count() == datasets and Revision.objects.get(number=1).dataset is None
+    page = client.get("/testsets/v2/revisions/1/").content.decode()
+    assert 'data-testid="blacklisted-since"' in page and "blacklisted: Drawing, painting or render" in page
+    assert "data-make-dataset" not in page and "/testsets/v2/revisions/?from=1" in page
+    # Sampled again from it, the blacklisted image is left out, and the new revision becomes a dataset.
+    resampled = client.post("/api/testsets/v2/revisions/", {"strategy": "top", "from": 1}, "application/json")
+    assert resampled.status_code == 201
+    assert not RevisionImage.objects.filter(revision__number=2, candidate_id=image.candidate_id).exists()
+    assert client.post("/api/testsets/v2/revisions/2/dataset/").status_code == 201
+    assert testset.revisions.get(number=2).dataset is not None
+
+
+def test_sampling_names_what_is_at_fault(make_dataset, tmp_path, admin):
+    build(make_dataset, tmp_path)
+    client = client_for(admin)
+    url = "/api/testsets/v2/revisions/preview/"
+    stranger = client.post(url, {"strategy": "threshold", "thresholds": {BRAMBLING: 0.5}}, "application/json")
+    assert stranger.status_code == 400 and BRAMBLING in stranger.json()["thresholds"]
+    own = client.post(url, {"strategy": "threshold", "thresholds": {TENCH: 0.5}}, "application/json")
+    assert own.status_code == 200
+    # Nothing sampleable: no one input is at fault.
+    TestSet.objects.filter(name="v2").update(min_annotations=50)
+    empty = client.post(url, {"strategy": "top"}, "application/json")
+    assert empty.status_code == 400 and list(empty.json()) == ["detail"]
+    assert "no class could be sampled" in empty.json()["detail"]
+
+
+def test_creating_no_task_says_why(make_dataset, tmp_path, admin):
+    build(make_dataset, tmp_path)
+    client = client_for(admin)
+    body = {"per_task": 4, "positive_controls": 1, "negative_controls": 1, "annotators": 1, "min_reference": 0}
+    none = client.post("/api/testsets/v2/tasks/", body, "application/json").json()
+    assert none["tasks"] == {"candidates": 0, "reference": 0}
+    assert none["why_none"].startswith("no candidate needs a task: of the 9 candidates, 0 are blacklisted")
+    services.create_testset(name="fresh", reference_name="val")
+    fresh = client.post("/api/testsets/fresh/tasks/", body, "application/json").json()
+    assert fresh["why_none"] == "test set 'fresh' has no candidates yet: import some first"
+    made = client.post("/api/testsets/v2/tasks/", {**body, "annotators": 5}, "application/json").json()
+    assert made["tasks"]["candidates"] > 0 and "why_none" not in made

@@ -9,8 +9,9 @@ import pytest
 from accounts import roles
 from tests.conftest import BROWSER_DB, make_user
 from tests.test_testset_api import build_testset
+from tests.wnids import TENCH
 from testsets import services
-from testsets.models import Candidate, RevisionImage
+from testsets.models import Candidate, FrequencyTask, RevisionImage
 from testsets.revisions import sample_testset
 
 pytestmark = BROWSER_DB
@@ -78,3 +79,66 @@ def test_a_threshold_for_a_class_outside_the_test_set_is_refused_by_name(logged_
     error = page.get_by_test_id("sample-error")
     expect(error).to_be_visible()
     expect(error).to_contain_text(BRAMBLING)
+
+
+def test_the_done_screen_drops_the_hint_about_the_task_before(logged_in_page, testset):
+    """'Nothing is selected...' stayed on the done screen, about a task no longer there."""
+    from playwright.sync_api import expect
+
+    FrequencyTask.objects.filter(pk=FrequencyTask.objects.filter(testset=testset).first().pk).update(
+        assignments_wanted=3
+    )
+    page = logged_in_page(make_user("newcomer", roles.ANNOTATOR))
+    page.goto("/testsets/v2/annotate/")
+    page.wait_for_function("() => document.getElementById('grid-app').dataset.state === 'answering'")
+    page.keyboard.press("Enter")
+    expect(page.locator("#toast")).to_contain_text("Nothing is selected")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("empty-state")).to_be_visible()
+    # At once, not when the toast would have timed out.
+    assert page.locator("#toast").is_hidden()
+    # Their answer was the last one the only open task wanted.
+    expect(page.locator("#empty-state")).to_contain_text("Every task of v2 has all the answers it wants")
+
+
+def test_the_sampling_form_refuses_a_class_given_twice_and_names_the_defaults_it_used(logged_in_page, testset):
+    from playwright.sync_api import expect
+
+    page = logged_in_page(make_user("ada", roles.ADMIN))
+    page.goto("/testsets/v2/revisions/")
+    page.get_by_test_id("strategy-threshold").check()
+    page.locator("#sample-thresholds").fill(f"{TENCH}=0.5\n{TENCH}=0.9")
+    page.get_by_test_id("preview").click()
+    expect(page.get_by_test_id("sample-error")).to_contain_text(f"{TENCH} is given twice")
+    page.locator("#sample-thresholds").fill("")
+    page.locator("#sample-per-class").fill("")
+    page.locator("#sample-threshold").fill("")
+    page.get_by_test_id("preview").click()
+    note = page.locator("[data-preview-note]")
+    expect(note).to_contain_text("3 (the test set's default) per class")
+    expect(note).to_contain_text("frequency at least 0.7 (the default)")
+
+
+def test_creating_tasks_says_why_none_were_made_and_moves_the_figures(logged_in_page, testset):
+    from playwright.sync_api import expect
+
+    tasks = FrequencyTask.objects.filter(testset=testset).count()
+    page = logged_in_page(make_user("ada", roles.ADMIN))
+    page.goto("/testsets/v2/revisions/")
+    figures = page.get_by_test_id("tasks-figures")
+    expect(figures).to_contain_text(f"{tasks} tasks,")
+    page.locator("#tasks-per-task").fill("4")
+    page.locator("#tasks-positive").fill("1")
+    page.locator("#tasks-negative").fill("1")
+    page.locator("#tasks-min-reference").fill("0")
+    page.locator("#tasks-annotators").fill("2")
+    page.get_by_test_id("create-tasks").click()
+    result = page.get_by_test_id("tasks-result")
+    expect(result).to_contain_text("No task created: no candidate needs a task")
+    expect(figures).to_contain_text(f"{tasks} tasks,")
+    page.locator("#tasks-annotators").fill("3")
+    page.get_by_test_id("create-tasks").click()
+    expect(result).to_contain_text("tasks created")
+    after = FrequencyTask.objects.filter(testset=testset).count()
+    assert after > tasks
+    expect(figures).to_contain_text(f"{after} tasks,")

@@ -64,12 +64,14 @@ class TaskAssignment(APIView):
     @extend_schema(
         request=AssignmentInput,
         responses={201: AssignmentAnswer, 409: None},
-        summary="Answer a task: the tokens of the images you selected; once per task (409 the second time)",
+        summary="Answer a task: the tokens of the images you selected; once per task (409 the second time, and "
+        "once the task has all the answers it wants)",
     )
     def post(self, request, name, pk):
         testset = testset_named(name)
         task = FrequencyTask.objects.filter(testset=testset, pk=pk).first()
-        if task is None:
+        # A task holding an image closed to the annotator is never served to them, and reads as a missing one.
+        if task is None or grid.holds_closed_image(task, request.user):
             raise NotFoundError(f"test set {testset.name!r} has no task {pk}")
         data = AssignmentInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Subquery, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -43,7 +43,7 @@ from annotate.models import Image, Prediction
 from config.exceptions import ConflictError, DomainError, NotFoundError
 from interchange import checks
 from taxonomy.wnids import WNID_LENGTH
-from testsets import frequencies, grid
+from testsets import frequencies
 from testsets.models import (
     Assignment,
     AssignmentSource,
@@ -189,7 +189,7 @@ def create_frequency_tasks(
             tasks += _plan_class_tasks(wnid, np.array(candidates[wnid], dtype=np.int64), class_reference, shape, rng)
         _write_tasks(testset, tasks, shape.annotators)
     kinds = Counter("reference" if task.for_reference else "candidates" for task in tasks)
-    return {
+    summary = {
         "testset": testset.name,
         "tasks": {"candidates": kinds["candidates"], "reference": kinds["reference"]},
         "images": sum(len(task.images) for task in tasks),
@@ -199,6 +199,26 @@ def create_frequency_tasks(
             wnid: len(reference.get(wnid, [])) for wnid in classes if len(reference.get(wnid, [])) < shape.min_reference
         },
     }
+    if not tasks:
+        summary["why_none"] = _why_no_tasks(testset, shape)
+    return summary
+
+
+def _why_no_tasks(testset, shape):
+    """Why create_frequency_tasks made no task: no candidates, or none eligible (blacklisted, or with the
+    annotations wanted counted or still awaited from open tasks) and every class's reference images in hand."""
+    figures = Candidate.objects.filter(testset=testset).aggregate(
+        total=Count("pk"), blacklisted=Count("pk", filter=~Q(blacklist_reason=""))
+    )
+    if not figures["total"]:
+        return f"test set {testset.name!r} has no candidates yet: import some first"
+    others = figures["total"] - figures["blacklisted"]
+    return (
+        f"no candidate needs a task: of the {figures['total']:,} candidates, {figures['blacklisted']:,} are "
+        f"blacklisted and the other {others:,} have {shape.annotators} annotations counted or awaited from open tasks; "
+        f"the reference images need none either (at most {shape.min_reference} per class, as far as the reference "
+        "has them)"
+    )
 
 
 def _annotations_expected(testset):
@@ -375,8 +395,7 @@ def submit_assignment(
     to the frequencies of the task's images. Refused for a token that is not the task's, a `started_at` after the
     submit (beyond CLOCK_SKEW; within it, taken as the submit time), when the annotator has answered the task
     already, and once the task has all the assignments it wants, even from an annotator it was served to while it
-    was open (whoever submits first fills it). A task holding an image closed to the annotator (grid.holds_closed_image)
-    reads as a missing one."""
+    was open (whoever submits first fills it)."""
     submitted_at = submitted_at or timezone.now()
     started_at = _started_before(started_at, submitted_at)
     frequency, task_table, task_image, testset, assignment = (
@@ -386,15 +405,13 @@ def submit_assignment(
     lock = " FOR KEY SHARE OF s" if connection.features.has_select_for_update_of else ""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT i.position, i.token, i.role, i.image_id, s.quality_threshold, s.name
-            FROM {task_image} i, {testset} s WHERE i.task_id = %s AND s.id = %s{lock}""",
+            f"""SELECT i.position, i.token, i.role, i.image_id, s.quality_threshold FROM {task_image} i, {testset} s
+            WHERE i.task_id = %s AND s.id = %s{lock}""",
             [task.pk, task.testset_id],
         )
         rows = cursor.fetchall()
         if not rows:
             raise NotFoundError(f"task {task.number} has no images")
-        if grid.holds_closed_image(task, annotator):
-            raise NotFoundError(f"test set {rows[0][5]!r} has no task {task.pk}")
         positions = {token: position for position, token, *_ in rows}
         strangers = [token for token in selected_tokens if token not in positions]
         if strangers:
@@ -444,7 +461,7 @@ def submit_assignment(
             )
         if frequencies.included(controls, right, rows[0][4]):
             # In image order, so that submits of tasks sharing images lock their rows in one order.
-            moved = sorted((image, int(selected[position])) for position, _, _, image, *_ in rows)
+            moved = sorted((image, int(selected[position])) for position, _, _, image, _ in rows)
             cursor.execute(
                 f"""INSERT INTO {frequency} AS f (testset_id, image_id, wnid, annotations, selected)
                 VALUES {", ".join(["(%s, %s, %s, 1, %s)"] * len(moved))}

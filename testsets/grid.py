@@ -4,6 +4,7 @@ task images, served under opaque tokens and all resized to one size so that the 
 import io
 
 from django.db import connection
+from django.db.models import Count, F, Q
 from django.http import Http404
 from django.urls import reverse
 from PIL import Image as PILImage
@@ -140,12 +141,28 @@ def next_task_answer(testset, annotator, skip=()):
     task, progress_now = next_task(testset, annotator, skip)
     answer = {"task": task_data(task) if task else None, "instructions": INSTRUCTIONS, "progress": progress_now}
     if task is None:
-        held = skip and progress_now["available"] > progress_now["answered"]
-        answer["detail"] = (
-            f"No task is left for you in {testset.name}: you answered every task that still wants answers"
-            + (" but the one you hold." if held else ".")
+        answer["detail"] = _why_no_task(
+            testset, progress_now, held=bool(skip) and progress_now["available"] > progress_now["answered"]
         )
     return answer
+
+
+def _why_no_task(testset, progress_now, *, held):
+    """Why no task is left for the annotator: the test set has none, every task has its answers, or they answered
+    (or hold) every task still open to them; never that they answered tasks they were not shown."""
+    figures = FrequencyTask.objects.filter(testset=testset).aggregate(
+        tasks=Count("pk"), wanting=Count("pk", filter=Q(answered__lt=F("assignments_wanted")))
+    )
+    if not figures["tasks"]:
+        return f"{testset.name} has no tasks yet: there is nothing to answer until an admin creates them."
+    if not figures["wanting"] and not held:
+        return f"Every task of {testset.name} has all the answers it wants: there is nothing left to answer."
+    why = (
+        "you answered every task still open to you"
+        if progress_now["answered"]
+        else "no task that still wants answers is open to you now"
+    )
+    return f"No task is left for you in {testset.name}: {why}" + (" but the one you hold." if held else ".")
 
 
 def task_image_jpeg(token, user):

@@ -72,12 +72,11 @@ def sample_testset(
             TestSet.objects.select_for_update().filter(pk=testset.pk).first()
         parent = None if from_revision is None else revision_numbered(testset, from_revision)
         wnids, candidates, blacklisted = _read_candidates(testset, parent)
+        _check_override_classes(testset, parameters, wnids)
         sample = _sampled(strategy, candidates, _read_reference(testset, wnids), wnids, parameters, seed)
         if not len(sample.chosen):
-            raise DomainError(
-                f"test set {testset.name!r}: no class could be sampled ({_short_summary(sample, wnids)})",
-                field="strategy",
-            )
+            # No one input is at fault: the test set has nothing eligible to take (the message says why per class).
+            raise DomainError(f"test set {testset.name!r}: no class could be sampled ({_short_summary(sample, wnids)})")
         chosen = _Chosen.of(sample, candidates)
         answer = {
             "upward": int(sample.upward.sum()),
@@ -187,6 +186,18 @@ def _checked_parameters(strategy, per_class, seed, threshold, thresholds):
         overrides[wnid] = _checked_threshold(value, "thresholds", f" of {wnid}")
     parameters["thresholds"] = overrides
     return parameters
+
+
+def _check_override_classes(testset, parameters, wnids):
+    """Refuse per-class thresholds of classes outside the test set's (`wnids`): a typo'd wnid that happens to be
+    another class would otherwise be taken and change nothing."""
+    strangers = sorted(set(parameters.get("thresholds", {})) - set(wnids))
+    if strangers:
+        raise DomainError(
+            f"per-class threshold for {', '.join(strangers)}: not a class of test set {testset.name!r} (neither "
+            "its candidates nor its reference hold it)",
+            field="thresholds",
+        )
 
 
 def _checked_threshold(value, field, of=""):
@@ -325,13 +336,20 @@ def revision_dataset(revision):
     """The revision as a dataset named "<test set>-r<number>", made on the first call: one image per sampled
     candidate, of the same file name and file as the pool's image (the same stored file: files are stored under
     their checksum and never deleted with an image, so two images may share one) and labelled with the class it
-    was sampled for, each with its original-label review item, as an import makes them. Returns (the dataset,
-    whether this call made it)."""
+    was sampled for, each with its original-label review item, as an import makes them. Refused while any of its
+    images is blacklisted (blacklisted_since). Returns (the dataset, whether this call made it)."""
     with transaction.atomic():
         revision = Revision.objects.select_for_update(of=("self",)).select_related("testset").get(pk=revision.pk)
         if revision.dataset_id is not None:
             return revision.dataset, False
         name = f"{revision.testset.name}-r{revision.number}"
+        blacklisted = blacklisted_since(revision)
+        if blacklisted:
+            raise ConflictError(
+                f"{blacklisted} image{'s' if blacklisted != 1 else ''} of revision {revision.number} "
+                f"{'were' if blacklisted != 1 else 'was'} blacklisted after it was sampled: sample a new revision from "
+                f"revision {revision.number} (it leaves them out), and make that one a dataset"
+            )
         if Dataset.objects.filter(name=name).exists():
             raise ConflictError(f"dataset {name!r}, the one revision {revision.number} would become, exists already")
         rows = RevisionImage.objects.filter(revision=revision).order_by("wnid", "candidate_id")
@@ -349,6 +367,11 @@ def revision_dataset(revision):
         revision.dataset = dataset
         revision.save(update_fields=["dataset"])
     return dataset, True
+
+
+def blacklisted_since(revision):
+    """How many of the revision's images are blacklisted now: they were not when it was sampled."""
+    return RevisionImage.objects.filter(revision=revision).exclude(candidate__blacklist_reason="").count()
 
 
 def _share_pool_files(dataset, pool_id):

@@ -6,7 +6,15 @@ from django.db.models.functions import Coalesce
 import taxonomy
 from annotate.models import Image
 from config.exceptions import NotFoundError
-from testsets.models import Assignment, Candidate, FrequencyTask, Revision, RevisionImage, TestSet
+from testsets.models import (
+    Assignment,
+    BlacklistReason,
+    Candidate,
+    FrequencyTask,
+    Revision,
+    RevisionImage,
+    TestSet,
+)
 
 
 class TestSetNotFound(NotFoundError):
@@ -108,7 +116,9 @@ def revisions_listed(testset):
 
 def revision_classes(revision):
     """The revision's images per class: [(wnid, [{"image", "file_name", "frequency", "annotations", "bin",
-    "upward"}, ...]), ...], classes by wnid, images by frequency (highest first), then file name."""
+    "upward", "blacklisted"}, ...]), ...], classes by wnid, images by frequency (highest first), then file name;
+    "blacklisted": the label of the reason its candidate is blacklisted for now (put there since the sampling),
+    else ""."""
     rows = (
         RevisionImage.objects.filter(revision=revision)
         .order_by("wnid", "-frequency", "candidate__image__file_name")
@@ -120,10 +130,12 @@ def revision_classes(revision):
             "upward",
             image=F("candidate__image_id"),
             file_name=F("candidate__image__file_name"),
+            blacklisted=F("candidate__blacklist_reason"),
         )
     )
     classes = {}
     for row in rows:
+        row["blacklisted"] = BlacklistReason(row["blacklisted"]).label if row["blacklisted"] else ""
         classes.setdefault(row.pop("wnid"), []).append(row)
     return list(classes.items())
 

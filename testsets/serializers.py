@@ -239,6 +239,7 @@ class FrequencyTasksAnswer(serializers.Serializer):
     short_of_reference = serializers.DictField(
         child=serializers.IntegerField(), help_text="classes with fewer reference images than min_reference: how many"
     )
+    why_none = serializers.CharField(required=False, help_text="why no task was created (only then)")
 
 
 class SelectionsAnswer(serializers.Serializer):

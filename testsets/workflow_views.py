@@ -78,6 +78,7 @@ def revision_page(request, name, number):
         "revision": revision,
         "classes": len(classes),
         "images": sum(len(images) for _, images in classes),
+        "blacklisted": sum(1 for _, images in classes for image in images if image["blacklisted"]),
         "page": page,
     }
     return render(request, "testsets/revision.html", context)

@@ -5,7 +5,7 @@
 // annotator until they answer it, never after.
 
 import { ApiError, getJSON, request, withRetry } from "./api.js";
-import { decodedOrLate, isTyping, preloadImage, toast } from "./ui.js";
+import { decodedOrLate, dismissToast, isTyping, preloadImage, toast } from "./ui.js";
 
 const MOVES = {
   ArrowLeft: -1,
@@ -125,6 +125,8 @@ function showDone(answer) {
   delete app.dataset.task;
   els.emptyTitle.textContent = "No task left for you";
   els.emptyText.textContent = answer.detail || "No task is left for you.";
+  // A hint about the task just answered ("Nothing is selected...") means nothing on this screen.
+  dismissToast();
   setMode("done");
 }
 
@@ -228,7 +230,9 @@ async function submit() {
       toast(`Your answer was not saved: ${error.message}`);
       return;
     }
-    toast("You had answered this task already: here is the next one.");
+    // Answered already (a retry after a lost answer: it was saved), or the task filled up meanwhile (not saved):
+    // the server's words say which.
+    toast(`${error.message}. Here is the next task.`);
   }
   await goNext(progress);
 }

@@ -45,6 +45,7 @@ const state = {
   undo: [], // {id, reason, note}: what each change replaced, the latest last
   noteFor: null, // the candidate whose "other" note is being typed
   loading: 0, // the number of the latest load: an older answer arriving late is dropped
+  shown: false, // whether a page was shown: the first keeps readAddress's note on the address
 };
 
 const saves = new SaveQueue({ storageKey: `relabel:blacklist:${app.dataset.candidatesUrl}` });
@@ -97,7 +98,14 @@ async function load() {
   try {
     const { data } = await getJSON(`${app.dataset.candidatesUrl}?${params}`);
     if (number !== state.loading) return;
-    if (number > 1) els.error.hidden = true;
+    if (!data.results.length && data.count && state.offset > 0) {
+      // An address past the last page (edited by hand, or the filters left fewer): go to the last page.
+      state.offset = Math.floor((data.count - 1) / PAGE_SIZE) * PAGE_SIZE;
+      writeAddress();
+      await load();
+      return;
+    }
+    if (state.shown) els.error.hidden = true;
     show(data);
   } catch (error) {
     if (number !== state.loading) return;
@@ -108,6 +116,7 @@ async function load() {
 }
 
 function show(data) {
+  state.shown = true;
   state.candidates = data.results;
   state.tiles = data.results.map(tile);
   els.grid.replaceChildren(...state.tiles);

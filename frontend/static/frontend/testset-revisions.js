@@ -37,6 +37,9 @@ function parseThresholds(text) {
     if (!match || Number.isNaN(Number(match[2]))) {
       throw new Error(`thresholds: "${item.trim()}" is not wnid=frequency, e.g. n01440764=0.9`);
     }
+    if (Object.hasOwn(overrides, match[1])) {
+      throw new Error(`thresholds: ${match[1]} is given twice (${overrides[match[1]]} and ${match[2]}); keep one`);
+    }
     overrides[match[1]] = Number(match[2]);
   }
   return overrides;
@@ -63,12 +66,15 @@ function setUpSampling(form) {
     const fields = form.elements;
     const sample = {
       strategy: strategy(),
-      per_class: numberOrNull(fields.per_class),
       seed: numberOrNull(fields.seed) ?? 0,
       from: fields.from.value ? Number(fields.from.value) : null,
     };
+    // An empty field is left out of the request: the server takes its default (which the preview names).
+    const perClass = numberOrNull(fields.per_class);
+    if (perClass !== null) sample.per_class = perClass;
     if (sample.strategy === "threshold") {
-      sample.threshold = numberOrNull(fields.threshold);
+      const threshold = numberOrNull(fields.threshold);
+      if (threshold !== null) sample.threshold = threshold;
       sample.thresholds = parseThresholds(fields.thresholds.value);
     }
     return sample;
@@ -114,7 +120,11 @@ function setUpSampling(form) {
     result.querySelector("[data-short-table]").hidden = !rows.length;
     result.querySelector("[data-none-short]").hidden = rows.length > 0;
     const from = sample.from ? `, from revision ${sample.from}` : "";
-    result.querySelector("[data-preview-note]").textContent = `(${sample.strategy}, seed ${sample.seed}${from}; nothing saved yet)`;
+    const perClass = sample.per_class ?? `${form.dataset.defaultPerClass} (the test set's default)`;
+    const threshold =
+      sample.strategy !== "threshold" ? "" : `, frequency at least ${sample.threshold ?? `${form.dataset.defaultThreshold} (the default)`}`;
+    result.querySelector("[data-preview-note]").textContent =
+      `(${sample.strategy}, ${perClass} per class${threshold}, seed ${sample.seed}${from}; nothing saved yet)`;
     result.hidden = false;
   }
 
@@ -170,6 +180,9 @@ function setUpSampling(form) {
   });
   form.addEventListener("input", inputsChanged);
   form.addEventListener("change", inputsChanged);
+  // ?from=N (a revision page's "sample a new revision from" link) picks the revision to start from.
+  const from = new URLSearchParams(window.location.search).get("from");
+  if (from && [...form.elements.from.options].some((option) => option.value === from)) form.elements.from.value = from;
   showStrategy();
 }
 
@@ -201,6 +214,14 @@ function setUpTasks(section) {
     resultBox.hidden = false;
   };
 
+  const figures = section.querySelector("[data-tasks-figures]");
+  /** The figures above the forms, moved by what a creation or an import just added. */
+  function addToFigures(tasks, assignments) {
+    const count = (name, added) => (figures.dataset[name] = String(Number(figures.dataset[name]) + added));
+    const plural = (value, word) => `${Number(value).toLocaleString("en")} ${word}${Number(value) === 1 ? "" : "s"}`;
+    figures.textContent = `${plural(count("tasks", tasks), "task")}, ${plural(count("assignments", assignments), "assignment")} so far.`;
+  }
+
   async function submit(form, url, body, describe) {
     const button = form.querySelector("[type=submit]");
     button.disabled = true;
@@ -226,7 +247,9 @@ function setUpTasks(section) {
     }
     submit(tasksForm, section.dataset.tasksUrl, body, (summary) => {
       const made = summary.tasks.candidates + summary.tasks.reference;
-      return `${made} tasks created (${summary.tasks.candidates} of candidates, ${summary.tasks.reference} of reference images), ${summary.images} images in all. Reload to see the figures.`;
+      addToFigures(made, 0);
+      if (!made) return `No task created: ${summary.why_none}.`;
+      return `${made} tasks created (${summary.tasks.candidates} of candidates, ${summary.tasks.reference} of reference images), ${summary.images} images in all.`;
     });
   });
 
@@ -242,6 +265,7 @@ function setUpTasks(section) {
     const body = new FormData();
     body.append("file", file);
     submit(selectionsForm, section.dataset.selectionsUrl, body, (summary) => {
+      addToFigures(0, summary.assignments);
       const created = summary.accounts_created ? `, ${summary.accounts_created} new accounts` : "";
       return `${summary.assignments} assignments of ${summary.annotators} annotators imported${created}; ${summary.excluded} under the quality threshold; ${summary.frequencies} frequencies recounted.`;
     });

@@ -29,6 +29,12 @@ export function toast(message) {
   }, TOAST_MS);
 }
 
+/** Hide the toast now: what it said no longer holds. */
+export function dismissToast() {
+  clearTimeout(toastTimer);
+  document.getElementById("toast").hidden = true;
+}
+
 /** Resolves once the image is decoded, or once it failed to be. */
 export function decoded(img) {
   return img.decode().catch(() => {});

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from annotate.spreadsheets import write_csv
 from config.exceptions import as_command_errors
 from testsets.downloads import frequency_lines
 from testsets.selectors import testset_named
@@ -20,11 +21,5 @@ class Command(BaseCommand):
     @as_command_errors
     def handle(self, *args, testset, out, **options):
         testset = testset_named(testset)
-        lines = frequency_lines(testset)
-        with open(out, "w", newline="", encoding="utf-8") as handle:
-            handle.write(next(lines))
-            written = 0
-            for line in lines:
-                handle.write(line)
-                written += 1
+        written = write_csv(out, frequency_lines(testset))
         self.stdout.write(f"{written} frequencies of {testset.name} written to {out}")
