@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "frontend",
 ]
 
+# Where annotator-only accounts land (accounts.middleware): the new test sets whose grids they answer.
+ANNOTATOR_HOME = "/testsets/"
+
 MIDDLEWARE = [
     "config.timing.ServerTimingMiddleware",
     "config.resilience.DatabaseUnavailableMiddleware",
@@ -89,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AnnotatorOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.errors.ErrorPagesMiddleware",

@@ -7,7 +7,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 import taxonomy
-from accounts.roles import can_edit_guide, require_role
+from accounts.roles import can_edit_guide, open_to_annotators, require_role
 from annotate.served_files import file_response
 from labelguide import selectors, services
 from labelguide.models import Attachment, PageKind
@@ -27,6 +27,7 @@ def _require_editor(user):
     require_role(user, can_edit_guide, EDITOR_ROLE_MESSAGE)
 
 
+@open_to_annotators
 @login_required
 @require_GET
 def guide_index(request):
@@ -41,6 +42,7 @@ def guide_index(request):
     return render(request, "labelguide/index.html", context)
 
 
+@open_to_annotators
 @login_required
 @require_GET
 def class_list(request):
@@ -52,6 +54,7 @@ def class_list(request):
     )
 
 
+@open_to_annotators
 @login_required
 @require_GET
 def page_detail(request, slug):
@@ -108,6 +111,7 @@ def page_history(request, slug):
     )
 
 
+@open_to_annotators
 @login_required
 @require_GET
 def class_redirect(request, wnid):
@@ -117,6 +121,7 @@ def class_redirect(request, wnid):
     return redirect("guide-page", slug=services.class_page_for(wnid).slug)
 
 
+@open_to_annotators
 @login_required
 @require_GET
 def attachment_file(request, pk):

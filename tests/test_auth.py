@@ -6,6 +6,9 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from accounts import roles
+from tests.conftest import make_user
+
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pw-for-tests"
@@ -97,3 +100,29 @@ def test_token_endpoints_are_in_the_openapi_schema(client, reviewer):
     assert schema["components"]["schemas"][token_output.rsplit("/", 1)[-1]]["properties"] == {
         "token": {"type": "string"}
     }
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/api/datasets/", 403),
+        ("/datasets/val/", 403),
+        ("/models/", 403),
+        ("/api/synsets/?q=tench", 403),
+        ("/guide/", 200),
+        ("/testsets/", 200),
+    ],
+)
+def test_an_annotator_only_account_opens_the_grids_and_the_guide_and_nothing_else(db, path, status):
+    client = Client()
+    client.force_login(make_user("crowd", roles.ANNOTATOR))
+    assert client.get(path).status_code == status
+    home = client.get("/")
+    assert (home.status_code, home["Location"]) == (302, "/testsets/")
+
+
+def test_an_annotator_with_another_role_gets_that_role_elsewhere(db):
+    client = Client()
+    client.force_login(make_user("both", roles.ANNOTATOR, roles.TRAINEE))
+    assert client.get("/api/datasets/").status_code == 200
+    assert client.get("/").status_code == 200

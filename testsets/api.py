@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin, IsAnnotator
+from accounts.roles import open_to_annotators
 from config.exceptions import NotFoundError
 from config.query import int_schema, query_ints
 from testsets import grid
@@ -36,6 +37,7 @@ from testsets.serializers import (
 from testsets.services import create_testset, set_blacklisted
 
 
+@open_to_annotators
 class NextTask(APIView):
     permission_classes = [IsAnnotator]
 
@@ -58,6 +60,7 @@ class NextTask(APIView):
         return Response(NextTaskAnswer(grid.next_task_answer(testset, request.user, skip)).data)
 
 
+@open_to_annotators
 class TaskAssignment(APIView):
     permission_classes = [IsAnnotator]
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 import taxonomy
 from accounts.permissions import IsAdmin, IsAnnotator
-from accounts.roles import can_annotate, is_admin, require_role
+from accounts.roles import can_annotate, is_admin, open_to_annotators, require_role
 from annotate.served_files import file_response
 from testsets import browse, grid
 from testsets.models import BlacklistReason
@@ -16,6 +16,7 @@ from testsets.selectors import testset_named, testset_status, testsets_with_figu
 from testsets.serializers import NextTaskAnswer
 
 
+@open_to_annotators
 @login_required
 @require_GET
 def annotate_page(request, name):
@@ -28,6 +29,7 @@ def annotate_page(request, name):
     )
 
 
+@open_to_annotators
 @login_required
 @require_GET
 def task_image(request, token):
@@ -43,6 +45,7 @@ def task_image(request, token):
 CLASSES_PER_PAGE = 100
 
 
+@open_to_annotators
 @login_required
 @require_GET
 def testsets_page(request):

@@ -7,3 +7,4 @@ from accounts import roles
 register = template.Library()
 register.filter("can_annotate", roles.can_annotate)
 register.filter("is_admin", roles.is_admin)
+register.filter("annotator_only", roles.annotator_only)
