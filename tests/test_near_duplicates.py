@@ -23,7 +23,9 @@ from nearduplicates.selectors import held_back_candidates, standing
 from tests.conftest import make_user
 from tests.wnids import GOLDFISH, TENCH
 from testsets import services as testset_services
-from testsets.models import Candidate
+from testsets.models import Candidate, SelectionFrequency
+from testsets.models import TestSet as NewTestSet  # pytest would take a class named Test... for tests
+from testsets.revisions import sample_testset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -290,3 +292,24 @@ def test_the_commands_search_and_export_the_neighbours_by_file_name(world, tmp_p
     assert (first["neighbour"], first["neighbour_dataset"], first["metric"]) == ("tench0.JPEG", "val", "pixel")
     with pytest.raises(CommandError, match="k must be 1-100"):
         call_command("find_near_duplicates", "--testset", "v2", "--against", "val", "--metric", "pixel", "--k", "0")
+
+
+def test_sampling_leaves_out_what_a_threshold_holds_back_until_it_is_reviewed(world):
+    search("pixel", k=5)
+    NewTestSet.objects.filter(pk=world.pk).update(min_annotations=1)
+    SelectionFrequency.objects.bulk_create(
+        SelectionFrequency(testset=world, image_id=image, wnid=wnid, annotations=10, selected=9)
+        for image, wnid in Candidate.objects.filter(testset=world).values_list("image_id", "wnid")
+    )
+    copy = candidate("copy_of_tench0.jpg")
+    services.set_threshold(testset_name="v2", metric="pixel", value=nearest("pixel")["copy_of_tench0.jpg"][1])
+
+    def sampled():
+        answer = sample_testset(testset_name="v2", strategy="threshold", per_class=10, threshold=0.5)
+        return {image["file_name"] for image in answer["images"]}
+
+    assert "copy_of_tench0.jpg" not in sampled() and "fresh0.jpg" in sampled()
+    original = Image.objects.get(file_name="tench0.JPEG")
+    ada = make_user("ada", roles.ADMIN)
+    services.review_pair(testset_name="v2", candidate_id=copy.pk, image_id=original.pk, verdict="distinct", user=ada)
+    assert "copy_of_tench0.jpg" in sampled()

@@ -32,8 +32,8 @@ from testsets.models import (
     RevisionImage,
     SelectionFrequency,
     TaskImage,
-    TestSet,
 )
+from testsets.models import TestSet as NewTestSet  # pytest would take a class named Test... for tests
 from testsets.revisions import sample_testset
 
 REFERENCE = {
@@ -51,7 +51,7 @@ def build(make_dataset, tmp_path, name="v2", tench=None, annotators=("a",)):
     """Test set `name` against val (four tench and four goldfish reference images): tench and goldfish candidates in
     tasks of four with one control of each kind, three assignments wanted per task, each task answered (everything
     selected) by `annotators`; one annotation is enough for a frequency to count."""
-    if not TestSet.objects.exists():
+    if not NewTestSet.objects.exists():
         make_dataset(name="val", predictions={}, files=REFERENCE)
     pool = {TENCH: tench or [f"t{i}.jpg" for i in range(6)], GOLDFISH: [f"g{i}.jpg" for i in range(3)]}
     root = tmp_path / f"{name}-pool"
@@ -70,7 +70,7 @@ def build(make_dataset, tmp_path, name="v2", tench=None, annotators=("a",)):
             submit_assignment(
                 task=task, annotator=annotator, selected_tokens=list(task.images.values_list("token", flat=True))
             )
-    TestSet.objects.filter(pk=testset.pk).update(min_annotations=1)
+    NewTestSet.objects.filter(pk=testset.pk).update(min_annotations=1)
     testset.refresh_from_db()
     return testset
 
@@ -402,11 +402,11 @@ COMMAND_REFUSALS = [
 def test_commands_refuse_bad_arguments_with_one_line_and_write_nothing(make_dataset, tmp_path, arguments):
     testset = build(make_dataset, tmp_path)
     sample_testset(testset_name="v2", strategy="top")
-    before = written(testset), TestSet.objects.count(), Revision.objects.count(), FrequencyTask.objects.count()
+    before = written(testset), NewTestSet.objects.count(), Revision.objects.count(), FrequencyTask.objects.count()
     with pytest.raises(CommandError) as refusal:
         call_command(*(argument.format(tmp=tmp_path) for argument in arguments), stdout=io.StringIO())
     assert str(refusal.value) and "\n" not in str(refusal.value) and "Traceback" not in str(refusal.value)
-    after = written(testset), TestSet.objects.count(), Revision.objects.count(), FrequencyTask.objects.count()
+    after = written(testset), NewTestSet.objects.count(), Revision.objects.count(), FrequencyTask.objects.count()
     assert after == before
     assert not (tmp_path / "e.json").exists()
 
@@ -549,7 +549,7 @@ def test_sampling_names_what_is_at_fault(make_dataset, tmp_path, admin):
     own = client.post(url, {"strategy": "threshold", "thresholds": {TENCH: 0.5}}, "application/json")
     assert own.status_code == 200
     # Nothing sampleable: no one input is at fault.
-    TestSet.objects.filter(name="v2").update(min_annotations=50)
+    NewTestSet.objects.filter(name="v2").update(min_annotations=50)
     empty = client.post(url, {"strategy": "top"}, "application/json")
     assert empty.status_code == 400 and list(empty.json()) == ["detail"]
     assert "no class could be sampled" in empty.json()["detail"]
