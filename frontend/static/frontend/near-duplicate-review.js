@@ -5,7 +5,7 @@
 // and kept until the server has them; ?candidate=ID opens that candidate first.
 
 import { SaveQueue, getJSON } from "./api.js";
-import { isTyping, toast } from "./ui.js";
+import { isTyping, showSaveState, toast } from "./ui.js";
 
 const NEXT_KEYS = new Set(["ArrowRight", "j"]);
 const PREVIOUS_KEYS = new Set(["ArrowLeft", "k"]);
@@ -320,13 +320,7 @@ saves.addEventListener("saved", ({ detail }) => {
     drawStanding(state.candidate);
   }
 });
-saves.addEventListener("change", ({ detail }) => {
-  app.dataset.pending = String(detail.pending);
-  const saving = detail.pending > 0;
-  els.saveState.dataset.state = detail.status === "retrying" ? "error" : saving ? "saving" : "saved";
-  els.saveState.textContent =
-    detail.status === "retrying" ? "Not saved yet: retrying" : saving ? "Saving…" : "All verdicts saved";
-});
+saves.addEventListener("change", ({ detail }) => showSaveState(app, els.saveState, detail, "All verdicts saved"));
 saves.addEventListener("failed", ({ detail }) => {
   toast(`Not saved: ${detail.error.message}`);
   if (state.candidate) showCandidate(state.position, state.focus);

@@ -5,7 +5,7 @@
 // in order, and kept until the server has it.
 
 import { SaveQueue, getJSON } from "./api.js";
-import { isTyping, toast } from "./ui.js";
+import { isTyping, showSaveState, toast } from "./ui.js";
 
 const PAGE_SIZE = 60;
 const FILTERS = ["min_frequency", "max_frequency", "bin", "blacklisted", "near_duplicate", "min_annotations", "sort"];
@@ -299,13 +299,7 @@ els.noteForm.addEventListener("submit", (event) => {
 });
 els.noteCancel.addEventListener("click", closeNote);
 
-saves.addEventListener("change", ({ detail }) => {
-  app.dataset.pending = String(detail.pending);
-  const saving = detail.pending > 0;
-  els.saveState.dataset.state = detail.status === "retrying" ? "error" : saving ? "saving" : "saved";
-  els.saveState.textContent =
-    detail.status === "retrying" ? "Not saved yet: retrying" : saving ? "Saving…" : "All changes saved";
-});
+saves.addEventListener("change", ({ detail }) => showSaveState(app, els.saveState, detail, "All changes saved"));
 saves.addEventListener("failed", ({ detail }) => {
   toast(`Not saved: ${detail.error.message}`);
   load();

@@ -54,3 +54,12 @@ export function preloadImage(url) {
   decoded(img);
   return img;
 }
+
+// What a SaveQueue's "change" event says, in a page's save-state line: saving, retrying, or `savedText` once all is
+// saved; `app.dataset.pending` tells tests how many saves are still on their way.
+export function showSaveState(app, element, detail, savedText) {
+  app.dataset.pending = String(detail.pending);
+  const saving = detail.pending > 0;
+  element.dataset.state = detail.status === "retrying" ? "error" : saving ? "saving" : "saved";
+  element.textContent = detail.status === "retrying" ? "Not saved yet: retrying" : saving ? "Saving…" : savedText;
+}
