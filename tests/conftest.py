@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
+from django.test import Client
 from PIL import Image as PILImage
 
 from accounts import roles
@@ -54,6 +55,14 @@ def background_jobs_end_with_the_test():
     """A prediction job run in the background (in-process mode) ends before its test's database is emptied."""
     yield
     sharded_jobs.background_jobs.wait()
+
+
+def client_for(user):
+    """A test client logged in as `user`, or anonymous for None."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
 
 
 def make_user(username, *role_names, password="pw-for-tests"):

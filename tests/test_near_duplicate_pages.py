@@ -5,7 +5,6 @@ thread, which reads committed rows only: these tests are transactional."""
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts import roles
@@ -14,7 +13,7 @@ from nearduplicates import graph
 from nearduplicates.models import DuplicateReview, Neighbour, PairVerdict, Threshold
 from nearduplicates.selectors import held_back_candidates, review_queue, standing
 from tests import test_near_duplicates
-from tests.conftest import BROWSER_DB, make_user
+from tests.conftest import BROWSER_DB, client_for, make_user
 from testsets.models import Candidate
 
 pytestmark = BROWSER_DB
@@ -22,13 +21,6 @@ pytestmark = BROWSER_DB
 # The test set v2 against val with planted copies of val's pictures among its candidates.
 world = test_near_duplicates.world
 PAGES = ("/testsets/v2/near-duplicates/", "/testsets/v2/near-duplicates/review/")
-
-
-def client_for(user):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -5,7 +5,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 import taxonomy
@@ -14,7 +13,7 @@ from annotate.image_import import import_image_folder
 from annotate.models import ClassifierModel, Image, Prediction, PredictionBlock, PredictorKind, ReviewItem
 from evaluation import selectors, services
 from evaluation.models import Participant, ParticipantImage, Phase, PhaseImage, PhaseState
-from tests.conftest import evaluation_people, jpeg_bytes
+from tests.conftest import client_for, evaluation_people, jpeg_bytes
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 from tests.wnids import AIRLINER, CHIHUAHUA, GOLDFISH, TENCH
 from training.services import create_training_task
@@ -62,12 +61,6 @@ def new_phase(name="phase 1", datasets=None, participants=("pat", "paula"), **kw
     return services.create_phase(
         name=name, datasets=datasets or {"inet": 3, "v2": 2}, participants=list(participants), **kwargs
     )
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(client, url, data=None):

@@ -24,7 +24,7 @@ from annotate.spreadsheets import SafeWriter, as_text_cell
 from consensus import services as consensus_services
 from evaluation import services as evaluation_services
 from evaluation.models import PhaseImage
-from tests.conftest import jpeg_bytes, make_user
+from tests.conftest import client_for, jpeg_bytes, make_user
 from tests.wnids import GOLDFISH, GREAT_WHITE, TENCH
 from training.models import TaskSource
 from training.services import create_training_task
@@ -47,12 +47,6 @@ def import_dataset(tmp_path, name, files, top1=None):
         csv = tmp_path / f"{name}.csv"
         csv.write_text("filename,top1\n" + "".join(f"{file},{wnid}\n" for file, wnid in top1.items()))
         import_predictions(model_name="resnet-sim", dataset_name=name, path=csv)
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def send(client, method, url, data=None, **headers):

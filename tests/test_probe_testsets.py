@@ -13,14 +13,13 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
 from accounts import roles
 from annotate.models import Dataset, Image
 from annotate.spreadsheets import FORMULA_STARTS
 from evaluation import services as evaluation_services
-from tests.conftest import jpeg_bytes, make_user
+from tests.conftest import client_for, jpeg_bytes, make_user
 from tests.wnids import GOLDFISH, TENCH
 from testsets import services
 from testsets.frequency_tasks import create_frequency_tasks, recount_frequencies, submit_assignment
@@ -73,13 +72,6 @@ def build(make_dataset, tmp_path, name="v2", tench=None, annotators=("a",)):
     NewTestSet.objects.filter(pk=testset.pk).update(min_annotations=1)
     testset.refresh_from_db()
     return testset
-
-
-def client_for(user):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def written(testset):

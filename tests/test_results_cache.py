@@ -17,7 +17,7 @@ from annotate.prediction_import import import_predictions
 from consensus import services as consensus
 from evaluation import results, scores, selectors
 from evaluation import services as phases
-from tests.test_phases import client_for
+from tests.conftest import client_for
 from tests.test_prediction_blocks import assert_blocks_hold_the_predictions
 from tests.test_results import answer_all, closed_phase
 from tests.wnids import GOLDFISH

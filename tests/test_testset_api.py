@@ -2,10 +2,9 @@
 revisions, and the annotators' accuracy; who may use it, what it refuses and the queries its lists cost."""
 
 import pytest
-from django.test import Client
 
 from accounts import roles
-from tests.conftest import jpeg_bytes, make_user
+from tests.conftest import client_for, jpeg_bytes, make_user
 from tests.wnids import GOLDFISH, TENCH
 from testsets import models, services
 from testsets.frequency_tasks import create_frequency_tasks, submit_assignment
@@ -51,13 +50,6 @@ def testset(make_dataset, tmp_path):
 @pytest.fixture
 def admin(db):
     return make_user("ada", roles.ADMIN)
-
-
-def client_for(user):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def urls(name, candidate, revision):

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from PIL import Image as PILImage
 
@@ -22,7 +21,7 @@ import taxonomy
 from accounts import roles
 from annotate.models import Image
 from evaluation import services as evaluation_services
-from tests.conftest import BROWSER_DB, jpeg_bytes, make_user
+from tests.conftest import BROWSER_DB, client_for, jpeg_bytes, make_user
 from tests.wnids import GOLDFISH, TENCH
 from testsets import grid, services
 from testsets.frequency_tasks import import_selections, submit_assignment
@@ -76,13 +75,6 @@ def world(make_dataset, tmp_path):
 @pytest.fixture
 def annotator(db):
     return make_user("anna", roles.ANNOTATOR)
-
-
-def client_for(user):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def tokens(task):

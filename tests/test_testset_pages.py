@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 import taxonomy
 from accounts import roles
 from annotate.models import Image
-from tests.conftest import BROWSER_DB, jpeg_bytes, make_user
+from tests.conftest import BROWSER_DB, client_for, jpeg_bytes, make_user
 from tests.wnids import CHIHUAHUA, GOLDFISH, GREAT_WHITE, TENCH
 from testsets import browse, sampling, services
 from testsets.models import BIN_EDGES, BlacklistChange, Candidate, SelectionFrequency
@@ -132,13 +132,6 @@ def testset(make_dataset, tmp_path):
 @pytest.fixture
 def admin(db):
     return make_user("ada", roles.ADMIN)
-
-
-def client_for(user):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def names_of(answer):

@@ -14,12 +14,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import F
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts import roles
 from annotate.models import Dataset
-from tests.conftest import BROWSER_DB, make_user
+from tests.conftest import BROWSER_DB, client_for, make_user
 from tests.test_testset_api import build_testset
 from tests.wnids import GOLDFISH, TENCH
 from testsets import models
@@ -47,13 +46,6 @@ def testset(make_dataset, tmp_path):
 @pytest.fixture
 def admin(db):
     return make_user("ada", roles.ADMIN)
-
-
-def client_for(user):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def post_json(client, url, body):
