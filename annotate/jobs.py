@@ -113,13 +113,7 @@ def run_shard(shard_id):
         .order_by("position")
         .only("pk", "file")
     )
-    cancelled = False
-
-    def still_wanted():
-        nonlocal cancelled
-        cancelled = PREDICTIONS.is_cancelled(job.pk)
-        return not cancelled
-
+    still_wanted = PREDICTIONS.still_wanted(job.pk)
     wnids = taxonomy.class_wnids()
     predictions, failures = [], []
     for image_id, top, probabilities, error in classifier.predict(read_image_files(images), on_batch=still_wanted):
@@ -136,7 +130,7 @@ def run_shard(shard_id):
                 scores=[round(p, 6) for p in probabilities],
             )
         )
-    if cancelled:
+    if still_wanted.cancelled:
         return
     with transaction.atomic():
         prediction_blocks.forget(job.model_id)

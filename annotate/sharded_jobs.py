@@ -72,6 +72,11 @@ class JobKind:
     def is_cancelled(self, job_id):
         return self.job_model.objects.filter(pk=job_id, state=JobState.CANCELLED).exists()
 
+    def still_wanted(self, job_id):
+        """The `on_batch` of a shard's model run: asked between batches, False once the job was cancelled, and
+        what it last found kept in its `cancelled`."""
+        return _StillWanted(self, job_id)
+
     def mark_shard_done(self, shard, done, failed=0):
         """Inside the transaction that writes the shard's rows."""
         self.shard_model.objects.filter(pk=shard.pk).update(
@@ -151,6 +156,16 @@ class JobKind:
             if timeout is not None and time.monotonic() - start > timeout:
                 raise TimeoutError(f"{self.name} job {job_id} is still {progress['state']} after {timeout} s")
             time.sleep(poll_seconds)
+
+
+class _StillWanted:
+    def __init__(self, kind, job_id):
+        self.kind, self.job_id = kind, job_id
+        self.cancelled = False
+
+    def __call__(self):
+        self.cancelled = self.kind.is_cancelled(self.job_id)
+        return not self.cancelled
 
 
 KINDS = []

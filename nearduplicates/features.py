@@ -35,6 +35,7 @@ from annotate.inference import NUM_CLASSES, BatchedModel, InferenceError, decode
 
 __all__ = [
     "FeatureExtractor",
+    "PixelVectors",
     "classification_head",
     "hamming_distances",
     "perceptual_hash",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 PIXEL_SIZE = 16
+# Pixel vectors computed between two checks that the job still wants them.
+PIXEL_BATCH = 256
 HASH_THUMBNAIL = 32
 HASH_SIDE = 8
 # Files decoded ahead of the caller: enough to keep the decoding threads busy, few enough to bound memory.
@@ -79,6 +82,19 @@ def pixel_vector(data, size=PIXEL_SIZE):
 def pixel_vectors(entries, size=PIXEL_SIZE, threads=2):
     """Yield (key, pixel vector, error) for (key, file bytes) entries."""
     return decode_in_threads(entries, functools.partial(pixel_vector, size=size), threads, DECODE_AHEAD)
+
+
+class PixelVectors:
+    """pixel_vectors behind the interface of FeatureExtractor, for the feature jobs: `on_batch` is asked after
+    every PIXEL_BATCH images whether to go on."""
+
+    dimension = PIXEL_SIZE * PIXEL_SIZE * 3
+
+    def extract(self, entries, on_batch=None):
+        for done, result in enumerate(pixel_vectors(entries), start=1):
+            yield result
+            if on_batch and done % PIXEL_BATCH == 0 and on_batch() is False:
+                return
 
 
 def perceptual_hash(data):

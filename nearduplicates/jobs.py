@@ -22,23 +22,6 @@ from nearduplicates.models import FeatureBlock, FeatureJob, FeatureSet, FeatureS
 from nearduplicates.searching import plan_shards, search_part, write_neighbours
 from nearduplicates.storage import load_arrays, save_arrays
 
-PIXEL_BATCH = 256
-
-
-class _PixelVectors:
-    """Pixel vectors behind the interface of features.FeatureExtractor: `on_batch` is asked after every
-    PIXEL_BATCH images whether to go on."""
-
-    def __init__(self, features):
-        self._features = features
-        self.dimension = features.PIXEL_SIZE * features.PIXEL_SIZE * 3
-
-    def extract(self, entries, on_batch=None):
-        for done, result in enumerate(self._features.pixel_vectors(entries), start=1):
-            yield result
-            if on_batch and done % PIXEL_BATCH == 0 and on_batch() is False:
-                return
-
 
 @functools.cache
 def _extractor(metric, architecture, weights, batch_size):
@@ -46,7 +29,7 @@ def _extractor(metric, architecture, weights, batch_size):
     from nearduplicates import features
 
     if metric == Metric.PIXEL:
-        return _PixelVectors(features)
+        return features.PixelVectors()
     return features.FeatureExtractor(ModelSpec(architecture, weights), batch_size=batch_size)
 
 
@@ -59,13 +42,7 @@ def run_feature_shard(shard_id):
     feature_set = job.feature_set
     extractor = _extractor(feature_set.metric, feature_set.architecture, feature_set.weights, job.batch_size)
     images = Image.objects.filter(pk__in=shard.image_ids).order_by("pk").only("pk", "file")
-    cancelled = False
-
-    def still_wanted():
-        nonlocal cancelled
-        cancelled = FEATURES.is_cancelled(job.pk)
-        return not cancelled
-
+    still_wanted = FEATURES.still_wanted(job.pk)
     ids, vectors, failed = [], [], 0
     for image_id, vector, error in extractor.extract(read_image_files(images), on_batch=still_wanted):
         if error:
@@ -73,7 +50,7 @@ def run_feature_shard(shard_id):
             continue
         ids.append(image_id)
         vectors.append(vector)
-    if cancelled:
+    if still_wanted.cancelled:
         return
     dimension = extractor.dimension
     matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dimension), np.float32)
