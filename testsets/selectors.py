@@ -29,6 +29,18 @@ def testset_named(name):
     return testset
 
 
+def _settings(testset):
+    """A test set's name, datasets and settings, as its summaries show them."""
+    return {
+        "name": testset.name,
+        "reference": testset.reference.name,
+        "pool": testset.pool.name,
+        "per_class": testset.per_class,
+        "min_annotations": testset.min_annotations,
+        "quality_threshold": testset.quality_threshold,
+    }
+
+
 def testset_status(testset):
     """What a test set holds so far: candidates (all, blacklisted) per class and in all, tasks, assignments,
     revisions."""
@@ -40,12 +52,7 @@ def testset_status(testset):
         .order_by("wnid")
     }
     return {
-        "name": testset.name,
-        "reference": testset.reference.name,
-        "pool": testset.pool.name,
-        "per_class": testset.per_class,
-        "min_annotations": testset.min_annotations,
-        "quality_threshold": testset.quality_threshold,
+        **_settings(testset),
         "classes": len(per_class),
         "candidates": sum(row["candidates"] for row in per_class.values()),
         "blacklisted": sum(row["blacklisted"] for row in per_class.values()),
@@ -78,12 +85,7 @@ def testsets_with_figures():
     )
     return [
         {
-            "name": testset.name,
-            "reference": testset.reference.name,
-            "pool": testset.pool.name,
-            "per_class": testset.per_class,
-            "min_annotations": testset.min_annotations,
-            "quality_threshold": testset.quality_threshold,
+            **_settings(testset),
             **{figure: getattr(testset, f"{figure}_count") for figure in FIGURES},
         }
         for testset in testsets
