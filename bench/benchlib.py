@@ -14,8 +14,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -303,3 +305,41 @@ def add_review_set_arguments(parser):
     parser.add_argument("--keep-db", action="store_true", help="reuse the bench dataset if it is already built")
     parser.add_argument("--images", type=int, default=50_000, help="images in the dataset (default 50000)")
     parser.add_argument("--decided", type=float, default=0.20, help="share of items with a verdict (default 0.20)")
+
+
+def server_time(response):
+    """The app's own milliseconds from an http.client response's Server-Timing header (config.timing), or None."""
+    for part in (response.getheader("Server-Timing") or "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name == "app" and params.startswith("dur="):
+            return float(params[4:])
+    return None
+
+
+class RequestTimings:
+    """What clients on several threads measured, per request kind: each answer's status, and the client's and the
+    server's milliseconds of the answers that succeeded."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.client_ms = defaultdict(list)
+        self.server_ms = defaultdict(list)
+        self.statuses = defaultdict(lambda: defaultdict(int))
+
+    def record(self, kind, status, client_ms, server_ms):
+        with self.lock:
+            self.statuses[kind][status] += 1
+            if status < 400:
+                self.client_ms[kind].append(client_ms)
+                if server_ms is not None:
+                    self.server_ms[kind].append(server_ms)
+
+    def summary(self):
+        return {
+            kind: {
+                "client_ms": latency_summary([ms / 1000 for ms in self.client_ms[kind]]),
+                "server_ms": latency_summary([ms / 1000 for ms in self.server_ms[kind]]),
+                "statuses": dict(self.statuses[kind]),
+            }
+            for kind in sorted(self.statuses)
+        }

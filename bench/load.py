@@ -107,30 +107,11 @@ def reviewer_tokens(count):
 # --- clients --------------------------------------------------------------------------------------------------
 
 
-class Results:
+class Results(benchlib.RequestTimings):
     def __init__(self):
-        self.lock = threading.Lock()
-        self.client_ms = defaultdict(list)
-        self.server_ms = defaultdict(list)
-        self.statuses = defaultdict(lambda: defaultdict(int))
+        super().__init__()
         self.retries = defaultdict(int)
         self.acknowledged = {}  # (item id, reviewer id) -> last verdict the server acknowledged
-
-    def record(self, kind, status, client_ms, server_ms):
-        with self.lock:
-            self.statuses[kind][status] += 1
-            if status < 400:
-                self.client_ms[kind].append(client_ms)
-                if server_ms is not None:
-                    self.server_ms[kind].append(server_ms)
-
-
-def server_time(response):
-    for part in (response.getheader("Server-Timing") or "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name == "app" and params.startswith("dur="):
-            return float(params[4:])
-    return None
 
 
 class Client(threading.Thread):
@@ -159,7 +140,9 @@ class Client(threading.Thread):
                 response = self.connection.getresponse()
                 data = response.read()
                 status = response.status
-                self.results.record(kind, status, (time.perf_counter() - started) * 1000, server_time(response))
+                self.results.record(
+                    kind, status, (time.perf_counter() - started) * 1000, benchlib.server_time(response)
+                )
             except (OSError, http.client.HTTPException):
                 self.connection = None
             if status and status not in RETRY_STATUSES:

@@ -39,7 +39,6 @@ import secrets
 import tempfile
 import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import benchlib
@@ -222,40 +221,6 @@ def time_next_task_in_process(results, people, calls):
 # --- over HTTP ------------------------------------------------------------------------------------------------
 
 
-def server_time(response):
-    for part in (response.getheader("Server-Timing") or "").split(","):
-        name, _, params = part.strip().partition(";")
-        if name == "app" and params.startswith("dur="):
-            return float(params[4:])
-    return None
-
-
-class Timings:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.client_ms = defaultdict(list)
-        self.server_ms = defaultdict(list)
-        self.statuses = defaultdict(lambda: defaultdict(int))
-
-    def record(self, kind, status, client_ms, server_ms):
-        with self.lock:
-            self.statuses[kind][status] += 1
-            if status < 400:
-                self.client_ms[kind].append(client_ms)
-                if server_ms is not None:
-                    self.server_ms[kind].append(server_ms)
-
-    def summary(self):
-        return {
-            kind: {
-                "client_ms": benchlib.latency_summary([ms / 1000 for ms in self.client_ms[kind]]),
-                "server_ms": benchlib.latency_summary([ms / 1000 for ms in self.server_ms[kind]]),
-                "statuses": dict(self.statuses[kind]),
-            }
-            for kind in sorted(self.statuses)
-        }
-
-
 class Session:
     """One annotator's browser: a session cookie and a keep-alive connection."""
 
@@ -283,7 +248,9 @@ class Session:
             self.connection = None
             self.timings.record(kind, 0, 0.0, None)
             return 0, None
-        self.timings.record(kind, response.status, (time.perf_counter() - started) * 1000, server_time(response))
+        self.timings.record(
+            kind, response.status, (time.perf_counter() - started) * 1000, benchlib.server_time(response)
+        )
         is_json = response.getheader("Content-Type", "").startswith("application/json")
         return response.status, json.loads(data) if is_json and data else data
 
@@ -292,7 +259,7 @@ def time_pages_one_at_a_time(results, port, people, calls):
     """The grid page and the next-task API, one request at a time, for each annotator."""
     rows = []
     for label, user in people.items():
-        timings = Timings()
+        timings = benchlib.RequestTimings()
         session = Session(port, user, timings)
         for _ in range(calls):
             session.call("grid page", "GET", f"/testsets/{TESTSET}/annotate/")
@@ -410,7 +377,7 @@ def cpu_used(before, after):
 
 
 def time_submits(results, port, server, users, database_url, duration, pause, label):
-    timings = Timings()
+    timings = benchlib.RequestTimings()
     sessions = [Session(port, user, timings) for user in users]
     sampler = LockSampler(database_url)
     sampler.start()
