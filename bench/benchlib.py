@@ -31,6 +31,28 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
+# Debian's Chromium, as the tests drive it: never `playwright install`.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium():
+    """Stop the bench at once, before it builds anything, where Debian's Chromium is missing."""
+    if not Path(CHROMIUM).exists():
+        sys.exit(f"error: {CHROMIUM} is missing: install Debian's chromium package (never `playwright install`)")
+
+
+def launch_chromium(playwright, headed=False):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=not headed)
+
+
 def configure_environment(database_url=None):
     """Environment defaults for the bench: settings module, bench database, media in a temp dir.
 

@@ -30,15 +30,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import benchlib
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/relabel_bench_browser"
 REVIEW_JS = benchlib.REPO / "frontend" / "static" / "frontend" / "review.js"
 DATASET = "bench-browser"
@@ -189,7 +180,7 @@ def run_browser(args, base_url):
 
     results = {"latency_ms": [], "next_frame_ms": [], "key_to_handler_ms": [], "verdicts_pressed": 0}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=not args.headed)
+        browser = benchlib.launch_chromium(playwright, args.headed)
         # The bench's own probes are evaluated strings, which the app's Content-Security-Policy forbids pages.
         context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, bypass_csp=True)
         context.add_init_script(INIT_SCRIPT)
@@ -253,8 +244,7 @@ def main():
             f"error: {REVIEW_JS.relative_to(benchlib.REPO)} does not exist yet; this benchmark drives the review page "
             "(contract: document.body.dataset.imageId, window.__relabelPaintedAt, the relabel:painted event)"
         )
-    if not Path(CHROMIUM).exists():
-        sys.exit(f"error: {CHROMIUM} is missing: install Debian's chromium package (never `playwright install`)")
+    benchlib.require_chromium()
     workdir = tempfile.mkdtemp(prefix="relabel-bench-browser-")
     try:
         if args.sqlite:

@@ -44,15 +44,6 @@ import benchlib
 import numpy as np
 import testset_grid_bench
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ANNOTATOR = "bench-paint"
 PASSWORD = "bench-paint-pw-1"
 GOAL_MS = 1000.0
@@ -278,7 +269,7 @@ def run_browser(args, base_url, path):
     milestones = {"cold": [], "warm": []}
     served = {"cold": {"page": [], "task image": []}, "warm": {"page": [], "task image": []}}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=not args.headed)
+        browser = benchlib.launch_chromium(playwright, args.headed)
         login = browser.new_context(base_url=base_url, viewport=VIEWPORT)
         page = login.new_page()
         page.goto("/login/")
@@ -357,8 +348,7 @@ def run_browser(args, base_url, path):
 
 def main():
     args = parse_args()
-    if not Path(CHROMIUM).exists():
-        sys.exit(f"error: {CHROMIUM} is missing: install Debian's chromium package (never `playwright install`)")
+    benchlib.require_chromium()
     database_url = args.database_url or testset_grid_bench.DATABASE_URL
     name = database_url.rsplit("/", 1)[-1]
     os.environ["MEDIA_ROOT"] = args.media or str(Path(tempfile.gettempdir()) / f"relabel-bench-media-{name}")
