@@ -214,7 +214,7 @@ def two_workers(data, distances, ids, results):
 
 def ivf_crossover(args, exact_rate, results):
     """IVF against exact search on clustered data; exact_rate: seconds per query·reference·dimension."""
-    from nearduplicates import search
+    from nearduplicates import index_choice, search
 
     rng = np.random.default_rng([args.seed, 99])
     centres = rng.normal(0, 1, (1000, args.dim)).astype(np.float32)
@@ -253,7 +253,7 @@ def ivf_crossover(args, exact_rate, results):
         "build_s": build_s,
         "by_nprobe": rows,
         "exact_limit_references_at_60s": int(limit),
-        "choose_index_limit_references": int(search.EXACT_SEARCH_LIMIT / (args.queries * args.dim)),
+        "choose_index_limit_references": int(index_choice.EXACT_SEARCH_LIMIT / (args.queries * args.dim)),
     }
 
 

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "interchange",
     "testsets",
     "nearduplicates",
+    "finalreview",
     "demo",
     "frontend",
 ]

@@ -9,6 +9,7 @@ from annotate import urls as annotate_urls
 from config import errors
 from consensus import urls as consensus_urls
 from evaluation import urls as evaluation_urls
+from finalreview import urls as finalreview_urls
 from interchange import urls as interchange_urls
 from labelguide import urls as labelguide_urls
 from nearduplicates import urls as nearduplicates_urls
@@ -32,6 +33,7 @@ urlpatterns = [
     path("api/", include(taxonomy_urls.api_urlpatterns)),
     path("api/", include(testsets_urls.api_urlpatterns)),
     path("api/testsets/<slug:name>/near-duplicates/", include(nearduplicates_urls.api_urlpatterns)),
+    path("api/testsets/<slug:name>/revisions/<int:number>/review/", include(finalreview_urls.api_urlpatterns)),
     path("api/guide/", include(labelguide_urls.api_urlpatterns)),
     path("api/training/", include(training_urls.api_urlpatterns)),
     path("api/evaluation/", include(evaluation_urls.api_urlpatterns)),
@@ -47,6 +49,7 @@ urlpatterns = [
     path("training/", include(training_urls.page_urlpatterns)),
     path("evaluation/", include(evaluation_urls.page_urlpatterns)),
     path("testsets/<slug:name>/near-duplicates/", include(nearduplicates_urls.page_urlpatterns)),
+    path("testsets/<slug:name>/revisions/<int:number>/review/", include(finalreview_urls.page_urlpatterns)),
     path("testsets/", include(testsets_urls.page_urlpatterns)),
     path("", include(consensus_urls.page_urlpatterns)),
     path("", include(annotate_urls.page_urlpatterns)),

@@ -7,7 +7,8 @@ with an undecodable file reported by its error rather than raised:
 - `FeatureExtractor.extract`: the penultimate-layer features of any torchvision classification model (what its
   classification head receives; VGG-16's is fc7, 4,096-d, as ImageNetV2 used), scaled to length 1 by default.
 - `perceptual_hashes`: a 64-bit perceptual hash (pHash, from the DCT) as uint64, compared by Hamming distance
-  (`hamming_distances`): a cheap first pass.
+  (`hamming_distances`): a cheap first pass. `hash_vectors` gives its 64 bits as a 0/1 float32 vector, whose
+  squared L2 distance to another is their Hamming distance, for the search of vectors.
 
 The choices were measured by bench/near_duplicate_recall_bench.py: 100 of the 1,000 real sample images copied with
 a crop of 1-4% per side, a resize, a brightness change and a JPEG re-encode, searched among the originals. Every
@@ -34,10 +35,12 @@ from torch import nn
 from annotate.inference import NUM_CLASSES, BatchedModel, InferenceError, decode_in_threads
 
 __all__ = [
+    "DecodedVectors",
     "FeatureExtractor",
-    "PixelVectors",
     "classification_head",
     "hamming_distances",
+    "hash_vector",
+    "hash_vectors",
     "perceptual_hash",
     "perceptual_hashes",
     "thumbnail",
@@ -48,10 +51,12 @@ __all__ = [
 ]
 
 PIXEL_SIZE = 16
-# Pixel vectors computed between two checks that the job still wants them.
-PIXEL_BATCH = 256
+PIXEL_DIMENSION = PIXEL_SIZE * PIXEL_SIZE * 3
+# Vectors computed without a model between two checks that the job still wants them.
+DECODED_BATCH = 256
 HASH_THUMBNAIL = 32
 HASH_SIDE = 8
+HASH_BITS = HASH_SIDE * HASH_SIDE
 # Files decoded ahead of the caller: enough to keep the decoding threads busy, few enough to bound memory.
 DECODE_AHEAD = 256
 
@@ -84,16 +89,19 @@ def pixel_vectors(entries, size=PIXEL_SIZE, threads=2):
     return decode_in_threads(entries, functools.partial(pixel_vector, size=size), threads, DECODE_AHEAD)
 
 
-class PixelVectors:
-    """pixel_vectors behind the interface of FeatureExtractor, for the feature jobs: `on_batch` is asked after
-    every PIXEL_BATCH images whether to go on."""
+class DecodedVectors:
+    """Vectors computed from each file alone, without a model (pixel_vectors, hash_vectors), behind the interface
+    of FeatureExtractor for the feature jobs: `on_batch` is asked after every DECODED_BATCH images whether to go
+    on."""
 
-    dimension = PIXEL_SIZE * PIXEL_SIZE * 3
+    def __init__(self, vectors, dimension):
+        self.vectors = vectors
+        self.dimension = dimension
 
     def extract(self, entries, on_batch=None):
-        for done, result in enumerate(pixel_vectors(entries), start=1):
+        for done, result in enumerate(self.vectors(entries), start=1):
             yield result
-            if on_batch and done % PIXEL_BATCH == 0 and on_batch() is False:
+            if on_batch and done % DECODED_BATCH == 0 and on_batch() is False:
                 return
 
 
@@ -110,6 +118,17 @@ def perceptual_hash(data):
 def perceptual_hashes(entries, threads=2):
     """Yield (key, pHash as uint64, error) for (key, file bytes) entries."""
     return decode_in_threads(entries, perceptual_hash, threads, DECODE_AHEAD)
+
+
+def hash_vector(data):
+    """The pHash's 64 bits, highest first, as a float32 vector of 0s and 1s: the squared L2 distance between two
+    such vectors is the Hamming distance of their hashes."""
+    return np.unpackbits(np.array([perceptual_hash(data)], ">u8").view(np.uint8)).astype(np.float32)
+
+
+def hash_vectors(entries, threads=2):
+    """Yield (key, hash vector, error) for (key, file bytes) entries."""
+    return decode_in_threads(entries, hash_vector, threads, DECODE_AHEAD)
 
 
 def hamming_distances(hashes, others):

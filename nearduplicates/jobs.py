@@ -2,9 +2,10 @@
 prediction jobs:
 
 - a feature job computes one feature set's vectors for the images that have none, a block file per shard;
-- a search job finds each candidate's k nearest neighbours under a metric. For pixel and CNN vectors each shard
-  searches some of the reference blocks (so the reference is spread over workers) and keeps its own k nearest per
-  candidate; DSSIM shards re-rank the pixel and CNN neighbours of some candidates. The job's end merges the shards'
+- a search job finds each candidate's k nearest neighbours under a metric. For pixel, CNN and pHash vectors each
+  shard searches some of the reference blocks (so the reference is spread over workers), exactly or through an IVF
+  index of those blocks, and keeps its own k nearest per candidate; DSSIM shards re-rank the vector metrics'
+  neighbours of some candidates. The job's end merges the shards'
   lists and replaces the test set's neighbours under that metric in one transaction.
 
 A search that needs vectors not computed yet starts the feature jobs first and plans its shards when the last of
@@ -29,7 +30,9 @@ def _extractor(metric, architecture, weights, batch_size):
     from nearduplicates import features
 
     if metric == Metric.PIXEL:
-        return features.PixelVectors()
+        return features.DecodedVectors(features.pixel_vectors, features.PIXEL_DIMENSION)
+    if metric == Metric.PHASH:
+        return features.DecodedVectors(features.hash_vectors, features.HASH_BITS)
     return features.FeatureExtractor(ModelSpec(architecture, weights), batch_size=batch_size)
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from annotate.models import Dataset, Image, JobShard, ShardedJob
+from nearduplicates.index_choice import DEFAULT_NPROBE
 from testsets.models import Candidate, TestSet
 
 
@@ -14,15 +15,31 @@ class Metric(models.TextChoices):
     PIXEL = "pixel", "Pixel L2"
     CNN = "cnn", "CNN features L2"
     SSIM = "ssim", "DSSIM"
+    # 64 bits as 0/1 vectors: their squared L2 distance is the Hamming distance, exactly (centred on any mean in
+    # float32, a difference of two bits still rounds to 0 or ±1).
+    PHASH = "phash", "pHash Hamming"
 
 
 # Metrics measured on vectors of each image; DSSIM re-ranks the neighbours these found.
-VECTOR_METRICS = (Metric.PIXEL, Metric.CNN)
+VECTOR_METRICS = (Metric.PIXEL, Metric.CNN, Metric.PHASH)
+
+
+class SearchIndex(models.TextChoices):
+    """How a search finds the nearest vectors; AUTO becomes EXACT or IVF when the search is planned."""
+
+    AUTO = "auto", "By the reference's size"
+    EXACT = "exact", "Exact"
+    IVF = "ivf", "IVF (approximate)"
+
+
+class ShardPhase(models.TextChoices):
+    BUILDING = "building", "Building its IVF index"
+    SEARCHING = "searching", "Searching"
 
 
 class FeatureSet(models.Model):
-    """One kind of vector for the images of a dataset: pixel vectors, or the penultimate layer of a CNN (its
-    architecture and weights)."""
+    """One kind of vector for the images of a dataset: pixel vectors, perceptual hashes as bits, or the
+    penultimate layer of a CNN (its architecture and weights)."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
     metric = models.CharField(max_length=10, choices=[(m.value, m.label) for m in VECTOR_METRICS])
@@ -75,7 +92,8 @@ class FeatureBlock(models.Model):
 class SearchJob(ShardedJob):
     """Finding each candidate's k nearest neighbours under one metric among the images of reference datasets and
     the other candidates. Each shard searches part of the reference (blocks of vectors, or candidates for
-    DSSIM); the job's end merges the shards' lists and writes the neighbours once."""
+    DSSIM); the job's end merges the shards' lists and writes the neighbours once. `index` is the one asked for
+    until the search is planned, then the one used; `nprobe` the IVF lists each query visits."""
 
     testset = models.ForeignKey(TestSet, on_delete=models.CASCADE, related_name="+")
     metric = models.CharField(max_length=10, choices=Metric.choices)
@@ -84,6 +102,8 @@ class SearchJob(ShardedJob):
     feature_jobs = models.ManyToManyField(FeatureJob, related_name="searches", blank=True)
     architecture = models.CharField(max_length=100, blank=True)
     weights = models.CharField(max_length=500, blank=True)
+    index = models.CharField(max_length=5, choices=SearchIndex.choices, default=SearchIndex.AUTO)
+    nprobe = models.PositiveSmallIntegerField(default=DEFAULT_NPROBE)
     neighbours_written = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
@@ -93,11 +113,14 @@ class SearchJob(ShardedJob):
 
 class SearchShard(JobShard):
     """A part of a search: `blocks` are the reference feature blocks it reads (vector metrics); `image_ids` the
-    candidates it re-ranks (DSSIM). Its k nearest per candidate wait in a .npz file at `path` for the merge."""
+    candidates it re-ranks (DSSIM). Its k nearest per candidate wait in a .npz file at `path` for the merge. An
+    IVF search's shard first indexes its blocks: `phase` and `vectors_indexed` show how far it is."""
 
     job = models.ForeignKey(SearchJob, on_delete=models.CASCADE, related_name="shards")
     blocks = models.JSONField(default=list)
     path = models.CharField(max_length=300, blank=True)
+    phase = models.CharField(max_length=10, choices=ShardPhase.choices, blank=True)
+    vectors_indexed = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["job", "index"]

@@ -34,8 +34,9 @@ Exact search (`exact_top_k`)
 
 IVF (`build_ivf`, then `search_ivf`)
     FAISS IndexIVFFlat with nlist = √N lists, trained on a sample, nprobe lists visited per query; approximate.
-    `choose_index` says which to use: exact up to `EXACT_SEARCH_LIMIT` query·reference·dimension products (where
-    exact search of 10,000 queries passes 60 s here: about 1.45 million 512-d references), IVF beyond. On this
+    `index_choice.choose_index` says which to use: exact up to `EXACT_SEARCH_LIMIT` query·reference·dimension
+    products (where exact search of 10,000 queries passes 60 s here: about 1.45 million 512-d references), IVF
+    beyond; a search job's shards each build the IVF of their own blocks (nearduplicates/ivf_searching.py). On this
     CPU IVF is no bargain near that size: scanning a list re-reads its vectors for every query (2 KB each at
     512-d, bound by memory bandwidth), and the build assigns every reference to √N centroids. Its search grows
     with nprobe·√N instead of N, so it pays where the reference is far larger or one index serves many
@@ -51,19 +52,16 @@ left out):
                               0.998, 1.000, 1.000; exact on the same data 40.5 s (3.3 to 5.7)
 """
 
+import itertools
 import math
 
 import faiss
 import numpy as np
 import torch
 
-EXACT = "exact"
-IVF = "ivf"
+from nearduplicates.index_choice import DEFAULT_NPROBE
+
 DEFAULT_K = 30
-# Query × reference × dimension products exact search does within 60 s here; see the module docstring.
-EXACT_SEARCH_LIMIT = 10_000 * 1_450_000 * 512
-# Recall@30 was 0.998 at 4 on clustered data; real features overlap more.
-DEFAULT_NPROBE = 8
 # k-means wants at least 39 training points per list (FAISS warns below that); 64 leaves room.
 TRAINING_POINTS_PER_LIST = 64
 
@@ -99,11 +97,6 @@ def merge_top_k(parts, k=None):
         merged_distances = np.pad(merged_distances, ((0, 0), (0, missing)), constant_values=np.inf)
         merged_ids = np.pad(merged_ids, ((0, 0), (0, missing)), constant_values=-1)
     return merged_distances, merged_ids
-
-
-def choose_index(n_reference, dim, n_queries=10_000):
-    """EXACT while exact search of n_queries among n_reference dim-d vectors fits 60 s here, else IVF."""
-    return EXACT if n_queries * n_reference * dim <= EXACT_SEARCH_LIMIT else IVF
 
 
 def ivf_list_count(n_reference):
@@ -156,7 +149,8 @@ def build_ivf(reference_blocks, n_reference, *, training_vectors=None):
     if faiss.get_num_gpus() > 0:
         index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
     index.train(training_vectors)
-    for block_ids, block_vectors in (*waiting, *blocks):
+    # chain, not a tuple: the blocks still to come are read one at a time.
+    for block_ids, block_vectors in itertools.chain(waiting, blocks):
         ids, vectors = _block(block_ids, block_vectors, dim)
         index.add_with_ids(vectors, ids)
     return index

@@ -1,5 +1,6 @@
-"""What a near-duplicate search does between its start and its end: plan its shards, search one shard's part,
-and write the merged neighbours. The numeric work is nearduplicates.search (FAISS) and nearduplicates.ssim."""
+"""What a near-duplicate search does between its start and its end: plan its shards (and which index they use),
+search one shard's part, and write the merged neighbours. The numeric work is nearduplicates.search (FAISS) and
+nearduplicates.ssim; a shard's IVF index is nearduplicates.ivf_searching's."""
 
 from typing import NamedTuple
 
@@ -9,8 +10,17 @@ from django.utils import timezone
 
 from annotate.bulk import insert_columns
 from annotate.models import Image
-from nearduplicates import thresholds
-from nearduplicates.models import VECTOR_METRICS, FeatureBlock, FeatureSet, Metric, Neighbour, SearchShard, Threshold
+from nearduplicates import index_choice, thresholds
+from nearduplicates.models import (
+    VECTOR_METRICS,
+    FeatureBlock,
+    FeatureSet,
+    Metric,
+    Neighbour,
+    SearchIndex,
+    SearchShard,
+    Threshold,
+)
 from nearduplicates.storage import load_arrays
 from testsets.frequency_tasks import most_similar_classes
 from testsets.models import Candidate
@@ -43,7 +53,7 @@ def feature_sets_of(job):
 def plan_shards(job):
     """Create the job's shards and return their ids: for vectors, groups of whole reference blocks of about
     `job.shard_size` vectors each (the candidates' own block among them, to find copies among candidates); for
-    DSSIM, groups of candidates."""
+    DSSIM, groups of candidates. An `auto` index becomes the one the search uses."""
     if job.metric == Metric.SSIM:
         candidates = list(Candidate.objects.filter(testset=job.testset).order_by("pk").values_list("pk", flat=True))
         groups = [
@@ -51,24 +61,40 @@ def plan_shards(job):
             for start in range(0, len(candidates), DSSIM_SHARD_SIZE)
         ]
         total = len(candidates)
+        index = SearchIndex.EXACT  # every pair it is given, re-ranked: no index
     else:
+        feature_sets = feature_sets_of(job)
         blocks = list(
-            FeatureBlock.objects.filter(feature_set__in=feature_sets_of(job), count__gt=0)
+            FeatureBlock.objects.filter(feature_set__in=feature_sets, count__gt=0)
             .order_by("feature_set_id", "pk")
-            .values_list("pk", "count")
+            .values_list("pk", "count", "feature_set__dataset_id")
         )
         groups, size = [], 0
-        for block, count in blocks:
+        for block, count, _ in blocks:
             if not groups or size + count > job.shard_size:
                 groups.append({"image_ids": [], "blocks": []})
                 size = 0
             groups[-1]["blocks"].append(block)
             size += count
-        total = sum(count for _, count in blocks)
+        total = sum(count for _, count, _ in blocks)
+        queries = sum(count for _, count, dataset in blocks if dataset == job.testset.pool_id)
+        dimension = next((feature_set.dimension for feature_set in feature_sets if feature_set.dimension), None)
+        index = _index_used(job, total, dimension, queries)
     job.images_total = total
-    job.save(update_fields=["images_total"])
+    job.index = index
+    job.save(update_fields=["images_total", "index"])
     SearchShard.objects.bulk_create(SearchShard(job=job, index=i, **group) for i, group in enumerate(groups))
     return list(job.shards.order_by("index").values_list("pk", flat=True))
+
+
+def _index_used(job, n_reference, dimension, n_queries):
+    """The index asked for, or for `auto` the one index_choice measured for this size; pHash vectors (64-d) are
+    searched exactly whatever their number."""
+    if job.index != SearchIndex.AUTO:
+        return job.index
+    if job.metric == Metric.PHASH or not dimension:
+        return SearchIndex.EXACT
+    return index_choice.choose_index(n_reference, dimension, n_queries)
 
 
 def candidate_vectors(job):
@@ -94,22 +120,30 @@ def search_part(job, shard):
     from nearduplicates import search  # torch loads only in the workers that search
 
     query_ids, queries = candidate_vectors(job)
-    blocks = (load_arrays(path) for path in _block_paths(shard.blocks))
-    distances, ids = search.exact_top_k(
-        queries, ((block["ids"], block["vectors"]) for block in blocks), k=job.k, exclude_ids=query_ids
-    )
+    if job.index == SearchIndex.IVF:
+        from nearduplicates.ivf_searching import ivf_top_k
+
+        distances, ids = ivf_top_k(job, shard, query_ids, queries)
+    else:
+        distances, ids = search.exact_top_k(queries, shard_blocks(shard), k=job.k, exclude_ids=query_ids)
     searched = sum(FeatureBlock.objects.filter(pk__in=shard.blocks).values_list("count", flat=True))
     return Part({"query_ids": query_ids, "distances": distances, "ids": ids}, searched)
 
 
-def _block_paths(block_ids):
-    paths = dict(FeatureBlock.objects.filter(pk__in=block_ids).values_list("pk", "path"))
-    return [paths[block] for block in block_ids]
+def shard_blocks(shard, after_each=None):
+    """The shard's reference blocks (ids, vectors), read one at a time; `after_each(count)` is called once a block
+    has been used."""
+    paths = dict(FeatureBlock.objects.filter(pk__in=shard.blocks).values_list("pk", "path"))
+    for block in shard.blocks:
+        arrays = load_arrays(paths[block])
+        yield arrays["ids"], arrays["vectors"]
+        if after_each:
+            after_each(len(arrays["ids"]))
 
 
 def _dssim_part(job, shard):
-    """DSSIM between each candidate of the shard and its pixel and CNN neighbours of its own class or its most
-    similar class, nearest first."""
+    """DSSIM between each candidate of the shard and its pHash, pixel and CNN neighbours of its own class or its
+    most similar class, nearest first."""
     from nearduplicates import ssim  # decodes with the features' code, which loads torch
 
     candidates = list(Candidate.objects.filter(pk__in=shard.image_ids).select_related("image").order_by("pk"))

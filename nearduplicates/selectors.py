@@ -3,9 +3,9 @@
 from typing import NamedTuple
 
 import numpy as np
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
 
-from annotate.models import FINISHED_JOB_STATES
+from annotate.models import FINISHED_JOB_STATES, JobState
 from nearduplicates import graph
 from nearduplicates.jobs import FEATURES, SEARCHES
 from nearduplicates.models import (
@@ -15,6 +15,7 @@ from nearduplicates.models import (
     PairVerdict,
     ResolutionOverride,
     SearchJob,
+    ShardPhase,
     Threshold,
 )
 from testsets.browse import with_frequency
@@ -22,12 +23,16 @@ from testsets.models import Candidate, SelectionFrequency
 
 
 def search_progress(job):
-    """A search's progress and that of the feature jobs it waits for."""
+    """A search's progress and that of the feature jobs it waits for; with an IVF index, its shards' builds."""
     job = SearchJob.objects.select_related("testset").get(pk=job.pk)
     feature_jobs = [
         {**FEATURES.progress(feature_job), "dataset": feature_job.feature_set.dataset.name}
         for feature_job in job.feature_jobs.select_related("feature_set__dataset").order_by("pk")
     ]
+    building = job.shards.aggregate(
+        shards=Count("pk", filter=Q(state=JobState.RUNNING, phase=ShardPhase.BUILDING)),
+        vectors=Sum("vectors_indexed", default=0),
+    )
     return {
         **SEARCHES.progress(job),
         "testset": job.testset.name,
@@ -35,6 +40,10 @@ def search_progress(job):
         "k": job.k,
         "architecture": job.architecture,
         "weights": job.weights,
+        "index": job.index,
+        "nprobe": job.nprobe,
+        "shards_building": building["shards"],
+        "vectors_indexed": building["vectors"],
         "against": list(job.against.order_by("name").values_list("name", flat=True)),
         "neighbours_written": job.neighbours_written,
         "feature_jobs": feature_jobs,
@@ -209,24 +218,33 @@ def review_queue(testset):
 def candidate_neighbours(testset, candidate):
     """A candidate's neighbours per metric, nearest first, each with its image, the dataset it is in, whether it
     lies under the metric's threshold and the verdict on the pair (whichever of the two it was given on)."""
+    return neighbours_of(testset, [candidate]).get(candidate.pk, {})
+
+
+def neighbours_of(testset, candidates, nearest=None):
+    """candidate_neighbours of each of the test set's `candidates`, by candidate id (those without neighbours left
+    out); `nearest`: only the nearest so many per metric. Four queries, however many candidates."""
+    ids = [candidate.pk for candidate in candidates]
+    candidate_of_image = {candidate.image_id: candidate.pk for candidate in candidates}
     limits = dict(Threshold.objects.filter(testset=testset).values_list("metric", "value"))
     verdicts = {
-        image: (verdict, by, at)
-        for image, verdict, by, at in DuplicateReview.objects.filter(candidate=candidate).values_list(
-            "image_id", "verdict", "reviewed_by__username", "reviewed_at"
+        (candidate, image): (verdict, by, at)
+        for candidate, image, verdict, by, at in DuplicateReview.objects.filter(candidate__in=ids).values_list(
+            "candidate_id", "image_id", "verdict", "reviewed_by__username", "reviewed_at"
         )
     }
-    for other_image, verdict, by, at in DuplicateReview.objects.filter(
-        image_id=candidate.image_id, candidate__testset=testset
-    ).values_list("candidate__image_id", "verdict", "reviewed_by__username", "reviewed_at"):
-        verdicts.setdefault(other_image, (verdict, by, at))
+    for other_image, image, verdict, by, at in DuplicateReview.objects.filter(
+        image_id__in=list(candidate_of_image), candidate__testset=testset
+    ).values_list("candidate__image_id", "image_id", "verdict", "reviewed_by__username", "reviewed_at"):
+        verdicts.setdefault((candidate_of_image[image], other_image), (verdict, by, at))
+    found = Neighbour.objects.filter(candidate__in=ids)
+    if nearest is not None:
+        found = found.filter(rank__lte=nearest)
     neighbours = {}
-    for neighbour in (
-        Neighbour.objects.filter(candidate=candidate).select_related("image__dataset").order_by("metric", "rank")
-    ):
-        verdict, by, at = verdicts.get(neighbour.image_id, ("", None, None))
+    for neighbour in found.select_related("image__dataset").order_by("candidate", "metric", "rank"):
+        verdict, by, at = verdicts.get((neighbour.candidate_id, neighbour.image_id), ("", None, None))
         limit = limits.get(neighbour.metric)
-        neighbours.setdefault(neighbour.metric, []).append(
+        neighbours.setdefault(neighbour.candidate_id, {}).setdefault(neighbour.metric, []).append(
             {
                 "image": neighbour.image,
                 "rank": neighbour.rank,

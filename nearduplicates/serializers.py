@@ -5,7 +5,8 @@ from rest_framework import serializers
 
 from annotate.serializers import ShardedJobProgress
 from nearduplicates import services
-from nearduplicates.models import Metric, Override, PairVerdict
+from nearduplicates.index_choice import DEFAULT_NPROBE, MAX_NPROBE
+from nearduplicates.models import Metric, Override, PairVerdict, SearchIndex
 
 
 class SearchInput(serializers.Serializer):
@@ -37,6 +38,15 @@ class SearchInput(serializers.Serializer):
         max_value=100_000,
         help_text="images per feature shard",
     )
+    index = serializers.ChoiceField(
+        choices=SearchIndex.values,
+        default=SearchIndex.AUTO,
+        help_text="vector metrics: exact, ivf (approximate, each shard indexing its part), or auto by the reference's "
+        "size",
+    )
+    nprobe = serializers.IntegerField(
+        default=DEFAULT_NPROBE, min_value=1, max_value=MAX_NPROBE, help_text="ivf: lists visited per query"
+    )
 
     def validate_weights(self, weights):
         # The web never names files on the server: checkpoints go through the command.
@@ -55,6 +65,10 @@ class SearchProgress(ShardedJobProgress):
     k = serializers.IntegerField()
     architecture = serializers.CharField(allow_blank=True)
     weights = serializers.CharField(allow_blank=True)
+    index = serializers.CharField(help_text="auto until the search is planned, then exact or ivf: the one used")
+    nprobe = serializers.IntegerField()
+    shards_building = serializers.IntegerField(help_text="running shards building their IVF index")
+    vectors_indexed = serializers.IntegerField(help_text="reference vectors added to the shards' IVF indexes")
     against = serializers.ListField(child=serializers.CharField())
     neighbours_written = serializers.IntegerField(allow_null=True)
     feature_jobs = FeatureJobProgress(many=True)

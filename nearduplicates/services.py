@@ -9,6 +9,7 @@ from annotate.errors import InferenceError
 from annotate.models import FINISHED_JOB_STATES, Image, JobState
 from annotate.selectors import dataset_named
 from config.exceptions import DomainError, NotFoundError
+from nearduplicates.index_choice import DEFAULT_NPROBE, MAX_NPROBE
 from nearduplicates.jobs import FEATURES, SEARCHES, finish_feature_job, plan_search_when_ready
 from nearduplicates.models import (
     VECTOR_METRICS,
@@ -21,6 +22,7 @@ from nearduplicates.models import (
     Override,
     PairVerdict,
     ResolutionOverride,
+    SearchIndex,
     SearchJob,
     Threshold,
 )
@@ -47,13 +49,18 @@ def find_near_duplicates(
     batch_size=DEFAULT_BATCH_SIZE,
     shard_size=DEFAULT_SEARCH_SHARD_SIZE,
     feature_shard_size=DEFAULT_FEATURE_SHARD_SIZE,
+    index=SearchIndex.AUTO,
+    nprobe=DEFAULT_NPROBE,
     user=None,
 ):
     """Start a search for each candidate's k nearest neighbours under `metric` among the images of the datasets
-    `against` (names) and the other candidates. Pixel and CNN searches first start feature jobs for the images
-    that have no vectors yet; a DSSIM search re-ranks the pixel and CNN neighbours found before. Returns the job."""
+    `against` (names) and the other candidates. Pixel, CNN and pHash searches first start feature jobs for the
+    images that have no vectors yet, and search exactly or through IVF indexes (`index`: auto picks by the
+    reference's size once the vectors are there; `nprobe` IVF lists visited per query); a DSSIM search re-ranks the
+    neighbours found before. Returns the job."""
     testset = testset_named(testset_name)
     metric, architecture, weights = _checked_metric(metric, architecture, weights)
+    _check_index(metric, index, nprobe)
     if not 1 <= k <= MAX_K:
         raise DomainError(f"k must be 1-{MAX_K}, not {k}", field="k")
     if not 1 <= shard_size <= 10_000_000:
@@ -65,8 +72,8 @@ def find_near_duplicates(
     datasets = _against(testset, against)
     if metric == Metric.SSIM and not Neighbour.objects.filter(testset=testset, metric__in=VECTOR_METRICS).exists():
         raise DomainError(
-            f"test set {testset.name!r} has no pixel or CNN neighbours yet: DSSIM re-ranks those, so search with "
-            "--metric pixel or cnn first",
+            f"test set {testset.name!r} has no pixel, CNN or pHash neighbours yet: DSSIM re-ranks those, so search "
+            "with --metric pixel, cnn or phash first",
             field="metric",
         )
     with transaction.atomic():
@@ -76,6 +83,8 @@ def find_near_duplicates(
             k=k,
             architecture=architecture,
             weights=weights,
+            index=index,
+            nprobe=nprobe,
             shard_size=shard_size,
             created_by=user,
         )
@@ -105,6 +114,17 @@ def _checked_metric(metric, architecture, weights):
     except InferenceError as exc:
         raise DomainError(str(exc), field="architecture") from exc
     return metric, spec.architecture, spec.weights
+
+
+def _check_index(metric, index, nprobe):
+    if index not in SearchIndex.values:
+        raise DomainError(f"index must be one of {', '.join(SearchIndex.values)}, not {index!r}", field="index")
+    if metric == Metric.SSIM and index == SearchIndex.IVF:
+        raise DomainError(
+            "DSSIM re-ranks the neighbours found before and builds no index: leave index auto", field="index"
+        )
+    if not 1 <= nprobe <= MAX_NPROBE:
+        raise DomainError(f"nprobe must be 1-{MAX_NPROBE}, not {nprobe}", field="nprobe")
 
 
 def _against(testset, names):

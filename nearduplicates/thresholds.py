@@ -3,7 +3,12 @@
 Most candidates have no copy: their nearest distances form the bulk, whose spread on a log scale is that of
 distinct images. A copy lies far nearer to its original than that. The proposal is the distance that many robust
 standard deviations (median absolute deviations, scaled) below the median of the log distances: nothing in a pool
-without copies, and the copies of a pool that has them, fall under it. People then move it where review shows."""
+without copies, and the copies of a pool that has them, fall under it. People then move it where review shows.
+
+Counts (pHash Hamming distances, 0 to 64 bits) tie: when more than half of the nearest distances share the median
+their deviation is 0, and the proposal would be the median itself, half the candidates under it. A count only
+tells distances a unit apart, so the spread is at least that of half a unit at the median, and the proposal a
+whole count."""
 
 import numpy as np
 
@@ -24,4 +29,8 @@ def proposed_threshold(nearest):
     logs = np.log(positive)
     centre = np.median(logs)
     spread = MAD_TO_SD * np.median(np.abs(logs - centre))
-    return float(np.exp(centre - ROBUST_DEVIATIONS * spread))
+    if not np.array_equal(distances, np.round(distances)):
+        return float(np.exp(centre - ROBUST_DEVIATIONS * spread))
+    # log(m ± 1/2) ≈ log m ± 1/(2m): half a unit at the median m on the log scale.
+    spread = max(spread, MAD_TO_SD * 0.5 / np.exp(centre))
+    return float(np.floor(np.exp(centre - ROBUST_DEVIATIONS * spread)))

@@ -9,7 +9,8 @@ from accounts.permissions import IsAdmin
 from accounts.roles import is_admin, require_role
 from annotate.models import Dataset
 from nearduplicates import services
-from nearduplicates.models import Metric
+from nearduplicates.index_choice import DEFAULT_NPROBE, MAX_NPROBE
+from nearduplicates.models import Metric, SearchIndex
 from testsets.selectors import testset_named
 
 
@@ -29,6 +30,9 @@ def near_duplicates_page(request, name):
     context = {
         "testset": testset,
         "metrics": Metric.choices,
+        "indexes": SearchIndex.choices,
+        "default_nprobe": DEFAULT_NPROBE,
+        "max_nprobe": MAX_NPROBE,
         "datasets": list(datasets),
         "default_k": services.DEFAULT_K,
         "max_k": services.MAX_K,

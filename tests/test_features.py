@@ -14,6 +14,7 @@ from annotate.inference import ModelSpec, build_model, classification_models, re
 from nearduplicates.features import (
     FeatureExtractor,
     hamming_distances,
+    hash_vectors,
     perceptual_hashes,
     pixel_vectors,
     without_head,
@@ -158,3 +159,11 @@ def test_every_family_loses_exactly_its_classification_head(architecture):
     with torch.no_grad():
         features = model(torch.empty(2, 3, size, size, device="meta"))
     assert features.shape == (2, dimension)
+
+
+def test_hash_vectors_are_the_hash_bits_whose_squared_distance_is_the_hamming_distance():
+    hashes = np.array([value for _, value, _ in perceptual_hashes(SCENES)])
+    vectors = vectors_of(list(hash_vectors(SCENES)))
+    assert vectors.shape == (8, 64) and vectors.dtype == np.float32 and set(np.unique(vectors)) <= {0.0, 1.0}
+    squared = ((vectors[:, None] - vectors[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(squared, hamming_distances(hashes[:, None], hashes[None, :]))

@@ -215,12 +215,24 @@ def test_an_admin_starts_a_search_watches_it_and_sets_the_threshold(world, logge
     assert "k" in page.get_by_test_id("search-error").inner_text()
     assert not Neighbour.objects.exists()
 
+    # The index belongs to the metrics of vectors, nprobe to IVF.
+    nprobe = page.get_by_label("IVF lists visited per query (nprobe)")
+    assert not nprobe.is_visible()
+    page.get_by_test_id("search-index").select_option("ivf")
+    assert nprobe.is_visible()
+    page.get_by_test_id("search-metric").select_option("ssim")
+    assert not nprobe.is_visible() and not page.get_by_test_id("search-index").is_visible()
+    page.get_by_test_id("search-metric").select_option("pixel")
+    page.get_by_test_id("search-index").select_option("auto")
+
     # Started with the reference ticked by default; the page polls until it is done, then shows the threshold.
     page.get_by_label("Neighbours per candidate (k)").fill("5")
     page.get_by_test_id("start-search").click()
     page.wait_for_function("() => document.querySelector('#thresholds-body tr[data-metric=\"pixel\"]')")
     done = searches_page(page)
     assert done["searches"] == ["done"] and done["thresholds"] == ["pixel"]
+    # `auto` searched these few vectors exactly.
+    assert "pixel, k 5 · exact" in page.locator("#searches-body tr").first.inner_text()
     threshold = Threshold.objects.get(metric="pixel")
     waiting = len(review_queue(world))
     assert waiting > 0

@@ -9,7 +9,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 from skimage.metrics import structural_similarity
 
-from nearduplicates import graph, search, ssim
+from nearduplicates import graph, index_choice, search, ssim, thresholds
 
 
 def blocks_of(ids, vectors, size):
@@ -171,9 +171,18 @@ def test_ivf_leaves_out_the_excluded_ids(rng):
 
 
 def test_choose_index_switches_to_ivf_past_the_measured_size():
-    assert search.choose_index(1_330_000, 512) == search.EXACT
-    assert search.choose_index(20_000_000, 512) == search.IVF
-    assert search.choose_index(20_000_000, 512, n_queries=100) == search.EXACT
+    assert index_choice.choose_index(1_330_000, 512) == index_choice.EXACT
+    assert index_choice.choose_index(20_000_000, 512) == index_choice.IVF
+    assert index_choice.choose_index(20_000_000, 512, n_queries=100) == index_choice.EXACT
+
+
+def test_a_threshold_proposed_from_bit_counts_is_a_whole_count_under_their_tied_median():
+    """Most nearest Hamming distances at 12 bits leave no deviation: the proposal must still lie under them."""
+    counts = [0, 2, 3] + [12] * 60 + [11] * 10 + [13] * 10
+    proposed = thresholds.proposed_threshold(counts)
+    assert proposed == int(proposed) and 3 <= proposed < 11
+    # Distances that are no counts keep their proposal, between the copies and the bulk.
+    assert 0.01 < thresholds.proposed_threshold([0.01] * 3 + list(np.linspace(0.5, 1.5, 80))) < 0.5
 
 
 def scene(seed, size=(200, 150)):

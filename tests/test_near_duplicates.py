@@ -1,5 +1,6 @@
 """Near-duplicate search of a new test set: feature and search jobs run in the background thread (no broker) as
-sharded jobs, planted copies are found under the pixel, CNN and DSSIM metrics, thresholds are proposed and set,
+sharded jobs, planted copies are found under the pHash, pixel, CNN and DSSIM metrics, exactly and through IVF
+indexes built shard by shard (with their progress), thresholds are proposed and set,
 people's verdicts and the resolution of duplicates decide which candidates sampling may take, a shard redone after
 a killed worker leaves no duplicate neighbour, and the command and export. The thread reads committed rows only:
 these tests are transactional."""
@@ -10,17 +11,19 @@ import io
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
 from PIL import Image as PILImage
 
 from accounts import roles
 from annotate import sharded_jobs
 from annotate.image_import import import_image_folder
-from annotate.models import Image, JobState
+from annotate.models import Dataset, Image, JobState
 from config.exceptions import DomainError, NotFoundError
-from nearduplicates import jobs, services
+from nearduplicates import ivf_searching, jobs, services
 from nearduplicates.models import FeatureBlock, Neighbour, SearchJob, SearchShard, Threshold
-from nearduplicates.selectors import held_back_candidates, standing
-from tests.conftest import make_user
+from nearduplicates.searching import plan_shards
+from nearduplicates.selectors import held_back_candidates, search_progress, standing
+from tests.conftest import client_for, make_user
 from tests.wnids import GOLDFISH, TENCH
 from testsets import services as testset_services
 from testsets.models import Candidate, SelectionFrequency
@@ -63,15 +66,15 @@ def world(db, tmp_path):
     return planted_copies(tmp_path)
 
 
-def planted_copies(tmp_path):
-    """Test set v2 against val (six tench, six goldfish pictures); its pool holds, under tench, edited copies of
-    tench0, tench1 and gold2 and five fresh pictures."""
+def planted_copies(tmp_path, more_goldfish=0):
+    """Test set v2 against val (six tench, six goldfish pictures, and `more_goldfish`); its pool holds, under
+    tench, edited copies of tench0, tench1 and gold2 and five fresh pictures."""
     originals = {}
-    for wnid, prefix, first in ((TENCH, "tench", 0), (GOLDFISH, "gold", 20)):
+    for wnid, prefix, first, count in ((TENCH, "tench", 0, 6), (GOLDFISH, "gold", 20, 6 + more_goldfish)):
         folder = tmp_path / "val" / wnid
         folder.mkdir(parents=True)
-        for i in range(6):
-            originals[f"{prefix}{i}.JPEG"] = picture(first + i)
+        for i in range(count):
+            originals[f"{prefix}{i}.JPEG"] = picture(first + i if i < 6 else 1000 + i)
             (folder / f"{prefix}{i}.JPEG").write_bytes(originals[f"{prefix}{i}.JPEG"])
     import_image_folder(dataset_name="val", directory=tmp_path / "val")
     pool = tmp_path / "pool" / TENCH
@@ -103,11 +106,15 @@ def nearest(metric):
     }
 
 
-@pytest.mark.parametrize("metric, options", [("pixel", {}), ("cnn", {"architecture": "resnet18", "weights": "none"})])
+@pytest.mark.parametrize(
+    "metric, options", [("phash", {}), ("pixel", {}), ("cnn", {"architecture": "resnet18", "weights": "none"})]
+)
 def test_each_planted_copy_has_its_original_nearest_and_nearer_than_any_clean_candidate_has_anything(
     world, metric, options
 ):
     job = search(metric, **options)
+    # 20 vectors: `auto` searches exactly.
+    assert job.index == "exact"
     found = nearest(metric)
     assert {copy: found[copy][0] for copy in COPIED} == COPIED
     copies = max(found[copy][1] for copy in COPIED)
@@ -121,6 +128,69 @@ def test_each_planted_copy_has_its_original_nearest_and_nearer_than_any_clean_ca
     # The threshold proposed from the nearest distances lets the copies in and keeps the clean ones out.
     threshold = Threshold.objects.get(testset=world, metric=metric)
     assert threshold.value == threshold.proposed
+
+
+def test_phash_distances_are_bit_counts_and_their_threshold_a_whole_count(world):
+    search("phash", k=5)
+    distances = list(Neighbour.objects.filter(metric="phash").values_list("distance", flat=True))
+    assert all(0 <= distance <= 64 and distance == int(distance) for distance in distances)
+    threshold = Threshold.objects.get(metric="phash")
+    assert threshold.proposed == int(threshold.proposed)
+
+
+def test_a_search_forced_to_ivf_finds_the_planted_copies_and_stores_neighbours_like_exact(db, tmp_path):
+    planted_copies(tmp_path, more_goldfish=300)
+    exact = search("pixel", k=5)
+    exact_nearest = nearest("pixel")
+    job = search("pixel", k=5, index="ivf", nprobe=4)
+    assert (job.index, job.nprobe) == ("ivf", 4)
+    found = nearest("pixel")
+    assert {copy: found[copy][0] for copy in COPIED} == COPIED
+    for copy in COPIED:
+        assert found[copy][1] == pytest.approx(exact_nearest[copy][1], rel=1e-5)
+    assert job.neighbours_written == exact.neighbours_written == 8 * 5
+    assert set(Neighbour.objects.values_list("search", flat=True)) == {job.pk}
+    assert not Neighbour.objects.filter(image=F("candidate__image")).exists()
+    # One shard indexed val's 312 pictures and the 8 candidates (18 lists, 4 visited per query).
+    progress = search_progress(job)
+    assert (progress["shards_total"], progress["vectors_indexed"], progress["shards_building"]) == (1, 320, 0)
+    assert progress["images_done"] == 320
+
+
+def test_an_ivf_shard_shows_its_index_build_in_the_search_progress(world):
+    search("pixel", k=5)  # the vectors
+    job = SearchJob.objects.create(testset=world, metric="pixel", k=5, index="ivf")
+    job.against.set(Dataset.objects.filter(name="val"))
+    (shard_id,) = plan_shards(job)
+    shard = jobs.SEARCHES.start_shard(shard_id)
+    ivf_searching.build_shard_index(shard)
+    progress = search_progress(job)
+    assert (progress["state"], progress["index"], progress["images_total"]) == ("running", "ivf", 20)
+    assert (progress["shards_building"], progress["vectors_indexed"], progress["shards_done"]) == (1, 20, 0)
+    jobs.run_search_shard(shard_id)
+    progress = search_progress(job)
+    assert (progress["state"], progress["shards_building"], progress["vectors_indexed"]) == ("done", 0, 20)
+    assert progress["neighbours_written"] == 8 * 5
+
+
+def test_the_api_starts_a_search_with_its_index_and_refuses_a_bad_one_by_name(world):
+    client = client_for(make_user("ada", roles.ADMIN))
+    url = "/api/testsets/v2/near-duplicates/searches/"
+    for body, field in (
+        ({"metric": "pixel", "against": ["val"], "index": "hnsw"}, "index"),
+        ({"metric": "pixel", "against": ["val"], "index": "ivf", "nprobe": 0}, "nprobe"),
+        ({"metric": "phosh", "against": ["val"]}, "metric"),
+    ):
+        refused = client.post(url, body, content_type="application/json")
+        assert refused.status_code == 400 and field in refused.json(), refused.json()
+    assert not SearchJob.objects.exists()
+    started = client.post(
+        url, {"metric": "phash", "against": ["val"], "k": 3, "index": "exact"}, content_type="application/json"
+    )
+    assert started.status_code == 201
+    assert (started.json()["metric"], started.json()["index"], started.json()["nprobe"]) == ("phash", "exact", 8)
+    sharded_jobs.background_jobs.wait()
+    assert client.get(f"{url}{started.json()['id']}/").json()["neighbours_written"] == 8 * 3
 
 
 def test_features_are_computed_once_per_image_and_feature_set(world):
@@ -156,7 +226,7 @@ def test_dssim_reranks_the_neighbours_of_the_class_and_its_most_similar_class(wo
 
 
 def test_dssim_before_any_vector_search_is_refused(world):
-    with pytest.raises(DomainError, match="search with --metric pixel or cnn first"):
+    with pytest.raises(DomainError, match="search with --metric pixel, cnn or phash first"):
         services.find_near_duplicates(testset_name="v2", against=["val"], metric="ssim")
     assert not SearchJob.objects.exists()
 
@@ -164,7 +234,9 @@ def test_dssim_before_any_vector_search_is_refused(world):
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"metric": "colour"}, "metric must be one of pixel, cnn, ssim"),
+        ({"metric": "colour"}, "metric must be one of pixel, cnn, ssim, phash"),
+        ({"index": "hnsw"}, "index must be one of auto, exact, ivf, not 'hnsw'"),
+        ({"index": "ivf", "nprobe": 0}, "nprobe must be 1-1024"),
         ({"k": 0}, "k must be 1-100"),
         ({"k": 101}, "k must be 1-100"),
         ({"against": []}, "name at least one dataset"),
@@ -180,6 +252,13 @@ def test_bad_search_parameters_are_refused_by_name_and_start_nothing(world, opti
     with pytest.raises((DomainError, NotFoundError), match=message):
         services.find_near_duplicates(**parameters)
     assert not SearchJob.objects.exists()
+
+
+def test_dssim_builds_no_index(world):
+    search("pixel", k=3)
+    with pytest.raises(DomainError, match="builds no index") as refused:
+        services.find_near_duplicates(testset_name="v2", against=["val"], metric="ssim", index="ivf")
+    assert refused.value.field == "index"
 
 
 def test_a_shard_redone_after_a_killed_worker_leaves_no_duplicate_neighbour(world):
@@ -292,6 +371,19 @@ def test_the_commands_search_and_export_the_neighbours_by_file_name(world, tmp_p
     assert (first["neighbour"], first["neighbour_dataset"], first["metric"]) == ("tench0.JPEG", "val", "pixel")
     with pytest.raises(CommandError, match="k must be 1-100"):
         call_command("find_near_duplicates", "--testset", "v2", "--against", "val", "--metric", "pixel", "--k", "0")
+
+
+def test_the_command_runs_the_fast_phash_first_pass_and_a_forced_ivf_search(world):
+    command = ["find_near_duplicates", "--testset", "v2", "--against", "val", "--k", "4"]
+    out = io.StringIO()
+    call_command(*command, "--metric", "phash", stdout=out)
+    assert "32 phash neighbours written (exact search)" in out.getvalue()
+    assert {copy: nearest("phash")[copy][0] for copy in COPIED} == COPIED
+    out = io.StringIO()
+    call_command(*command, "--metric", "pixel", "--index", "ivf", "--nprobe", "2", stdout=out)
+    assert "32 pixel neighbours written (ivf search)" in out.getvalue()
+    with pytest.raises(CommandError, match="invalid choice: 'hnsw'"):
+        call_command(*command, "--metric", "pixel", "--index", "hnsw")
 
 
 def test_sampling_leaves_out_what_a_threshold_holds_back_until_it_is_reviewed(world):

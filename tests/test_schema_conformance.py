@@ -66,6 +66,7 @@ OBJECTS = (
     ("/api/testsets/{name}/classes/{wnid}", "wnid", "wnid"),
     ("/api/testsets/{name}/revisions/{number}", "number", "testset_revision"),
     ("/api/testsets/{name}/revisions/{number}/compare/{other}", "other", "testset_revision"),
+    ("/api/testsets/{name}/revisions/{number}/review/classes/{wnid}", "wnid", "wnid"),
     ("/api/testsets/{name}/near-duplicates/searches/{id}", "id", "near_duplicate_search"),
     ("/api/testsets/{name}/near-duplicates/candidates/{id}", "id", "candidate"),
     ("/api/testsets/{name}/near-duplicates/thresholds/{metric}", "metric", "metric"),
@@ -226,6 +227,12 @@ def successful_requests(ids):
         Success("admin", "POST /api/testsets/", body={"name": "newer", "reference": "val", "per_class": 5}),
         Success("admin", "POST /api/testsets/{name}/revisions/preview/", testset, {"strategy": "top"}),
         Success("admin", "POST /api/testsets/{name}/revisions/{number}/dataset/", revision),
+        Success(
+            "admin",
+            "PATCH /api/testsets/{name}/revisions/{number}/review/classes/{wnid}/marks/",
+            {**revision, "wnid": ids["wnid"]},
+            {"reviewed": True, "note": "fine"},
+        ),
         Success("admin", "POST /api/testsets/{name}/tasks/", testset, {"annotators": 3, "min_reference": 0}),
         Success("admin", "POST /api/testsets/{name}/selections/", testset, {"file": selection.encode()}),
     ]

@@ -505,7 +505,12 @@ def test_the_command_names_a_bad_strategy(testset):
 
 @pytest.fixture
 def testset_with_files(db, tmp_path):
-    """Candidates with files: three of tench, two of goldfish, each at a known frequency."""
+    return build_testset_with_files(tmp_path)
+
+
+def build_testset_with_files(tmp_path):
+    """Candidates with files: three of tench, two of goldfish, each at a known frequency; revision 1 samples the
+    top two of each class."""
     build_reference({TENCH: [0, 0, 0, 0, 1]})
     testset = services.create_testset(name="v2", reference_name="val")
     colours = {

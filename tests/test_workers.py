@@ -1,6 +1,7 @@
 """Prediction jobs and near-duplicate searches on a real Celery worker process against a real Redis, with a
 SIGKILL and a Redis restart mid-job."""
 
+import contextlib
 import functools
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 import redis
 from django.conf import settings
@@ -17,10 +19,10 @@ from django.db import connection
 from django.db.models import Count
 
 from annotate import jobs
-from annotate.models import JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
+from annotate.models import ClassifierModel, JobState, Prediction, PredictionJob, PredictionShard, ReviewItem
 from annotate.tasks import BROKER_MARKER, run_prediction_shard
 from config import celery_app
-from nearduplicates.models import FeatureBlock, FeatureShard, Neighbour, SearchJob
+from nearduplicates.models import FeatureBlock, FeatureSet, FeatureShard, Neighbour, SearchJob
 from nearduplicates.services import find_near_duplicates
 from tests.test_near_duplicates import planted_copies
 from tests.wnids import TENCH
@@ -136,9 +138,50 @@ def wait_until(condition, timeout, what, errors=()):
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
-def one_done_one_running(job):
-    states = set(PredictionShard.objects.filter(job=job).values_list("state", flat=True))
-    return JobState.DONE in states and JobState.RUNNING in states
+@contextlib.contextmanager
+def rows_locked(model, pks):
+    """Hold these rows locked FOR NO KEY UPDATE from a connection of the test's own: a worker that updates one of
+    them or selects it FOR UPDATE waits until the block ends, so the shard doing it stays running however fast the
+    worker is, while rows that merely refer to them (the test's own jobs) are still written."""
+    database = connection.settings_dict
+    holder = psycopg2.connect(
+        dbname=database["NAME"],
+        user=database["USER"],
+        password=database["PASSWORD"],
+        host=database["HOST"],
+        port=database["PORT"],
+    )
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {model._meta.db_table} WHERE id = ANY(%s) FOR NO KEY UPDATE", [list(pks)])
+        yield
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def random_resnet18():
+    """The model the prediction jobs below make, made first so that the test can lock its row before they start:
+    a shard writes its predictions only once it holds that row (annotate.prediction_blocks.forget)."""
+    return ClassifierModel.objects.create(
+        name="resnet18 (random weights)", architecture="resnet18", weights="none", random_weights=True
+    )
+
+
+def waiting_on(model):
+    """Whether a session of the test database waits for a lock in a statement on the model's table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            " AND query LIKE %s",
+            [f'%"{model._meta.db_table}"%'],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def shard_waiting(job):
+    """A shard of the job is running and has got to its write, which waits on the test's lock."""
+    return PredictionShard.objects.filter(job=job, state=JobState.RUNNING).exists() and waiting_on(ClassifierModel)
 
 
 def assert_finished_exactly_once(job, dataset):
@@ -155,14 +198,18 @@ def assert_finished_exactly_once(job, dataset):
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker, forty_eight_image_dataset, tmp_path):
     first = worker("first")
-    job = jobs.start_prediction_job(
-        architecture="resnet18", weights="none", dataset_name=forty_eight_image_dataset.name, batch_size=4, shard_size=8
-    )
-    assert job.images_total == 48 and job.shards.count() == 6
-
-    wait_until(lambda: one_done_one_running(job), 120, "a shard done and the next one running")
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
+    with rows_locked(ClassifierModel, [random_resnet18().pk]):
+        job = jobs.start_prediction_job(
+            architecture="resnet18",
+            weights="none",
+            dataset_name=forty_eight_image_dataset.name,
+            batch_size=4,
+            shard_size=8,
+        )
+        assert job.images_total == 48 and job.shards.count() == 6
+        wait_until(lambda: shard_waiting(job), 120, "a shard running, its write waiting on the lock")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
     interrupted = PredictionShard.objects.get(job=job, state=JobState.RUNNING)
 
     worker("second")
@@ -176,16 +223,23 @@ def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker
 @pytest.mark.django_db(transaction=True)
 def test_cancelling_a_job_stops_its_shards(worker, forty_eight_image_dataset):
     worker("only")
-    job = jobs.start_prediction_job(
-        architecture="resnet18", weights="none", dataset_name=forty_eight_image_dataset.name, batch_size=4, shard_size=8
-    )
-    wait_until(lambda: PredictionShard.objects.filter(job=job, state=JobState.DONE).exists(), 120, "the first shard")
-    assert jobs.cancel_job(job.pk)
+    with rows_locked(ClassifierModel, [random_resnet18().pk]):
+        job = jobs.start_prediction_job(
+            architecture="resnet18",
+            weights="none",
+            dataset_name=forty_eight_image_dataset.name,
+            batch_size=4,
+            shard_size=8,
+        )
+        wait_until(lambda: shard_waiting(job), 120, "a shard running, its write waiting on the lock")
+        assert jobs.cancel_job(job.pk)
     time.sleep(3)
     job.refresh_from_db()
     assert job.state == JobState.CANCELLED
+    # The shard that had run its last batch before the cancel writes its predictions; no other shard starts.
     done = PredictionShard.objects.filter(job=job, state=JobState.DONE)
-    assert 1 <= done.count() < 6
+    assert done.count() == 1
+    assert not PredictionShard.objects.filter(job=job, state=JobState.RUNNING).exists()
     assert Prediction.objects.filter(model=job.model).count() == sum(len(s.image_ids) for s in done)
 
 
@@ -197,17 +251,17 @@ def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(
     worker("only", broker=broker_url)
     # The worker marks the broker once it has declared its queues: from then on messages reach it.
     wait_until(lambda: redis.Redis.from_url(broker_url).exists(BROKER_MARKER), 60, "the worker to connect")
-    job = jobs.start_prediction_job(
-        architecture="resnet18",
-        weights="none",
-        dataset_name=forty_eight_image_dataset.name,
-        batch_size=4,
-        shard_size=8,
-        enqueue=functools.partial(publish_shards, broker_url),
-    )
-    wait_until(lambda: one_done_one_running(job), 120, "a shard done and the next one running")
-
-    restart_redis()  # the queued shards and the running one's unacknowledged message are gone
+    with rows_locked(ClassifierModel, [random_resnet18().pk]):
+        job = jobs.start_prediction_job(
+            architecture="resnet18",
+            weights="none",
+            dataset_name=forty_eight_image_dataset.name,
+            batch_size=4,
+            shard_size=8,
+            enqueue=functools.partial(publish_shards, broker_url),
+        )
+        wait_until(lambda: shard_waiting(job), 120, "a shard running, its write waiting on the lock")
+        restart_redis()  # the queued shards and the running one's unacknowledged message are gone
 
     wait_until(lambda: PredictionJob.objects.get(pk=job.pk).state == JobState.DONE, 180, "the job to finish")
     assert_finished_exactly_once(job, forty_eight_image_dataset.name)
@@ -216,8 +270,7 @@ def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(
 
 
 def feature_shard_running(search):
-    shards = FeatureShard.objects.filter(job__in=search.feature_jobs.all())
-    return shards.filter(state=JobState.DONE).exists() and shards.filter(state=JobState.RUNNING).exists()
+    return FeatureShard.objects.filter(job__in=search.feature_jobs.all(), state=JobState.RUNNING).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -234,9 +287,15 @@ def test_worker_killed_mid_near_duplicate_search_leaves_no_duplicate_neighbour(w
         feature_shard_size=2,
         shard_size=5,
     )
-    wait_until(lambda: feature_shard_running(search), 120, "a feature shard done and the next one running")
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
+    # The worker is still loading its model: from here every feature shard's write waits on the lock.
+    with rows_locked(FeatureSet, search.feature_jobs.values_list("feature_set", flat=True)):
+        wait_until(
+            lambda: feature_shard_running(search) and waiting_on(FeatureSet),
+            120,
+            "a feature shard running, its write waiting on the lock",
+        )
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
 
     worker("second")
     wait_until(lambda: SearchJob.objects.get(pk=search.pk).state == JobState.DONE, 240, "the search to finish")

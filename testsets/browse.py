@@ -309,7 +309,7 @@ def candidate_data(candidates):
             "id": candidate.pk,
             "image": candidate.image_id,
             "file_name": candidate.image.file_name,
-            "display_url": _display_url(candidate.image),
+            "display_url": display_url(candidate.image),
             "uri": candidate.image.source_uri,
             "annotations": candidate.annotations,
             "selected": candidate.selected,
@@ -340,7 +340,7 @@ def reference_images(testset, wnid):
         {
             "id": image.pk,
             "file_name": image.file_name,
-            "display_url": _display_url(image),
+            "display_url": display_url(image),
             "annotations": image.annotations,
             "selected": image.selected,
             "frequency": image.frequency,
@@ -357,5 +357,6 @@ def _bins(rows):
     return [None if row.frequency is None else next(placed) for row in rows]
 
 
-def _display_url(image):
+def display_url(image):
+    """Where a page shows the image (None while it has no file)."""
     return reverse("image-display", args=[image.pk]) if image.available else None

@@ -245,6 +245,8 @@ class RevisionImage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["revision", "candidate"], name="revision_image_once")]
+        # One class of a revision: its page, its final review and the carrying of its marks.
+        indexes = [models.Index(fields=["revision", "wnid"], name="revision_image_class")]
 
     def __str__(self):
         return f"{self.revision_id}: {self.wnid} {self.candidate_id}"

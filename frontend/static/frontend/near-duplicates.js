@@ -1,7 +1,7 @@
 // A test set's near-duplicate search (nearduplicates/near_duplicates.html): the searches with their progress, polled
-// while one runs (its feature jobs first, then the search's shards), the form that starts one, each metric's
-// threshold (changed in place, or back to the proposal), the number of candidates waiting for review, and the
-// groups of duplicates with the candidate each keeps and why.
+// while one runs (its feature jobs first, then the shards' IVF indexes if any, then the search's shards), the form
+// that starts one, each metric's threshold (changed in place, or back to the proposal), the number of candidates
+// waiting for review, and the groups of duplicates with the candidate each keeps and why.
 
 import { getJSON, request } from "./api.js";
 import { toast } from "./ui.js";
@@ -45,6 +45,10 @@ function progressOf(search) {
     return { share, caption: `features of ${computing.dataset}: ${computing.images_done} / ${computing.images_total}` };
   }
   if (search.state === "done") return { share: 1, caption: "done" };
+  if (search.shards_building) {
+    const share = search.images_total ? search.vectors_indexed / search.images_total : 0;
+    return { share, caption: `IVF index: ${search.vectors_indexed} / ${search.images_total} vectors added` };
+  }
   const share = search.shards_total ? search.shards_done / search.shards_total : 0;
   return { share, caption: `search: ${search.shards_done} / ${search.shards_total} shards` };
 }
@@ -53,9 +57,11 @@ function searchRow(search) {
   const row = document.createElement("tr");
   row.dataset.search = String(search.id);
   const model = search.metric === "cnn" ? ` · ${search.architecture} (${search.weights || "DEFAULT"})` : "";
+  let index = search.metric === "ssim" ? "" : ` · ${search.index}`;
+  if (search.index === "ivf") index += `, nprobe ${search.nprobe}`;
   row.append(
     text("td", `#${search.id}`, "nowrap"),
-    text("td", `${search.metric}, k ${search.k}${model}`),
+    text("td", `${search.metric}, k ${search.k}${model}${index}`),
     text("td", search.against.join(", ")),
   );
   const state = document.createElement("td");
@@ -124,12 +130,20 @@ $("searches-body").addEventListener("click", async (event) => {
   loadSearches();
 });
 
-function showCnnFields() {
-  const cnn = form.elements.namedItem("metric").value === "cnn";
-  for (const field of form.querySelectorAll("[data-cnn-field]")) field.hidden = !cnn;
+/** The model fields for CNN only, the index for metrics of vectors, nprobe for IVF. */
+function showFields() {
+  const metric = form.elements.namedItem("metric").value;
+  const index = form.elements.namedItem("index");
+  const show = (selector, shown) => {
+    for (const field of form.querySelectorAll(selector)) field.hidden = !shown;
+  };
+  show("[data-cnn-field]", metric === "cnn");
+  show("[data-vector-field]", metric !== "ssim");
+  show("[data-ivf-field]", metric !== "ssim" && index.value === "ivf");
 }
 
-form.elements.namedItem("metric").addEventListener("change", showCnnFields);
+form.elements.namedItem("metric").addEventListener("change", showFields);
+form.elements.namedItem("index").addEventListener("change", showFields);
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const metric = form.elements.namedItem("metric").value;
@@ -138,6 +152,8 @@ form.addEventListener("submit", async (event) => {
     against: [...form.querySelectorAll('input[name="against"]:checked')].map((box) => box.value),
     k: Number(form.elements.namedItem("k").value),
   };
+  if (metric !== "ssim") body.index = form.elements.namedItem("index").value;
+  if (body.index === "ivf") body.nprobe = Number(form.elements.namedItem("nprobe").value);
   if (metric === "cnn") {
     body.architecture = form.elements.namedItem("architecture").value.trim();
     body.weights = form.elements.namedItem("weights").value.trim();
@@ -291,7 +307,7 @@ function loadOutcome() {
   return Promise.all([loadThresholds(), loadWaiting(), loadGroups()]);
 }
 
-showCnnFields();
+showFields();
 Promise.all([loadSearches(), loadOutcome()]).then(() => {
   app.dataset.state = "ready";
 });

@@ -5,12 +5,12 @@
 // in order, and kept until the server has it.
 
 import { SaveQueue, getJSON } from "./api.js";
+import { Blacklist } from "./blacklist.js";
 import { isTyping, showSaveState, toast } from "./ui.js";
 
 const PAGE_SIZE = 60;
 const FILTERS = ["min_frequency", "max_frequency", "bin", "blacklisted", "near_duplicate", "min_annotations", "sort"];
 const MOVES = { ArrowLeft: -1, h: -1, ArrowRight: 1, l: 1, ArrowUp: "up", k: "up", ArrowDown: "down", j: "down" };
-const OTHER = "other";
 
 const $ = (id) => document.getElementById(id);
 const app = $("class-browser");
@@ -28,13 +28,7 @@ const els = {
   keysSheet: $("keys-sheet"),
   keysButton: $("keys-button"),
   keysClose: $("keys-close"),
-  noteSheet: $("note-sheet"),
-  noteForm: $("note-form"),
-  noteCancel: $("note-cancel"),
 };
-// [[value, label], ...] in the order of the keys 1-7.
-const REASONS = JSON.parse($("blacklist-reasons").textContent);
-const REASON_LABELS = Object.fromEntries(REASONS);
 const BIN_RANGES = JSON.parse($("bin-ranges").textContent);
 
 const state = {
@@ -43,12 +37,12 @@ const state = {
   focus: 0,
   offset: 0,
   undo: [], // {id, reason, note}: what each change replaced, the latest last
-  noteFor: null, // the candidate whose "other" note is being typed
   loading: 0, // the number of the latest load: an older answer arriving late is dropped
   shown: false, // whether a page was shown: the first keeps readAddress's note on the address
 };
 
 const saves = new SaveQueue({ storageKey: `relabel:blacklist:${app.dataset.candidatesUrl}` });
+const blacklist = new Blacklist({ saves, url: app.dataset.blacklistUrl, onNoteClosed: () => moveFocus(state.focus) });
 
 // ---- The address and the filters ------------------------------------------------------------------------------------
 
@@ -193,7 +187,7 @@ function paint(item, candidate) {
   const listed = candidate.blacklist_reason === "";
   item.classList.toggle("is-blacklisted", !listed);
   item.dataset.reason = candidate.blacklist_reason;
-  const label = REASON_LABELS[candidate.blacklist_reason] || candidate.blacklist_reason;
+  const label = blacklist.label(candidate.blacklist_reason);
   const note = candidate.blacklist_note ? ` (${candidate.blacklist_note})` : "";
   reason.textContent = listed ? "" : `Blacklisted: ${label}${note}`;
   reason.hidden = listed;
@@ -235,21 +229,10 @@ function move(step) {
 function setBlacklist(index, reason, note = "", remember = true) {
   const candidate = state.candidates[index];
   if (!candidate) return;
-  if (candidate.blacklist_reason === reason && (reason === "" || candidate.blacklist_note === note)) return;
-  if (remember) {
-    state.undo.push({ id: candidate.id, reason: candidate.blacklist_reason, note: candidate.blacklist_note });
-  }
-  candidate.blacklist_reason = reason;
-  candidate.blacklist_note = reason ? note : "";
+  const replaced = blacklist.set(candidate, reason, note);
+  if (!replaced) return;
+  if (remember) state.undo.push(replaced);
   paint(state.tiles[index], candidate);
-  saves.enqueue({
-    key: `blacklist:${candidate.id}`,
-    method: "POST",
-    url: app.dataset.blacklistUrl.replace(/\/0\/blacklist\/$/, `/${candidate.id}/blacklist/`),
-    body: { reason, note: candidate.blacklist_note },
-    meta: { id: candidate.id },
-  });
-  toast(reason ? `Blacklisted: ${REASON_LABELS[reason]}` : "Taken off the blacklist");
 }
 
 function undo() {
@@ -269,35 +252,10 @@ function undo() {
 }
 
 function blacklistByKey(digit) {
-  const [reason] = REASONS[digit - 1];
-  if (reason === OTHER) askNote(state.focus);
-  else setBlacklist(state.focus, reason);
-}
-
-function askNote(index) {
+  const index = state.focus;
   if (!state.candidates[index]) return;
-  state.noteFor = index;
-  const input = els.noteForm.elements.namedItem("note");
-  input.value = state.candidates[index].blacklist_reason === OTHER ? state.candidates[index].blacklist_note : "";
-  els.noteSheet.hidden = false;
-  input.focus();
+  blacklist.byKey(digit, state.candidates[index], (reason, note) => setBlacklist(index, reason, note));
 }
-
-function closeNote() {
-  els.noteSheet.hidden = true;
-  state.noteFor = null;
-  moveFocus(state.focus);
-}
-
-els.noteForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const note = els.noteForm.elements.namedItem("note").value.trim();
-  if (!note) return;
-  const index = state.noteFor;
-  closeNote();
-  setBlacklist(index, OTHER, note);
-});
-els.noteCancel.addEventListener("click", closeNote);
 
 saves.addEventListener("change", ({ detail }) => showSaveState(app, els.saveState, detail, "All changes saved"));
 saves.addEventListener("failed", ({ detail }) => {
@@ -320,11 +278,11 @@ els.keysClose.addEventListener("click", () => toggleKeys(false));
 document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;
   if (event.key === "Escape") {
-    if (!els.noteSheet.hidden) closeNote();
+    if (blacklist.noting) blacklist.closeNote();
     else if (!els.keysSheet.hidden) toggleKeys(false);
     return;
   }
-  if (!els.noteSheet.hidden || isTyping(event.target)) return;
+  if (blacklist.noting || isTyping(event.target)) return;
   if (event.key === "?") {
     event.preventDefault();
     toggleKeys();

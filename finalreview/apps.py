@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FinalReviewConfig(AppConfig):
+    name = "finalreview"
+    verbose_name = "Final review"
