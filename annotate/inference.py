@@ -106,7 +106,10 @@ def _state_dict(spec, weights):
             )
     else:
         path = Path(spec.weights)
-    loaded = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises what its unpickler meets: IndexError, UnpicklingError, RuntimeError...
+        raise InferenceError(f"{path} is not a checkpoint torch can load: {type(exc).__name__}: {exc}") from exc
     if isinstance(loaded, dict):
         for key in ("state_dict", "model"):
             if isinstance(loaded.get(key), dict):

@@ -17,6 +17,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from annotate.errors import InferenceError
 from annotate.models import FINISHED_JOB_STATES, Image, JobState
 from annotate.sharded_jobs import JobKind, read_image_files
 from nearduplicates.models import FeatureBlock, FeatureJob, FeatureSet, FeatureShard, Metric, SearchJob, SearchShard
@@ -43,7 +44,11 @@ def run_feature_shard(shard_id):
         return
     job = FeatureJob.objects.select_related("feature_set").get(pk=shard.job_id)
     feature_set = job.feature_set
-    extractor = _extractor(feature_set.metric, feature_set.architecture, feature_set.weights, job.batch_size)
+    try:
+        extractor = _extractor(feature_set.metric, feature_set.architecture, feature_set.weights, job.batch_size)
+    except InferenceError as exc:
+        FEATURES.fail(job.pk, str(exc))
+        return
     images = Image.objects.filter(pk__in=shard.image_ids).order_by("pk").only("pk", "file")
     still_wanted = FEATURES.still_wanted(job.pk)
     ids, vectors, failed = [], [], 0
@@ -76,12 +81,24 @@ def finish_feature_job(job_id):
             return
         job.state, job.finished_at = JobState.DONE, timezone.now()
         job.save(update_fields=["state", "finished_at"])
-        waiting = list(SearchJob.objects.filter(feature_jobs=job, state=JobState.QUEUED, shards=None))
-    for search_job in waiting:
-        plan_search_when_ready(search_job.pk)
+    _plan_waiting_searches(job_id)
 
 
-FEATURES = JobKind("feature", FeatureJob, FeatureShard, run_feature_shard)
+def _plan_waiting_searches(feature_job_id):
+    for search_id in SearchJob.objects.filter(
+        feature_jobs=feature_job_id, state=JobState.QUEUED, shards=None
+    ).values_list("pk", flat=True):
+        plan_search_when_ready(search_id)
+
+
+class FeatureJobs(JobKind):
+    def fail(self, job_id, error):
+        """A failed feature job fails the searches that wait for it: none would ever be planned."""
+        super().fail(job_id, error)
+        _plan_waiting_searches(job_id)
+
+
+FEATURES = FeatureJobs("feature", FeatureJob, FeatureShard, run_feature_shard)
 
 
 def plan_search_when_ready(search_id):
@@ -91,11 +108,12 @@ def plan_search_when_ready(search_id):
         job = SearchJob.objects.select_for_update().get(pk=search_id)
         if job.state in FINISHED_JOB_STATES or job.shards.exists():
             return
-        states = set(job.feature_jobs.values_list("state", flat=True))
-        if states & {JobState.FAILED, JobState.CANCELLED}:
-            SEARCHES.fail(job.pk, "a feature job it needs failed or was cancelled")
+        states = dict(job.feature_jobs.values_list("state", "error"))
+        if states.keys() & {JobState.FAILED, JobState.CANCELLED}:
+            why = states.get(JobState.FAILED) or ""
+            SEARCHES.fail(job.pk, "a feature job it needs failed or was cancelled" + (f": {why}" if why else ""))
             return
-        if states - {JobState.DONE}:
+        if states.keys() - {JobState.DONE}:
             return
         SEARCHES.queue_on_commit(job, plan_shards(job), finish_search)
 

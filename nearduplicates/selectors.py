@@ -56,6 +56,12 @@ def wait_for_search(job_id, on_progress=None, poll_seconds=1.0, timeout=None):
     return SEARCHES.wait(job_id, lambda pk: search_progress(SearchJob(pk=pk)), on_progress, poll_seconds, timeout)
 
 
+def _unreviewed_reason(metrics):
+    if len(metrics) == 1:
+        return f"unreviewed neighbour under the {metrics[0]} threshold"
+    return f"unreviewed neighbours under the {', '.join(metrics[:-1])} and {metrics[-1]} thresholds"
+
+
 class Standing(NamedTuple):
     """Where the near-duplicate search leaves each candidate of a test set: `unreviewed` {candidate id: metrics
     under whose threshold a neighbour waits for a verdict}, `resolution` (graph.Resolution over every candidate)."""
@@ -66,10 +72,7 @@ class Standing(NamedTuple):
     def held_back(self):
         """{candidate id: why it may not be sampled}: a neighbour under a threshold not reviewed yet, or the
         resolution of duplicates rejects it."""
-        reasons = {
-            candidate: f"unreviewed neighbour under the {' and '.join(sorted(metrics))} threshold"
-            for candidate, metrics in self.unreviewed.items()
-        }
+        reasons = {candidate: _unreviewed_reason(sorted(metrics)) for candidate, metrics in self.unreviewed.items()}
         resolution = self.resolution
         for candidate, reason, related in zip(
             resolution.ids[~resolution.survives].tolist(),

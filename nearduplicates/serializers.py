@@ -78,6 +78,12 @@ class SearchProgress(ShardedJobProgress):
 class ThresholdInput(serializers.Serializer):
     value = serializers.FloatField(allow_null=True, help_text="a distance; null: back to the proposal")
 
+    def validate_value(self, value):
+        # FloatField reads true as 1.0: a threshold of "true" is a mistake, not a distance.
+        if isinstance(self.initial_data.get("value"), bool):
+            raise serializers.ValidationError("a distance is a number, not true or false")
+        return value
+
 
 class ThresholdRow(serializers.Serializer):
     metric = serializers.CharField()

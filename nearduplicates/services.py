@@ -70,6 +70,11 @@ def find_near_duplicates(
     if not 1 <= batch_size <= 4096:
         raise DomainError(f"batch size must be 1-4096, not {batch_size}", field="batch_size")
     datasets = _against(testset, against)
+    if not Candidate.objects.filter(testset=testset).exclude(image__file="").exists():
+        raise DomainError(
+            f"test set {testset.name!r} has no candidates with their files yet: import candidates first",
+            field="testset",
+        )
     if metric == Metric.SSIM and not Neighbour.objects.filter(testset=testset, metric__in=VECTOR_METRICS).exists():
         raise DomainError(
             f"test set {testset.name!r} has no pixel, CNN or pHash neighbours yet: DSSIM re-ranks those, so search "

@@ -13,6 +13,8 @@ import { isTyping, showSaveState, toast } from "./ui.js";
 const MOVES = { ArrowLeft: -1, h: -1, ArrowRight: 1, l: 1, ArrowUp: "up", k: "up", ArrowDown: "down", j: "down" };
 const SHOWS = ["all", "unreviewed", "problematic"];
 const SAMPLING_TIMEOUT_MS = 120000;
+// A neighbour's verdict, after its distance: what the duplicate review said of the pair.
+const VERDICT_MARKS = { duplicate: " · duplicate", distinct: " · not a duplicate" };
 const EMPTY_LISTS = {
   all: ["This revision has no classes", "Its sampling took no image of any class."],
   unreviewed: ["Every class is reviewed", "Show all classes to look at one again."],
@@ -23,6 +25,7 @@ const $ = (id) => document.getElementById(id);
 const app = $("final-review");
 const els = {
   progress: $("review-progress"),
+  parent: $("revision-parent"),
   error: $("review-error"),
   resampleNote: $("resample-note"),
   resample: $("resample"),
@@ -150,6 +153,8 @@ function drawList() {
       if (row.problematic) badges.append(text("span", "badge badge--warn", "problematic"));
       if (row.carried) badges.append(text("span", "badge badge--quiet", origin(row)));
       if (row.blacklisted) badges.append(text("span", "badge badge--warn", `${row.blacklisted} blacklisted`));
+      // A class sampled short shows so in the list, before it is opened.
+      if (row.short) badges.append(text("span", "badge badge--warn", row.sampled ? `only ${row.sampled} sampled` : "none sampled"));
       link.append(badges);
       item.append(link);
       return item;
@@ -214,8 +219,11 @@ function drawClass() {
   els.noReference.hidden = view.reference.length > 0;
   app.dataset.wnid = view.wnid;
   app.dataset.state = "ready";
-  if (state.tiles.length) moveFocus(0);
-  else els.reviewed.focus();
+  // A class opens at the top of the page, its name and marks in sight; focusing its first image must not scroll them
+  // under the bar.
+  window.scrollTo({ top: 0 });
+  if (state.tiles.length) moveFocus(0, { preventScroll: true });
+  else els.reviewed.focus({ preventScroll: true });
 }
 
 function drawMarks(row) {
@@ -255,6 +263,13 @@ function tile(image, index) {
   name.title = image.file_name;
   const reason = text("div", "ts-tile__reason small", "");
   item.append(picture(image), head, meta, name, reason, neighbourList(image));
+  if (Object.values(image.neighbours).some((neighbours) => neighbours.some((neighbour) => neighbour.under_threshold))) {
+    // Where a verdict on its neighbours is given or changed.
+    const judge = text("a", "fr-tile__judge small", "Judge its neighbours");
+    judge.href = `${app.dataset.duplicateReviewUrl}?candidate=${image.candidate}`;
+    judge.dataset.testid = "judge-neighbours";
+    item.append(judge);
+  }
   paint(item, image);
   return item;
 }
@@ -268,13 +283,18 @@ function neighbourList(image) {
       const item = document.createElement("li");
       item.className = `fr-neighbour${neighbour.under_threshold ? " is-under" : ""}`;
       item.dataset.testid = "neighbour";
+      item.dataset.verdict = neighbour.verdict;
       item.title =
         `${neighbour.image.file_name} (${neighbour.image.dataset}), ${metric} #${neighbour.rank}` +
         (neighbour.under_threshold ? ": under the threshold" : "") +
         (neighbour.verdict ? `, ${neighbour.verdict}` : "");
       item.append(
         picture(neighbour.image, "fr-neighbour__frame"),
-        text("span", "fr-neighbour__distance", `${metric} ${neighbour.distance.toPrecision(2)}`),
+        text(
+          "span",
+          "fr-neighbour__distance",
+          `${metric} ${neighbour.distance.toPrecision(2)}${VERDICT_MARKS[neighbour.verdict] ?? ""}`,
+        ),
       );
       list.append(item);
     }
@@ -316,13 +336,13 @@ function paint(item, image) {
 
 // ---- Focus ----------------------------------------------------------------------------------------------------------
 
-function moveFocus(index) {
+function moveFocus(index, options = {}) {
   if (!state.tiles.length) return;
   const target = Math.max(0, Math.min(state.tiles.length - 1, index));
   state.tiles[state.focus]?.setAttribute("tabindex", "-1");
   state.focus = target;
   state.tiles[target].tabIndex = 0;
-  state.tiles[target].focus();
+  state.tiles[target].focus(options);
 }
 
 function columns() {
@@ -542,12 +562,23 @@ function showEmpty(title, words) {
   app.dataset.state = "empty";
 }
 
+/** Which revision this one was sampled from, and how many classes keep their marks from it. */
+function showParent(parent) {
+  els.parent.hidden = parent === null;
+  if (parent === null) return;
+  const carried = state.classes.filter((row) => row.carried).length;
+  els.parent.textContent =
+    `Sampled from revision ${parent}: ${carried} class${carried === 1 ? " keeps its" : "es keep their"} marks from ` +
+    "it (their images are the same); the others start unmarked.";
+}
+
 async function start() {
   const wanted = readAddress();
   try {
     const { data } = await getJSON(app.dataset.classesUrl);
     state.revision = data.revision;
     state.classes = data.classes;
+    showParent(data.parent);
   } catch (error) {
     showError(`The classes could not be loaded: ${error.message}`);
     return;

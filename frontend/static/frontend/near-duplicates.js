@@ -186,7 +186,8 @@ function thresholdRow(threshold) {
   input.className = "input input--small nd-threshold";
   input.step = "any";
   input.min = "0";
-  input.value = String(threshold.value);
+  // Six significant digits: the stored float in full fills the field with noise and is cut off.
+  input.value = String(Number(threshold.value.toPrecision(6)));
   input.name = `threshold-${threshold.metric}`;
   input.setAttribute("aria-label", `${threshold.metric} threshold`);
   input.dataset.testid = `threshold-${threshold.metric}`;
@@ -197,7 +198,9 @@ function thresholdRow(threshold) {
     back.dataset.proposal = threshold.metric;
     cell.append(back);
   }
-  const setBy = threshold.set_by ? `${threshold.set_by}, ${threshold.set_at.slice(0, 10)}` : "proposed";
+  // A first search sets the threshold to its proposal under the name of whoever started it: nobody chose that value.
+  const who = threshold.set_by ? `${threshold.set_by}, ${threshold.set_at.slice(0, 10)}` : "";
+  const setBy = threshold.value === threshold.proposed ? `the proposal${who ? ` (${who})` : ""}` : who;
   row.append(
     text("td", threshold.metric, "table__strong"),
     cell,
