@@ -168,6 +168,13 @@ def random_resnet18():
     )
 
 
+def start_job(dataset, **options):
+    """A prediction job of random resnet18 over the dataset: 6 shards of 8 images."""
+    return jobs.start_prediction_job(
+        architecture="resnet18", weights="none", dataset_name=dataset.name, batch_size=4, shard_size=8, **options
+    )
+
+
 def waiting_on(model):
     """Whether a session of the test database waits for a lock in a statement on the model's table."""
     with connection.cursor() as cursor:
@@ -199,13 +206,7 @@ def assert_finished_exactly_once(job, dataset):
 def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker, forty_eight_image_dataset, tmp_path):
     first = worker("first")
     with rows_locked(ClassifierModel, [random_resnet18().pk]):
-        job = jobs.start_prediction_job(
-            architecture="resnet18",
-            weights="none",
-            dataset_name=forty_eight_image_dataset.name,
-            batch_size=4,
-            shard_size=8,
-        )
+        job = start_job(forty_eight_image_dataset)
         assert job.images_total == 48 and job.shards.count() == 6
         wait_until(lambda: shard_waiting(job), 120, "a shard running, its write waiting on the lock")
         os.killpg(first.pid, signal.SIGKILL)
@@ -224,13 +225,7 @@ def test_worker_killed_mid_job_then_restarted_finishes_without_duplicates(worker
 def test_cancelling_a_job_stops_its_shards(worker, forty_eight_image_dataset):
     worker("only")
     with rows_locked(ClassifierModel, [random_resnet18().pk]):
-        job = jobs.start_prediction_job(
-            architecture="resnet18",
-            weights="none",
-            dataset_name=forty_eight_image_dataset.name,
-            batch_size=4,
-            shard_size=8,
-        )
+        job = start_job(forty_eight_image_dataset)
         wait_until(lambda: shard_waiting(job), 120, "a shard running, its write waiting on the lock")
         assert jobs.cancel_job(job.pk)
     time.sleep(3)
@@ -252,14 +247,7 @@ def test_redis_restarted_mid_job_without_its_data_the_job_still_finishes(
     # The worker marks the broker once it has declared its queues: from then on messages reach it.
     wait_until(lambda: redis.Redis.from_url(broker_url).exists(BROKER_MARKER), 60, "the worker to connect")
     with rows_locked(ClassifierModel, [random_resnet18().pk]):
-        job = jobs.start_prediction_job(
-            architecture="resnet18",
-            weights="none",
-            dataset_name=forty_eight_image_dataset.name,
-            batch_size=4,
-            shard_size=8,
-            enqueue=functools.partial(publish_shards, broker_url),
-        )
+        job = start_job(forty_eight_image_dataset, enqueue=functools.partial(publish_shards, broker_url))
         wait_until(lambda: shard_waiting(job), 120, "a shard running, its write waiting on the lock")
         restart_redis()  # the queued shards and the running one's unacknowledged message are gone
 

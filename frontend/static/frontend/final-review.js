@@ -8,7 +8,8 @@
 
 import { SaveQueue, getJSON, request } from "./api.js";
 import { Blacklist } from "./blacklist.js";
-import { isTyping, showSaveState, toast } from "./ui.js";
+import { frequencyText, picture, text, tileFoot } from "./tiles.js";
+import { isTyping, keysSheet, showSaveState, toast } from "./ui.js";
 
 const MOVES = { ArrowLeft: -1, h: -1, ArrowRight: 1, l: 1, ArrowUp: "up", k: "up", ArrowDown: "down", j: "down" };
 const SHOWS = ["all", "unreviewed", "problematic"];
@@ -77,29 +78,6 @@ const blacklist = new Blacklist({ saves, url: app.dataset.blacklistUrl, onNoteCl
 const classUrl = (wnid) => app.dataset.classUrl.replace("/WNID/", `/${encodeURIComponent(wnid)}/`);
 const marksUrl = (wnid) => app.dataset.marksUrl.replace("/WNID/", `/${encodeURIComponent(wnid)}/`);
 const classRow = (wnid) => state.classes.find((row) => row.wnid === wnid);
-
-function text(tag, className, content) {
-  const element = document.createElement(tag);
-  element.className = className;
-  element.textContent = content;
-  return element;
-}
-
-function picture(image, className = "ts-thumb") {
-  const frame = document.createElement("div");
-  frame.className = className;
-  if (image.display_url) {
-    const img = document.createElement("img");
-    img.src = image.display_url;
-    img.alt = image.file_name;
-    img.loading = "lazy";
-    img.decoding = "async";
-    frame.append(img);
-  } else {
-    frame.append(text("span", "muted small", "No file yet"));
-  }
-  return frame;
-}
 
 function showError(message) {
   els.error.textContent = message;
@@ -237,10 +215,6 @@ function drawMarks(row) {
   els.origin.textContent = origin(row) + (row.updated_by && !row.carried ? ` by ${row.updated_by}` : "");
 }
 
-function frequencyText(image) {
-  return image.frequency === null ? "no frequency" : image.frequency.toFixed(2);
-}
-
 function tile(image, index) {
   const item = document.createElement("li");
   item.className = "ts-tile fr-tile";
@@ -254,15 +228,7 @@ function tile(image, index) {
   head.append(text("span", "ts-tile__bin", `bin ${image.bin}`));
   head.lastChild.title = BIN_RANGES[image.bin];
   if (image.upward) head.append(text("span", "badge badge--warn", "upward"));
-  const meta = document.createElement("div");
-  meta.className = "ts-tile__meta muted small";
-  meta.append(text("span", "", image.date_taken ? `taken ${image.date_taken.slice(0, 10)}` : "date taken unknown"));
-  if (image.date_uploaded) meta.append(text("span", "", `uploaded ${image.date_uploaded.slice(0, 10)}`));
-  if (image.source_id) meta.append(text("span", "ts-tile__source", image.source_id));
-  const name = text("div", "ts-tile__name small", image.file_name);
-  name.title = image.file_name;
-  const reason = text("div", "ts-tile__reason small", "");
-  item.append(picture(image), head, meta, name, reason, neighbourList(image));
+  item.append(picture(image), head, ...tileFoot(image), neighbourList(image));
   if (Object.values(image.neighbours).some((neighbours) => neighbours.some((neighbour) => neighbour.under_threshold))) {
     // Where a verdict on its neighbours is given or changed.
     const judge = text("a", "fr-tile__judge small", "Judge its neighbours");
@@ -478,15 +444,7 @@ els.resample.addEventListener("click", resample);
 
 // ---- Keys -----------------------------------------------------------------------------------------------------------
 
-function toggleKeys(open = els.keysSheet.hidden) {
-  els.keysSheet.hidden = !open;
-  els.keysButton.setAttribute("aria-expanded", String(open));
-  if (open) els.keysClose.focus();
-  else moveFocus(state.focus);
-}
-
-els.keysButton.addEventListener("click", () => toggleKeys());
-els.keysClose.addEventListener("click", () => toggleKeys(false));
+const toggleKeys = keysSheet(els.keysSheet, els.keysButton, els.keysClose, () => moveFocus(state.focus));
 
 document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;

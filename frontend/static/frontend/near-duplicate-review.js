@@ -5,7 +5,7 @@
 // and kept until the server has them; ?candidate=ID opens that candidate first.
 
 import { SaveQueue, getJSON } from "./api.js";
-import { isTyping, showSaveState, toast } from "./ui.js";
+import { isTyping, keysSheet, showSaveState, toast } from "./ui.js";
 
 const NEXT_KEYS = new Set(["ArrowRight", "j"]);
 const PREVIOUS_KEYS = new Set(["ArrowLeft", "k"]);
@@ -328,15 +328,7 @@ saves.addEventListener("failed", ({ detail }) => {
 
 // ---- Keys -----------------------------------------------------------------------------------------------------------
 
-function toggleKeys(open = els.keysSheet.hidden) {
-  els.keysSheet.hidden = !open;
-  els.keysButton.setAttribute("aria-expanded", String(open));
-  if (open) els.keysClose.focus();
-  else moveFocus(state.focus);
-}
-
-els.keysButton.addEventListener("click", () => toggleKeys());
-els.keysClose.addEventListener("click", () => toggleKeys(false));
+const toggleKeys = keysSheet(els.keysSheet, els.keysButton, els.keysClose, () => moveFocus(state.focus));
 $("next-candidate").addEventListener("click", () => nextCandidate(1));
 $("previous-candidate").addEventListener("click", () => nextCandidate(-1));
 els.again.addEventListener("click", () => startRound());

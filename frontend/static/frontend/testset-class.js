@@ -6,7 +6,8 @@
 
 import { SaveQueue, getJSON } from "./api.js";
 import { Blacklist } from "./blacklist.js";
-import { isTyping, showSaveState, toast } from "./ui.js";
+import { frequencyText, picture, text, tileFoot } from "./tiles.js";
+import { isTyping, keysSheet, showSaveState, toast } from "./ui.js";
 
 const PAGE_SIZE = 60;
 const FILTERS = ["min_frequency", "max_frequency", "bin", "blacklisted", "near_duplicate", "min_annotations", "sort"];
@@ -128,17 +129,6 @@ function show(data) {
   if (state.tiles.length) moveFocus(Math.min(state.focus, state.tiles.length - 1), false);
 }
 
-function text(tag, className, content) {
-  const element = document.createElement(tag);
-  element.className = className;
-  element.textContent = content;
-  return element;
-}
-
-function frequencyText(candidate) {
-  return candidate.frequency === null ? "no frequency" : candidate.frequency.toFixed(2);
-}
-
 function tile(candidate, index) {
   const item = document.createElement("li");
   item.className = "ts-tile";
@@ -146,18 +136,6 @@ function tile(candidate, index) {
   item.dataset.index = String(index);
   item.dataset.candidate = String(candidate.id);
   item.dataset.testid = "candidate";
-  const frame = document.createElement("div");
-  frame.className = "ts-thumb";
-  if (candidate.display_url) {
-    const img = document.createElement("img");
-    img.src = candidate.display_url;
-    img.alt = candidate.file_name;
-    img.loading = "lazy";
-    img.decoding = "async";
-    frame.append(img);
-  } else {
-    frame.append(text("span", "muted small", "No file yet"));
-  }
   const head = document.createElement("div");
   head.className = "ts-tile__head";
   head.append(
@@ -168,15 +146,7 @@ function tile(candidate, index) {
     head.append(text("span", "ts-tile__bin", `bin ${candidate.bin}`));
     head.lastChild.title = BIN_RANGES[candidate.bin];
   }
-  const meta = document.createElement("div");
-  meta.className = "ts-tile__meta muted small";
-  const taken = candidate.date_taken ? `taken ${candidate.date_taken.slice(0, 10)}` : "date taken unknown";
-  meta.append(text("span", "", taken));
-  if (candidate.source_id) meta.append(text("span", "ts-tile__source", candidate.source_id));
-  const name = text("div", "ts-tile__name small", candidate.file_name);
-  name.title = candidate.file_name;
-  const reason = text("div", "ts-tile__reason small", "");
-  item.append(frame, head, meta, name, reason);
+  item.append(picture(candidate), head, ...tileFoot(candidate));
   paint(item, candidate);
   return item;
 }
@@ -265,15 +235,7 @@ saves.addEventListener("failed", ({ detail }) => {
 
 // ---- The keys sheet -------------------------------------------------------------------------------------------------
 
-function toggleKeys(open = els.keysSheet.hidden) {
-  els.keysSheet.hidden = !open;
-  els.keysButton.setAttribute("aria-expanded", String(open));
-  if (open) els.keysClose.focus();
-  else moveFocus(state.focus);
-}
-
-els.keysButton.addEventListener("click", () => toggleKeys());
-els.keysClose.addEventListener("click", () => toggleKeys(false));
+const toggleKeys = keysSheet(els.keysSheet, els.keysButton, els.keysClose, () => moveFocus(state.focus));
 
 document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.isComposing || event.ctrlKey || event.metaKey || event.altKey) return;

@@ -63,3 +63,17 @@ export function showSaveState(app, element, detail, savedText) {
   element.dataset.state = detail.status === "retrying" ? "error" : saving ? "saving" : "saved";
   element.textContent = detail.status === "retrying" ? "Not saved yet: retrying" : saving ? "Saving…" : savedText;
 }
+
+// A page's "?" sheet of keys, opened and closed by its button, its close button and what `toggle` is called from;
+// closing it hands the focus back through `restoreFocus`. Returns toggle(open = whether it is hidden now).
+export function keysSheet(sheet, button, close, restoreFocus) {
+  const toggle = (open = sheet.hidden) => {
+    sheet.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (open) close.focus();
+    else restoreFocus();
+  };
+  button.addEventListener("click", () => toggle());
+  close.addEventListener("click", () => toggle(false));
+  return toggle;
+}
