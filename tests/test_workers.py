@@ -24,7 +24,7 @@ from annotate.tasks import BROKER_MARKER, run_prediction_shard
 from config import celery_app
 from nearduplicates.models import FeatureBlock, FeatureSet, FeatureShard, Neighbour, SearchJob
 from nearduplicates.services import find_near_duplicates
-from tests.test_near_duplicates import planted_copies
+from tests.test_near_duplicates import COPIED, nearest, planted_copies
 from tests.wnids import TENCH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,6 +292,33 @@ def test_worker_killed_mid_near_duplicate_search_leaves_no_duplicate_neighbour(w
     # One block per feature shard, each image's vector in one block only: 12 references and 8 candidates.
     assert FeatureBlock.objects.count() == FeatureShard.objects.count()
     assert sum(FeatureBlock.objects.values_list("count", flat=True)) == 20
+    neighbours = Neighbour.objects.filter(search=search)
+    assert neighbours.count() == 8 * 19
+    assert not neighbours.values("candidate", "image").annotate(n=Count("pk")).filter(n__gt=1).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_share_a_near_duplicate_search_and_its_merged_lists_find_the_copies(worker, tmp_path):
+    planted_copies(tmp_path)
+    worker("left")
+    worker("right")
+    wait_until(
+        lambda: all("ready." in (tmp_path / f"{name}.log").read_text() for name in ("left", "right")),
+        60,
+        "both workers to be ready",
+    )
+    # 20 images in 10 feature shards, the 20 vectors searched in 5 shards of 4: each worker takes some of each.
+    search = find_near_duplicates(
+        testset_name="v2", against=["val"], metric="pixel", feature_shard_size=2, shard_size=4
+    )
+    wait_until(lambda: SearchJob.objects.get(pk=search.pk).state == JobState.DONE, 240, "the search to finish")
+
+    assert search.shards.count() == 5
+    for name in ("left", "right"):
+        log = (tmp_path / f"{name}.log").read_text()
+        assert "run_search_shard" in log and "run_feature_shard" in log, f"{name} ran no shard of both kinds"
+    found = nearest("pixel")
+    assert {copy: found[copy][0] for copy in COPIED} == COPIED
     neighbours = Neighbour.objects.filter(search=search)
     assert neighbours.count() == 8 * 19
     assert not neighbours.values("candidate", "image").annotate(n=Count("pk")).filter(n__gt=1).exists()
