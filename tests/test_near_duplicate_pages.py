@@ -183,6 +183,11 @@ def test_an_admin_reviews_near_duplicates_by_keyboard_alone(world, logged_in_pag
     assert verdicts(copy.pk) == {}
     assert copy.pk in review_queue(world)
 
+    # The address names the candidate on screen: a reload opens it again.
+    assert page.url.endswith(f"/testsets/v2/near-duplicates/review/?candidate={copy.pk}")
+    page.reload()
+    wait_shown(page, copy.pk)
+
 
 def searches_page(page):
     return page.evaluate(

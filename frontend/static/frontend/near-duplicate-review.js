@@ -106,6 +106,7 @@ function showEnd(stillWaiting) {
     els.emptyText.textContent = `${stillWaiting} candidate${stillWaiting === 1 ? " still waits" : "s still wait"} for a verdict on a neighbour.`;
   }
   state.candidate = null;
+  showInAddress(null);
   showProgress();
   app.dataset.state = "ready";
 }
@@ -148,6 +149,14 @@ function neighboursUnder(data) {
   return [...byImage.values()].sort((a, b) => nearest(a) - nearest(b) || a.image.id - b.image.id);
 }
 
+/** The candidate on screen in the address (?candidate=ID), so that a reload or a shared link opens it again. */
+function showInAddress(id) {
+  const address = new URL(window.location.href);
+  if (id === null) address.searchParams.delete("candidate");
+  else address.searchParams.set("candidate", String(id));
+  window.history.replaceState(null, "", address);
+}
+
 async function showCandidate(position, focus = 0) {
   const number = ++state.loading;
   app.dataset.state = "loading";
@@ -168,6 +177,7 @@ async function showCandidate(position, focus = 0) {
     els.empty.hidden = true;
     app.dataset.candidate = String(id);
     app.dataset.state = "ready";
+    showInAddress(id);
     moveFocus(focus);
   } catch (error) {
     if (number !== state.loading) return;
