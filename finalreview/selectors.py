@@ -50,7 +50,8 @@ def _chain(revision):
     return chain
 
 
-def _marks(review, number, carried):
+def marks_of(review, number, carried=False):
+    """The marks of a ClassReview row of revision `number`, as effective_marks gives them."""
     return {
         "reviewed": review.reviewed,
         "problematic": review.problematic,
@@ -72,7 +73,7 @@ def effective_marks(revision, wnids=None):
     if wnids is not None:
         reviews = reviews.filter(wnid__in=list(wnids))
     rows = {(review.revision_id, review.wnid): review for review in reviews}
-    marks = {wnid: _marks(review, revision.number, False) for (pk, wnid), review in rows.items() if pk == revision.pk}
+    marks = {wnid: marks_of(review, revision.number) for (pk, wnid), review in rows.items() if pk == revision.pk}
     # Only classes marked in an earlier revision can carry, and only as far up as such a mark.
     carrying = {wnid for pk, wnid in rows if pk != revision.pk} - marks.keys()
     if not carrying:
@@ -88,7 +89,7 @@ def effective_marks(revision, wnids=None):
             if images.get((child, wnid), set()) != images.get((pk, wnid), set()):
                 break
             if (pk, wnid) in rows:
-                marks[wnid] = _marks(rows[pk, wnid], number, True)
+                marks[wnid] = marks_of(rows[pk, wnid], number, carried=True)
                 break
     return marks
 

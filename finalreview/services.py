@@ -13,7 +13,7 @@ from testsets.models import Revision
 def set_class_marks(*, testset_name, revision_number, wnid, reviewed=None, problematic=None, note=None, user):
     """Set a class's marks in the test set's revision (None leaves one as it is) in the revision's own row, with who
     and when; a class that has no row of its own yet starts from the marks it carries. Returns the class's marks
-    (selectors.effective_marks)."""
+    (selectors.marks_of)."""
     for field, value in (("reviewed", reviewed), ("problematic", problematic)):
         if value is not None and not isinstance(value, bool):
             raise DomainError(f"{field} must be true or false, not {value!r}", field=field)
@@ -50,4 +50,4 @@ def set_class_marks(*, testset_name, revision_number, wnid, reviewed=None, probl
             setattr(review, name, value)
         review.updated_by, review.updated_at = user, timezone.now()
         review.save()
-    return selectors.effective_marks(revision, [wnid])[wnid]
+    return selectors.marks_of(review, revision.number)

@@ -2,9 +2,11 @@ import io
 import os
 from pathlib import Path
 
+import psycopg2
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from PIL import Image as PILImage
 
@@ -55,6 +57,19 @@ def background_jobs_end_with_the_test():
     """A prediction job run in the background (in-process mode) ends before its test's database is emptied."""
     yield
     sharded_jobs.background_jobs.wait()
+
+
+def connect(name=None):
+    """A psycopg2 connection of the test's own, outside Django's, to the database `name` of the test database's
+    server (the test database itself by default)."""
+    database = connection.settings_dict
+    return psycopg2.connect(
+        dbname=name or database["NAME"],
+        host=database["HOST"],
+        port=database["PORT"],
+        user=database["USER"],
+        password=database["PASSWORD"],
+    )
 
 
 def client_for(user):

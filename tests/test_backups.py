@@ -6,7 +6,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
 from django.apps import apps
 from django.conf import settings
@@ -14,16 +13,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from annotate.models import ReviewItem, VerdictChange
-from tests.conftest import build_dataset
+from tests.conftest import build_dataset, connect
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def connect(name):
-    database = connection.settings_dict
-    return psycopg2.connect(
-        dbname=name, host=database["HOST"], port=database["PORT"], user=database["USER"], password=database["PASSWORD"]
-    )
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg2
 import pytest
 import redis
 from django.conf import settings
@@ -24,6 +23,7 @@ from annotate.tasks import BROKER_MARKER, run_prediction_shard
 from config import celery_app
 from nearduplicates.models import FeatureBlock, FeatureSet, FeatureShard, Neighbour, SearchJob
 from nearduplicates.services import find_near_duplicates
+from tests.conftest import connect
 from tests.test_near_duplicates import COPIED, nearest, planted_copies
 from tests.wnids import TENCH
 
@@ -143,14 +143,7 @@ def rows_locked(model, pks):
     """Hold these rows locked FOR NO KEY UPDATE from a connection of the test's own: a worker that updates one of
     them or selects it FOR UPDATE waits until the block ends, so the shard doing it stays running however fast the
     worker is, while rows that merely refer to them (the test's own jobs) are still written."""
-    database = connection.settings_dict
-    holder = psycopg2.connect(
-        dbname=database["NAME"],
-        user=database["USER"],
-        password=database["PASSWORD"],
-        host=database["HOST"],
-        port=database["PORT"],
-    )
+    holder = connect()
     try:
         with holder.cursor() as cursor:
             cursor.execute(f"SELECT 1 FROM {model._meta.db_table} WHERE id = ANY(%s) FOR NO KEY UPDATE", [list(pks)])
