@@ -8,7 +8,7 @@
 
 import { SaveQueue, getJSON, request } from "./api.js";
 import { Blacklist } from "./blacklist.js";
-import { frequencyText, picture, text, tileFoot } from "./tiles.js";
+import { frequencyText, picture, text, tileFoot, tileItem } from "./tiles.js";
 import { isTyping, keysSheet, showSaveState, toast } from "./ui.js";
 
 const MOVES = { ArrowLeft: -1, h: -1, ArrowRight: 1, l: 1, ArrowUp: "up", k: "up", ArrowDown: "down", j: "down" };
@@ -216,12 +216,7 @@ function drawMarks(row) {
 }
 
 function tile(image, index) {
-  const item = document.createElement("li");
-  item.className = "ts-tile fr-tile";
-  item.tabIndex = -1;
-  item.dataset.index = String(index);
-  item.dataset.candidate = String(image.candidate);
-  item.dataset.testid = "sampled";
+  const item = tileItem("ts-tile fr-tile", index, image.candidate, "sampled");
   const head = document.createElement("div");
   head.className = "ts-tile__head";
   head.append(text("span", "ts-freq", frequencyText(image)), text("span", "muted", `${image.annotations} annotations`));

@@ -6,7 +6,7 @@
 
 import { SaveQueue, getJSON } from "./api.js";
 import { Blacklist } from "./blacklist.js";
-import { frequencyText, picture, text, tileFoot } from "./tiles.js";
+import { frequencyText, picture, text, tileFoot, tileItem } from "./tiles.js";
 import { isTyping, keysSheet, showSaveState, toast } from "./ui.js";
 
 const PAGE_SIZE = 60;
@@ -130,12 +130,7 @@ function show(data) {
 }
 
 function tile(candidate, index) {
-  const item = document.createElement("li");
-  item.className = "ts-tile";
-  item.tabIndex = -1;
-  item.dataset.index = String(index);
-  item.dataset.candidate = String(candidate.id);
-  item.dataset.testid = "candidate";
+  const item = tileItem("ts-tile", index, candidate.id, "candidate");
   const head = document.createElement("div");
   head.className = "ts-tile__head";
   head.append(

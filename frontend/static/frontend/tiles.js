@@ -12,6 +12,17 @@ export function frequencyText(image) {
   return image.frequency === null ? "no frequency" : image.frequency.toFixed(2);
 }
 
+/** A candidate's tile in a grid moved through by keyboard: at `index`, out of the tab order until focused. */
+export function tileItem(className, index, candidateId, testid) {
+  const item = document.createElement("li");
+  item.className = className;
+  item.tabIndex = -1;
+  item.dataset.index = String(index);
+  item.dataset.candidate = String(candidateId);
+  item.dataset.testid = testid;
+  return item;
+}
+
 /** The image at its display size in a frame of `className`, or a line saying its file is not there yet. */
 export function picture(image, className = "ts-thumb") {
   const frame = document.createElement("div");
